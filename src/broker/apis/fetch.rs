@@ -1,0 +1,245 @@
+//! Fetch: reads whole batches from partition logs within max_bytes/partition_max_bytes,
+//! long-polls (max_wait_ms/min_bytes) on per-partition notifiers, and runs incremental
+//! fetch sessions (KIP-227). Isolation level is honoured: read_committed reads stop at the
+//! last stable offset, which equals the high watermark until transactions exist.
+
+use super::{Ctx, code};
+use crate::broker::fetch_session::{FINAL_EPOCH, FetchSession, INITIAL_EPOCH, SessionError, SessionPartition};
+use crate::broker::replica::Partition;
+use bytes::Bytes;
+use kafka_protocol::error::ResponseError as E;
+use kafka_protocol::messages::fetch_response::{FetchableTopicResponse, PartitionData};
+use kafka_protocol::messages::*;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::Notify;
+
+const READ_COMMITTED: i8 = 1;
+
+struct Outcome {
+    data: PartitionData,
+    /// (high watermark, log start) reported, to detect news in sessions.
+    offsets: Option<(i64, i64)>,
+    is_error: bool,
+}
+
+fn error_data(idx: i32, e: E) -> PartitionData {
+    PartitionData::default()
+        .with_partition_index(idx)
+        .with_error_code(code(e))
+        .with_high_watermark(-1)
+        .with_last_stable_offset(-1)
+        .with_log_start_offset(-1)
+        .with_records(Some(Bytes::new()))
+}
+
+fn read_one(p: Option<&Arc<Partition>>, sp: &SessionPartition, limit: usize, min_one: bool, committed: bool) -> Outcome {
+    let Some(part) = p else {
+        let e = if sp.topic.is_empty() {
+            E::UnknownTopicId
+        } else {
+            E::UnknownTopicOrPartition
+        };
+        return Outcome {
+            data: error_data(sp.partition, e),
+            offsets: None,
+            is_error: true,
+        };
+    };
+    let epoch = part.leader_epoch();
+    if sp.current_leader_epoch >= 0 && sp.current_leader_epoch != epoch {
+        let e = if sp.current_leader_epoch < epoch {
+            E::FencedLeaderEpoch
+        } else {
+            E::UnknownLeaderEpoch
+        };
+        return Outcome {
+            data: error_data(sp.partition, e),
+            offsets: None,
+            is_error: true,
+        };
+    }
+    let base = PartitionData::default()
+        .with_partition_index(sp.partition)
+        .with_preferred_read_replica(BrokerId(-1));
+    let base = if committed {
+        base.with_aborted_transactions(Some(Vec::new()))
+    } else {
+        base
+    };
+    match part.read(sp.fetch_offset, limit, min_one) {
+        Ok((r, o)) => Outcome {
+            data: base
+                .with_high_watermark(o.high_watermark)
+                .with_last_stable_offset(o.high_watermark)
+                .with_log_start_offset(o.log_start)
+                .with_records(Some(r.records)),
+            offsets: Some((o.high_watermark, o.log_start)),
+            is_error: false,
+        },
+        Err(e) => {
+            let o = part.offsets();
+            Outcome {
+                data: base
+                    .with_error_code(e.code())
+                    .with_high_watermark(o.high_watermark)
+                    .with_last_stable_offset(o.high_watermark)
+                    .with_log_start_offset(o.log_start)
+                    .with_records(Some(Bytes::new())),
+                offsets: Some((o.high_watermark, o.log_start)),
+                is_error: true,
+            }
+        }
+    }
+}
+
+pub async fn handle(ctx: &Ctx<'_>, req: FetchRequest) -> FetchResponse {
+    let b = ctx.broker;
+    let by_id = ctx.version >= 13;
+    let image = b.controller.image();
+    let resolve = |name: &TopicName, id: uuid::Uuid| -> (String, uuid::Uuid) {
+        if by_id {
+            (image.ids.get(&id).cloned().unwrap_or_default(), id)
+        } else {
+            let n = name.0.to_string();
+            let id = image.topic(&n).map(|t| t.id).unwrap_or_default();
+            (n, id)
+        }
+    };
+    let requested: Vec<SessionPartition> = req
+        .topics
+        .iter()
+        .flat_map(|t| {
+            let (topic, topic_id) = resolve(&t.topic, t.topic_id);
+            t.partitions.iter().map(move |p| SessionPartition {
+                topic: topic.clone(),
+                topic_id,
+                partition: p.partition,
+                fetch_offset: p.fetch_offset,
+                max_bytes: p.partition_max_bytes,
+                current_leader_epoch: if ctx.version >= 9 { p.current_leader_epoch } else { -1 },
+                last_sent: None,
+            })
+        })
+        .collect();
+
+    // Session bookkeeping (v7+): decide between sessionless, new session and incremental.
+    let mut session_id = 0;
+    let mut incremental: Option<FetchSession> = None;
+    let mut new_session = false;
+    if ctx.version >= 7 {
+        let mut cache = b.fetch_sessions.lock().expect("fetch session lock");
+        match (req.session_id, req.session_epoch) {
+            (0, FINAL_EPOCH) => {}
+            (id, FINAL_EPOCH) => cache.remove(id),
+            (id, INITIAL_EPOCH) => {
+                if id != 0 {
+                    cache.remove(id);
+                }
+                new_session = true;
+            }
+            (id, epoch) => match cache.take(id, epoch) {
+                Ok(mut s) => {
+                    for p in requested.iter().cloned() {
+                        s.upsert(p);
+                    }
+                    for f in &req.forgotten_topics_data {
+                        let (topic, _) = resolve(&f.topic, f.topic_id);
+                        for p in &f.partitions {
+                            s.forget(&topic, *p);
+                        }
+                    }
+                    session_id = id;
+                    incremental = Some(s);
+                }
+                Err(e) => {
+                    let err = match e {
+                        SessionError::NotFound => E::FetchSessionIdNotFound,
+                        SessionError::InvalidEpoch => E::InvalidFetchSessionEpoch,
+                    };
+                    return FetchResponse::default().with_error_code(code(err));
+                }
+            },
+        }
+    }
+    let mut parts: Vec<SessionPartition> = match &incremental {
+        Some(s) => s.partitions.clone(),
+        None => requested,
+    };
+    let handles: Vec<Option<Arc<Partition>>> = parts.iter().map(|p| b.replicas.get(&p.topic, p.partition)).collect();
+
+    let committed = req.isolation_level == READ_COMMITTED;
+    let max_bytes = if req.max_bytes <= 0 {
+        i32::MAX as usize
+    } else {
+        req.max_bytes as usize
+    };
+    let min_bytes = req.min_bytes.max(0) as usize;
+    let deadline = Instant::now() + Duration::from_millis(req.max_wait_ms.max(0) as u64);
+    let outcomes = loop {
+        // Register for wake-ups before reading so an append in between is not missed.
+        let notify = Arc::new(Notify::new());
+        for h in handles.iter().flatten() {
+            h.watch(&notify);
+        }
+        let mut total = 0usize;
+        let mut any_error = false;
+        let outcomes: Vec<Outcome> = parts
+            .iter()
+            .zip(&handles)
+            .map(|(sp, h)| {
+                let limit = (sp.max_bytes.max(0) as usize).min(max_bytes.saturating_sub(total));
+                let o = read_one(h.as_ref(), sp, limit, total == 0 && sp.max_bytes > 0, committed);
+                total += o.data.records.as_ref().map_or(0, |r| r.len());
+                any_error |= o.is_error;
+                o
+            })
+            .collect();
+        let now = Instant::now();
+        if total >= min_bytes.max(1) || any_error || now >= deadline {
+            break outcomes;
+        }
+        let _ = tokio::time::timeout(deadline - now, notify.notified()).await;
+        if Instant::now() >= deadline {
+            // One last read after the wait so data that arrived at the very end is served.
+            continue;
+        }
+    };
+
+    // Build the response; an incremental session only reports partitions with news.
+    let mut responses: Vec<FetchableTopicResponse> = Vec::new();
+    for (sp, o) in parts.iter_mut().zip(outcomes) {
+        let has_records = o.data.records.as_ref().is_some_and(|r| !r.is_empty());
+        let changed = o.offsets != sp.last_sent;
+        sp.last_sent = o.offsets;
+        if incremental.is_some() && !(has_records || changed || o.is_error) {
+            continue;
+        }
+        let same_topic = responses.last().is_some_and(|t| {
+            if by_id {
+                t.topic_id == sp.topic_id
+            } else {
+                t.topic.0.as_str() == sp.topic
+            }
+        });
+        if !same_topic {
+            let t = if by_id {
+                FetchableTopicResponse::default().with_topic_id(sp.topic_id)
+            } else {
+                FetchableTopicResponse::default().with_topic(TopicName(super::sb(sp.topic.clone())))
+            };
+            responses.push(t);
+        }
+        responses.last_mut().expect("pushed").partitions.push(o.data);
+    }
+    {
+        let mut cache = b.fetch_sessions.lock().expect("fetch session lock");
+        if let Some(mut s) = incremental {
+            s.partitions = parts;
+            cache.put_back(session_id, s);
+        } else if new_session {
+            session_id = cache.create(parts).unwrap_or(0);
+        }
+    }
+    FetchResponse::default().with_session_id(session_id).with_responses(responses)
+}

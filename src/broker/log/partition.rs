@@ -1,0 +1,425 @@
+//! PartitionLog (Kafka's UnifiedLog): the ordered segments of one partition, offset
+//! assignment on append, reads by offset and by timestamp, rolling, retention,
+//! DeleteRecords and crash recovery. Replication state (HW, ISR) lives above it.
+
+use super::batch::{self, BatchHeader};
+use super::segment::LogSegment;
+use super::{LogError, now_ms};
+use crate::broker::topic_config::LogConfig;
+use bytes::Bytes;
+use kafka_protocol::records::RecordBatchDecoder;
+use std::collections::BTreeMap;
+use std::io;
+use std::path::{Path, PathBuf};
+
+const LOG_START_FILE: &str = "log-start-offset";
+
+pub struct PartitionLog {
+    dir: PathBuf,
+    config: LogConfig,
+    segments: BTreeMap<i64, LogSegment>,
+    log_start_offset: i64,
+    next_offset: i64,
+    unflushed: i64,
+    last_flush_ms: i64,
+}
+
+/// What an append assigned.
+#[derive(Debug, Clone, Copy)]
+pub struct AppendInfo {
+    pub base_offset: i64,
+    pub last_offset: i64,
+    /// The broker time stamped on the batches, or -1 for CreateTime topics.
+    pub log_append_time: i64,
+    pub log_start_offset: i64,
+    pub record_count: i64,
+}
+
+/// Raw batches read for a fetch.
+pub struct ReadResult {
+    pub records: Bytes,
+}
+
+impl PartitionLog {
+    /// Opens (or creates) the log in `dir`. Without a clean-shutdown marker the newest
+    /// segments are CRC-verified and a torn tail is truncated.
+    pub fn open(dir: &Path, config: LogConfig, clean_shutdown: bool) -> io::Result<(PartitionLog, u64)> {
+        std::fs::create_dir_all(dir)?;
+        let mut bases: Vec<i64> = std::fs::read_dir(dir)?
+            .filter_map(|e| e.ok())
+            .filter_map(|e| {
+                let name = e.file_name().into_string().ok()?;
+                name.strip_suffix(".log")?.parse::<i64>().ok()
+            })
+            .collect();
+        bases.sort_unstable();
+        let checkpoint = std::fs::read_to_string(dir.join(LOG_START_FILE))
+            .ok()
+            .and_then(|s| s.trim().parse::<i64>().ok());
+        let mut segments = BTreeMap::new();
+        let mut truncated = 0;
+        let n = bases.len();
+        for (i, base) in bases.into_iter().enumerate() {
+            let recover = !clean_shutdown && i + 2 >= n;
+            let (seg, report) = LogSegment::open(dir, base, recover)?;
+            if report.truncated_bytes > 0 {
+                tracing::warn!(dir = %dir.display(), segment = base, bytes = report.truncated_bytes,
+                    "truncated a torn or corrupt tail during recovery");
+            }
+            truncated += report.truncated_bytes;
+            segments.insert(base, seg);
+        }
+        if segments.is_empty() {
+            let base = checkpoint.unwrap_or(0).max(0);
+            segments.insert(base, LogSegment::create(dir, base)?);
+        }
+        let next_offset = segments.values().next_back().map(|s| s.next_offset).unwrap_or(0);
+        let first_base = *segments.keys().next().unwrap_or(&0);
+        let log_start_offset = checkpoint.unwrap_or(first_base).max(first_base).min(next_offset);
+        let log = PartitionLog {
+            dir: dir.to_path_buf(),
+            config,
+            segments,
+            log_start_offset,
+            next_offset,
+            unflushed: 0,
+            last_flush_ms: now_ms(),
+        };
+        Ok((log, truncated))
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+    pub fn config(&self) -> &LogConfig {
+        &self.config
+    }
+    pub fn set_config(&mut self, config: LogConfig) {
+        self.config = config;
+    }
+    pub fn log_start_offset(&self) -> i64 {
+        self.log_start_offset
+    }
+    pub fn log_end_offset(&self) -> i64 {
+        self.next_offset
+    }
+    pub fn size_bytes(&self) -> u64 {
+        self.segments.values().map(|s| s.size()).sum()
+    }
+    pub fn segment_count(&self) -> usize {
+        self.segments.len()
+    }
+
+    fn active(&mut self) -> &mut LogSegment {
+        self.segments.values_mut().next_back().expect("a log always has an active segment")
+    }
+
+    /// Validates every batch of a produce payload, then assigns offsets and appends them
+    /// atomically (all batches or none).
+    pub fn append(&mut self, payload: &mut [u8], leader_epoch: i32) -> Result<AppendInfo, LogError> {
+        let now = now_ms();
+        let cfg = &self.config;
+        if payload.len() as u64 > cfg.segment_bytes {
+            return Err(LogError::RecordListTooLarge {
+                size: payload.len(),
+                max: cfg.segment_bytes,
+            });
+        }
+        let mut headers: Vec<(usize, BatchHeader)> = Vec::new();
+        let mut pos = 0;
+        while pos < payload.len() {
+            let h = BatchHeader::parse(&payload[pos..])?;
+            if pos + h.size > payload.len() {
+                return Err(batch::BatchError::Truncated.into());
+            }
+            batch::validate(&payload[pos..pos + h.size])?;
+            if h.size > cfg.max_message_bytes {
+                return Err(LogError::MessageTooLarge {
+                    size: h.size,
+                    max: cfg.max_message_bytes,
+                });
+            }
+            if h.is_control() {
+                return Err(LogError::InvalidRecord("clients may not write control batches".into()));
+            }
+            if !cfg.log_append_time {
+                let ahead = h.max_timestamp.saturating_sub(now);
+                let behind = now.saturating_sub(h.base_timestamp);
+                if (h.max_timestamp >= 0 && ahead > cfg.timestamp_after_max_ms)
+                    || (h.base_timestamp >= 0 && behind > cfg.timestamp_before_max_ms)
+                {
+                    return Err(LogError::InvalidTimestamp { ts: h.max_timestamp });
+                }
+            }
+            headers.push((pos, h));
+            pos += h.size;
+        }
+        if headers.is_empty() {
+            return Err(LogError::InvalidRecord("produce request carried no record batch".into()));
+        }
+        // Offsets are assigned only after every batch passed validation.
+        let base_offset = self.next_offset;
+        let mut next = base_offset;
+        let mut count = 0i64;
+        for (pos, h) in headers.iter_mut() {
+            let b = &mut payload[*pos..*pos + h.size];
+            batch::patch_offset_and_epoch(b, next, leader_epoch);
+            h.base_offset = next;
+            h.leader_epoch = leader_epoch;
+            if self.config.log_append_time {
+                batch::set_log_append_time(b, now);
+                h.max_timestamp = now;
+                h.attributes |= 0x08;
+            }
+            next = h.next_offset();
+            count += h.record_count as i64;
+        }
+        self.maybe_roll(payload.len() as u64, next, now)?;
+        self.active().append(payload, &headers, now)?;
+        self.next_offset = next;
+        self.unflushed += count;
+        if self.unflushed >= self.config.flush_messages {
+            self.flush()?;
+        }
+        Ok(AppendInfo {
+            base_offset,
+            last_offset: next - 1,
+            log_append_time: if self.config.log_append_time { now } else { -1 },
+            log_start_offset: self.log_start_offset,
+            record_count: count,
+        })
+    }
+
+    fn maybe_roll(&mut self, incoming: u64, new_next: i64, now: i64) -> io::Result<()> {
+        let cfg = self.config.clone();
+        let active = self.active();
+        let full = active.size() + incoming > cfg.segment_bytes;
+        let aged = active.roll_base_ms.is_some_and(|t| now - t >= cfg.segment_ms);
+        // Relative offsets in the index are 32-bit.
+        let offsets_overflow = new_next - active.base_offset > i32::MAX as i64;
+        if !active.is_empty() && (full || aged || offsets_overflow) {
+            self.roll()?;
+        }
+        Ok(())
+    }
+
+    /// Starts a new active segment at the log end offset; the old one is flushed.
+    pub fn roll(&mut self) -> io::Result<()> {
+        let base = self.next_offset;
+        if self.segments.contains_key(&base) {
+            return Ok(());
+        }
+        self.active().flush()?;
+        let seg = LogSegment::create(&self.dir, base)?;
+        self.segments.insert(base, seg);
+        Ok(())
+    }
+
+    /// Reads whole batches starting at the batch holding `offset`, up to `max_bytes` (the
+    /// first batch is returned whole even if larger when `min_one`). Reads never cross a
+    /// segment boundary, like Kafka's.
+    pub fn read(&self, offset: i64, max_bytes: usize, min_one: bool) -> Result<ReadResult, LogError> {
+        if offset < self.log_start_offset || offset > self.next_offset {
+            return Err(LogError::OffsetOutOfRange {
+                offset,
+                start: self.log_start_offset,
+                end: self.next_offset,
+            });
+        }
+        let empty = Ok(ReadResult { records: Bytes::new() });
+        if offset == self.next_offset {
+            return empty;
+        }
+        let start_key = self.segments.range(..=offset).next_back().map(|(k, _)| *k).unwrap_or(i64::MIN);
+        for seg in self.segments.range(start_key..).map(|(_, s)| s) {
+            let Some((pos, h)) = seg.find_batch(offset)? else { continue };
+            let avail = (seg.size() - pos) as usize;
+            let mut buf = seg.read(pos, avail.min(max_bytes))?;
+            let complete = batch::walk(&buf).last().map(|(p, h)| p + h.size).unwrap_or(0);
+            if complete > 0 {
+                buf.truncate(complete);
+            } else if min_one {
+                buf = seg.read(pos, h.size)?;
+            } else {
+                buf.clear();
+            }
+            return Ok(ReadResult { records: Bytes::from(buf) });
+        }
+        empty
+    }
+
+    /// Reads and decodes the single batch at `pos` of the segment with base `seg_base`.
+    fn decode_batch_at(&self, seg_base: i64, pos: u64, size: usize) -> Result<Vec<kafka_protocol::records::Record>, LogError> {
+        let seg = &self.segments[&seg_base];
+        let mut bytes = Bytes::from(seg.read(pos, size)?);
+        let set = RecordBatchDecoder::decode(&mut bytes).map_err(|e| LogError::InvalidRecord(e.to_string()))?;
+        Ok(set.records)
+    }
+
+    /// ListOffsets by timestamp: the earliest offset whose timestamp is >= `ts`, with that
+    /// record's timestamp; None when no record qualifies.
+    pub fn offset_for_timestamp(&self, ts: i64) -> Result<Option<(i64, i64)>, LogError> {
+        for (base, seg) in &self.segments {
+            if seg.max_timestamp < ts || seg.next_offset <= self.log_start_offset {
+                continue;
+            }
+            let mut cursor = None;
+            seg.scan_headers(0, |pos, h| {
+                if h.max_timestamp >= ts && h.last_offset() >= self.log_start_offset {
+                    cursor = Some((pos, *h));
+                    return false;
+                }
+                true
+            })?;
+            let Some((pos, h)) = cursor else { continue };
+            if h.is_log_append_time() {
+                return Ok(Some((h.base_offset.max(self.log_start_offset), h.max_timestamp)));
+            }
+            for r in self.decode_batch_at(*base, pos, h.size)? {
+                if r.timestamp >= ts && r.offset >= self.log_start_offset {
+                    return Ok(Some((r.offset, r.timestamp)));
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    /// ListOffsets MAX_TIMESTAMP: the offset and timestamp of the record with the largest
+    /// timestamp (the first such record), None for an empty log.
+    pub fn max_timestamp(&self) -> Result<Option<(i64, i64)>, LogError> {
+        let best = self
+            .segments
+            .iter()
+            .filter(|(_, s)| !s.is_empty() && s.next_offset > self.log_start_offset)
+            .fold(None::<(i64, i64, i64)>, |acc, (b, s)| match acc {
+                Some((_, _, ts)) if ts >= s.max_timestamp => acc,
+                _ => Some((*b, s.max_timestamp_batch, s.max_timestamp)),
+            });
+        let Some((base, batch_offset, ts)) = best else { return Ok(None) };
+        let seg = &self.segments[&base];
+        let Some((pos, h)) = seg.find_batch(batch_offset)? else {
+            return Ok(None);
+        };
+        if h.is_log_append_time() {
+            return Ok(Some((h.base_offset, ts)));
+        }
+        let recs = self.decode_batch_at(base, pos, h.size)?;
+        Ok(recs
+            .iter()
+            .find(|r| r.timestamp == ts)
+            .map(|r| (r.offset, ts))
+            .or(Some((h.last_offset(), ts))))
+    }
+
+    /// DeleteRecords: moves the log start offset forward to `offset` (at most the end) and
+    /// deletes segments that fall entirely below it.
+    pub fn delete_records_before(&mut self, offset: i64, high_watermark: i64) -> Result<i64, LogError> {
+        if offset < 0 || offset > high_watermark {
+            return Err(LogError::OffsetOutOfRange {
+                offset,
+                start: self.log_start_offset,
+                end: high_watermark,
+            });
+        }
+        if offset > self.log_start_offset {
+            self.log_start_offset = offset;
+            self.write_log_start_checkpoint()?;
+            self.delete_segments_below_start()?;
+        }
+        Ok(self.log_start_offset)
+    }
+
+    fn delete_segments_below_start(&mut self) -> io::Result<()> {
+        let active = *self.segments.keys().next_back().expect("active segment");
+        let doomed: Vec<i64> = self
+            .segments
+            .iter()
+            .filter(|(b, s)| **b != active && s.next_offset <= self.log_start_offset)
+            .map(|(b, _)| *b)
+            .collect();
+        for b in doomed {
+            if let Some(seg) = self.segments.remove(&b) {
+                seg.delete()?;
+            }
+        }
+        Ok(())
+    }
+
+    fn write_log_start_checkpoint(&self) -> io::Result<()> {
+        let tmp = self.dir.join(format!("{LOG_START_FILE}.tmp"));
+        std::fs::write(&tmp, format!("{}\n", self.log_start_offset))?;
+        std::fs::rename(tmp, self.dir.join(LOG_START_FILE))
+    }
+
+    /// Applies retention.ms / retention.bytes by deleting whole old segments; returns how
+    /// many were deleted. An expired active segment is rolled first so it can go too.
+    pub fn enforce_retention(&mut self, now: i64) -> Result<usize, LogError> {
+        if !self.config.delete {
+            return Ok(0);
+        }
+        let (retention_ms, retention_bytes) = (self.config.retention_ms, self.config.retention_bytes);
+        let mut excess = if retention_bytes >= 0 {
+            self.size_bytes() as i64 - retention_bytes
+        } else {
+            -1
+        };
+        let mut doomed = Vec::new();
+        for (base, seg) in &self.segments {
+            if seg.is_empty() {
+                break;
+            }
+            let ts = if seg.max_timestamp >= 0 {
+                seg.max_timestamp
+            } else {
+                seg.modified_ms()
+            };
+            let expired = retention_ms >= 0 && now - ts > retention_ms;
+            let oversize = retention_bytes >= 0 && excess - seg.size() as i64 >= 0;
+            if !(expired || oversize) {
+                break;
+            }
+            excess -= seg.size() as i64;
+            doomed.push(*base);
+        }
+        if doomed.is_empty() {
+            return Ok(0);
+        }
+        if doomed.len() == self.segments.len() {
+            self.roll()?;
+        }
+        for b in &doomed {
+            if let Some(seg) = self.segments.remove(b) {
+                seg.delete()?;
+            }
+        }
+        let first = *self.segments.keys().next().expect("active segment");
+        if first > self.log_start_offset {
+            self.log_start_offset = first;
+            self.write_log_start_checkpoint()?;
+        }
+        Ok(doomed.len())
+    }
+
+    /// fsyncs the active segment (older ones were flushed when they rolled).
+    pub fn flush(&mut self) -> io::Result<()> {
+        self.active().flush()?;
+        self.unflushed = 0;
+        self.last_flush_ms = now_ms();
+        Ok(())
+    }
+
+    /// Flushes when `flush.ms` has elapsed with unflushed data.
+    pub fn flush_if_due(&mut self, now: i64) -> io::Result<()> {
+        if self.unflushed > 0 && now - self.last_flush_ms >= self.config.flush_ms {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    /// Removes the partition directory entirely (topic deletion).
+    pub fn delete_all(self) -> io::Result<()> {
+        let dir = self.dir.clone();
+        drop(self);
+        std::fs::remove_dir_all(dir)
+    }
+}

@@ -1,0 +1,78 @@
+//! The listener and one task per connection: size-prefixed frames (refused above
+//! `socket.request.max.bytes` before allocating), requests handled one at a time per
+//! connection as Kafka does, so responses go out in request order.
+
+use crate::broker::Broker;
+use crate::broker::apis::{self, ApiError};
+use bytes::BytesMut;
+use std::sync::Arc;
+use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader, BufWriter};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+
+pub async fn serve(listener: TcpListener, broker: Arc<Broker>, mut stop: watch::Receiver<bool>) {
+    loop {
+        tokio::select! {
+            _ = stop.changed() => return,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, peer)) => {
+                    let _ = stream.set_nodelay(true);
+                    let broker = broker.clone();
+                    let stop = stop.clone();
+                    tokio::spawn(async move {
+                        if let Err(e) = connection(stream, broker, stop).await {
+                            tracing::warn!(%peer, "closing connection: {e}");
+                        }
+                    });
+                }
+                Err(e) => {
+                    tracing::warn!("accept failed: {e}");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                }
+            }
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+enum ConnError {
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    #[error("request size {0} is outside 0..={1} (socket.request.max.bytes)")]
+    FrameSize(i64, usize),
+    #[error(transparent)]
+    Api(#[from] ApiError),
+}
+
+async fn connection(stream: TcpStream, broker: Arc<Broker>, mut stop: watch::Receiver<bool>) -> Result<(), ConnError> {
+    let peer = stream.peer_addr()?;
+    let (r, w) = stream.into_split();
+    let mut reader = BufReader::with_capacity(64 * 1024, r);
+    let mut writer = BufWriter::with_capacity(64 * 1024, w);
+    let max = broker.config.socket_request_max_bytes;
+    let ctx = apis::ConnectionInfo {
+        client_host: peer.ip().to_string(),
+    };
+    loop {
+        let size = tokio::select! {
+            _ = stop.changed() => return Ok(()),
+            s = reader.read_i32() => match s {
+                Ok(s) => s,
+                Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(()),
+                Err(e) => return Err(e.into()),
+            },
+        };
+        if size < 8 || size as usize > max {
+            return Err(ConnError::FrameSize(size as i64, max));
+        }
+        let mut frame = BytesMut::zeroed(size as usize);
+        reader.read_exact(&mut frame).await?;
+        if let Some(resp) = apis::dispatch(&broker, &ctx, frame.freeze()).await? {
+            writer.write_all(&resp).await?;
+        }
+        // Coalesce pipelined responses: flush only when no further request is buffered.
+        if reader.buffer().is_empty() && !writer.buffer().is_empty() {
+            writer.flush().await?;
+        }
+    }
+}

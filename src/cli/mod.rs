@@ -1,0 +1,94 @@
+//! The clap root, the argv[0] alias table and dispatch. Subcommand files own their flags
+//! and rendering; exit codes are 0 success, 1 operation failed, 2 usage error.
+
+pub mod completions;
+pub mod server;
+
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
+use std::ffi::OsString;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "rk",
+    version,
+    about = "A Kafka-compatible broker and the Kafka command-line tools in one binary",
+    propagate_version = true
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run a Kafka-compatible broker (kafka-server-start.sh).
+    #[command(subcommand)]
+    Server(server::ServerCommand),
+    /// Print a shell completion script for bash, zsh or fish.
+    Completions(completions::CompletionsArgs),
+    /// Write man pages for rk and every subcommand.
+    Man(completions::ManArgs),
+    /// Create kafka-*.sh style links to this binary in a directory.
+    Links(completions::LinksArgs),
+}
+
+/// argv[0] names (with or without `.sh`) and the rk arguments they stand for.
+pub const ALIASES: &[(&str, &[&str])] = &[("kafka-server-start", &["server", "start"])];
+
+/// Rewrites the argument list when invoked under an alias name.
+pub fn expand_alias(args: Vec<OsString>) -> Vec<OsString> {
+    let Some(first) = args.first() else { return args };
+    let name = std::path::Path::new(first).file_name().and_then(|s| s.to_str()).unwrap_or("");
+    let name = name.strip_suffix(".sh").unwrap_or(name);
+    match ALIASES.iter().find(|(alias, _)| *alias == name) {
+        Some((_, sub)) => {
+            let mut out = vec![OsString::from("rk")];
+            out.extend(sub.iter().map(OsString::from));
+            out.extend(args.into_iter().skip(1));
+            out
+        }
+        None => args,
+    }
+}
+
+/// Runs the CLI and returns the process exit code.
+pub fn main(args: Vec<OsString>) -> i32 {
+    let args = expand_alias(args);
+    let matches = match Cli::command().try_get_matches_from(args) {
+        Ok(m) => m,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { 2 } else { 0 };
+        }
+    };
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return 2;
+        }
+    };
+    let result = match cli.command {
+        Command::Server(cmd) => server::run(cmd),
+        Command::Completions(a) => completions::run_completions(a),
+        Command::Man(a) => completions::run_man(a),
+        Command::Links(a) => completions::run_links(a),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            if is_broken_pipe(&e) {
+                return 0;
+            }
+            eprintln!("Error: {e:#}");
+            1
+        }
+    }
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}

@@ -1,0 +1,10 @@
+//! rk: a Kafka-compatible broker and Kafka's command-line tools in one binary.
+//!
+//! Crate map:
+//! - `cli`      — one file per subcommand (clap definitions + rendering), argv[0] aliases.
+//! - `client`   — the async Kafka client the tools and tests use (wire protocol only).
+//! - `broker`   — `rk server`: network, API handlers, storage engine, metadata, controller.
+
+pub mod broker;
+pub mod cli;
+pub mod client;
