@@ -113,12 +113,9 @@ pub fn default_data_dir() -> PathBuf {
 fn parse_listener(v: &str, key: &str) -> Result<(String, u16), String> {
     let first = v.split(',').next().unwrap_or("").trim();
     let hostport = first.rsplit("://").next().unwrap_or(first);
-    let (host, port) = hostport
-        .rsplit_once(':')
-        .ok_or_else(|| format!("Invalid value {v} for configuration {key}: expected [PLAINTEXT://]host:port"))?;
-    let port: u16 = port
-        .parse()
-        .map_err(|_| format!("Invalid value {v} for configuration {key}: bad port '{port}'"))?;
+    let (host, port) =
+        hostport.rsplit_once(':').ok_or_else(|| format!("Invalid value {v} for configuration {key}: expected [PLAINTEXT://]host:port"))?;
+    let port: u16 = port.parse().map_err(|_| format!("Invalid value {v} for configuration {key}: bad port '{port}'"))?;
     let host = host.trim_start_matches('[').trim_end_matches(']');
     Ok((host.to_string(), port))
 }
@@ -134,9 +131,7 @@ impl BrokerConfig {
                 || ACCEPTED_KEYS.contains(&k.as_str())
                 || TOPIC_CONFIGS.iter().any(|d| d.broker_key == k);
             if !known {
-                warnings.push(format!(
-                    "Unknown configuration '{k}' was supplied but isn't a known config; it is ignored."
-                ));
+                warnings.push(format!("Unknown configuration '{k}' was supplied but isn't a known config; it is ignored."));
             }
             props.insert(k, v);
         }
@@ -146,10 +141,8 @@ impl BrokerConfig {
                 return Ok(());
             }
             if let Some(v) = props.get(unit) {
-                let n: i64 = v
-                    .trim()
-                    .parse()
-                    .map_err(|_| format!("Invalid value {v} for configuration {unit}: Not a number of type LONG"))?;
+                let n: i64 =
+                    v.trim().parse().map_err(|_| format!("Invalid value {v} for configuration {unit}: Not a number of type LONG"))?;
                 let ms_val = if n < 0 { -1 } else { n.saturating_mul(factor) };
                 props.insert(ms.to_string(), ms_val.to_string());
             }
@@ -175,21 +168,16 @@ impl BrokerConfig {
             }
         }
         let get = |k: &str| -> String {
-            props.get(k).cloned().unwrap_or_else(|| {
-                BROKER_KEYS
-                    .iter()
-                    .find(|(n, _)| *n == k)
-                    .map(|(_, d)| d.to_string())
-                    .unwrap_or_default()
-            })
+            props
+                .get(k)
+                .cloned()
+                .unwrap_or_else(|| BROKER_KEYS.iter().find(|(n, _)| *n == k).map(|(_, d)| d.to_string()).unwrap_or_default())
         };
         let int = |k: &str, min: i64, max: i64| -> Result<i64, String> {
             let v = get(k);
             match v.trim().parse::<i64>() {
                 Ok(n) if (min..=max).contains(&n) => Ok(n),
-                Ok(_) => Err(format!(
-                    "Invalid value {v} for configuration {k}: Value must be between {min} and {max}"
-                )),
+                Ok(_) => Err(format!("Invalid value {v} for configuration {k}: Value must be between {min} and {max}")),
                 Err(_) => Err(format!("Invalid value {v} for configuration {k}: Not a number of type INT")),
             }
         };
@@ -197,9 +185,7 @@ impl BrokerConfig {
             match get(k).trim().to_ascii_lowercase().as_str() {
                 "true" => Ok(true),
                 "false" => Ok(false),
-                v => Err(format!(
-                    "Invalid value {v} for configuration {k}: Expected value to be either true or false"
-                )),
+                v => Err(format!("Invalid value {v} for configuration {k}: Expected value to be either true or false")),
             }
         };
         let (lhost, lport) = parse_listener(&get("listeners"), "listeners")?;
@@ -208,25 +194,12 @@ impl BrokerConfig {
             .parse()
             .or_else(|_| {
                 use std::net::ToSocketAddrs;
-                (lhost_ip.as_str(), lport)
-                    .to_socket_addrs()
-                    .ok()
-                    .and_then(|mut a| a.next())
-                    .ok_or(())
+                (lhost_ip.as_str(), lport).to_socket_addrs().ok().and_then(|mut a| a.next()).ok_or(())
             })
-            .map_err(|_| {
-                format!(
-                    "Invalid value {} for configuration listeners: cannot resolve host '{lhost}'",
-                    get("listeners")
-                )
-            })?;
+            .map_err(|_| format!("Invalid value {} for configuration listeners: cannot resolve host '{lhost}'", get("listeners")))?;
         let adv = get("advertised.listeners");
         let (advertised_host, advertised_port) = if adv.trim().is_empty() {
-            let h = if lhost.is_empty() || lhost == "0.0.0.0" || lhost == "::" {
-                "localhost".to_string()
-            } else {
-                lhost
-            };
+            let h = if lhost.is_empty() || lhost == "0.0.0.0" || lhost == "::" { "localhost".to_string() } else { lhost };
             (h, lport)
         } else {
             parse_listener(&adv, "advertised.listeners")?

@@ -52,10 +52,7 @@ impl Controller {
             }
         }
         image.offset = offset;
-        Ok(Controller {
-            log: Mutex::new(log),
-            image: RwLock::new(Arc::new(image)),
-        })
+        Ok(Controller { log: Mutex::new(log), image: RwLock::new(Arc::new(image)) })
     }
 
     /// The current metadata image (cheap: an Arc clone).
@@ -117,14 +114,7 @@ fn encode_batch(records: &[MetadataRecord]) -> BytesMut {
         })
         .collect();
     let mut buf = BytesMut::new();
-    RecordBatchEncoder::encode(
-        &mut buf,
-        &recs,
-        &RecordEncodeOptions {
-            version: 2,
-            compression: Compression::None,
-        },
-    )
-    .expect("encoding an uncompressed batch cannot fail");
+    RecordBatchEncoder::encode(&mut buf, &recs, &RecordEncodeOptions { version: 2, compression: Compression::None })
+        .expect("encoding an uncompressed batch cannot fail");
     buf
 }

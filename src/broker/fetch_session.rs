@@ -32,11 +32,7 @@ pub struct FetchSession {
 impl FetchSession {
     /// Adds or updates a partition from an incremental request.
     pub fn upsert(&mut self, p: SessionPartition) {
-        match self
-            .partitions
-            .iter_mut()
-            .find(|x| x.topic == p.topic && x.partition == p.partition)
-        {
+        match self.partitions.iter_mut().find(|x| x.topic == p.topic && x.partition == p.partition) {
             Some(x) => {
                 x.fetch_offset = p.fetch_offset;
                 x.max_bytes = p.max_bytes;

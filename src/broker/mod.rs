@@ -78,10 +78,7 @@ impl Broker {
     /// background tasks.
     pub async fn start(config: BrokerConfig) -> Result<RunningBroker, BrokerError> {
         let dir = config.data_dir.clone();
-        let dir_err = |source| BrokerError::DataDir {
-            dir: dir.display().to_string(),
-            source,
-        };
+        let dir_err = |source| BrokerError::DataDir { dir: dir.display().to_string(), source };
         std::fs::create_dir_all(&dir).map_err(dir_err)?;
         let lock = File::create(dir.join(LOCK_FILE)).map_err(dir_err)?;
         if lock.try_lock().is_err() {
@@ -99,32 +96,13 @@ impl Broker {
         let replicas = ReplicaManager::new(config.clone(), clean);
         replicas.reconcile(&controller.image())?;
         replicas.remove_strays();
-        let listener = TcpListener::bind(config.listen).await.map_err(|source| BrokerError::Bind {
-            addr: config.listen,
-            source,
-        })?;
-        let addr = listener.local_addr().map_err(|source| BrokerError::Bind {
-            addr: config.listen,
-            source,
-        })?;
-        let broker = Arc::new(Broker {
-            config,
-            cluster_id,
-            controller,
-            replicas,
-            fetch_sessions: Default::default(),
-            _lock: lock,
-        });
+        let listener = TcpListener::bind(config.listen).await.map_err(|source| BrokerError::Bind { addr: config.listen, source })?;
+        let addr = listener.local_addr().map_err(|source| BrokerError::Bind { addr: config.listen, source })?;
+        let broker = Arc::new(Broker { config, cluster_id, controller, replicas, fetch_sessions: Default::default(), _lock: lock });
         let (stop, stop_rx) = tokio::sync::watch::channel(false);
         let mut tasks = vec![tokio::spawn(network::serve(listener, broker.clone(), stop_rx.clone()))];
         tasks.push(tokio::spawn(housekeeping(broker.clone(), stop_rx)));
-        Ok(RunningBroker {
-            broker,
-            addr,
-            recovered: !clean && !fresh,
-            stop,
-            tasks,
-        })
+        Ok(RunningBroker { broker, addr, recovered: !clean && !fresh, stop, tasks })
     }
 }
 
@@ -158,10 +136,8 @@ impl RunningBroker {
         self.broker.replicas.flush_all()?;
         self.broker.controller.flush()?;
         let dir = &self.broker.config.data_dir;
-        std::fs::write(dir.join(CLEAN_SHUTDOWN_FILE), b"").map_err(|source| BrokerError::DataDir {
-            dir: dir.display().to_string(),
-            source,
-        })?;
+        std::fs::write(dir.join(CLEAN_SHUTDOWN_FILE), b"")
+            .map_err(|source| BrokerError::DataDir { dir: dir.display().to_string(), source })?;
         Ok(())
     }
 }

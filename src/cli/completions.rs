@@ -53,11 +53,7 @@ pub fn completion_files() -> Vec<(&'static str, Shell)> {
 /// Every man page: (file name, roff text), one per (sub)command.
 pub fn man_pages() -> anyhow::Result<Vec<(String, Vec<u8>)>> {
     fn walk(cmd: &clap::Command, prefix: &str, out: &mut Vec<(String, Vec<u8>)>) -> anyhow::Result<()> {
-        let name = if prefix.is_empty() {
-            cmd.get_name().to_string()
-        } else {
-            format!("{prefix}-{}", cmd.get_name())
-        };
+        let name = if prefix.is_empty() { cmd.get_name().to_string() } else { format!("{prefix}-{}", cmd.get_name()) };
         let cmd = cmd.clone().name(name.clone());
         let mut buf = Vec::new();
         clap_mangen::Man::new(cmd.clone()).render(&mut buf)?;

@@ -35,11 +35,7 @@ pub struct StartArgs {
 
 fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("RK_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_target(false)
-        .try_init();
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).try_init();
 }
 
 /// Collects (key, value) pairs: file first, then flags, then --override (last wins).
@@ -59,9 +55,7 @@ fn config_pairs(a: &StartArgs) -> anyhow::Result<Vec<(String, String)>> {
         pairs.push(("node.id".into(), n.to_string()));
     }
     for o in &a.overrides {
-        let (k, v) = o
-            .split_once('=')
-            .with_context(|| format!("--override expects key=value, got '{o}'"))?;
+        let (k, v) = o.split_once('=').with_context(|| format!("--override expects key=value, got '{o}'"))?;
         pairs.push((k.trim().to_string(), v.trim().to_string()));
     }
     Ok(pairs)

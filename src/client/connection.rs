@@ -40,10 +40,7 @@ impl Connection {
         let stream = tokio::time::timeout(timeout, TcpStream::connect(addr))
             .await
             .map_err(|_| ClientError::Timeout(timeout))?
-            .map_err(|source| ClientError::Connect {
-                addr: addr.to_string(),
-                source,
-            })?;
+            .map_err(|source| ClientError::Connect { addr: addr.to_string(), source })?;
         stream.set_nodelay(true)?;
         let mut conn = Connection {
             stream: BufReader::new(stream),
@@ -57,10 +54,7 @@ impl Connection {
             .with_client_software_version(StrBytes::from_static_str(env!("CARGO_PKG_VERSION")));
         let resp: ApiVersionsResponse = conn.send_at(&req, 3).await?;
         if resp.error_code != 0 {
-            return Err(ClientError::Protocol(format!(
-                "ApiVersions failed with error code {}",
-                resp.error_code
-            )));
+            return Err(ClientError::Protocol(format!("ApiVersions failed with error code {}", resp.error_code)));
         }
         conn.versions = resp.api_keys.iter().map(|k| (k.api_key, (k.min_version, k.max_version))).collect();
         Ok(conn)
@@ -103,9 +97,7 @@ impl Connection {
             .with_client_id(Some(StrBytes::from_string(self.client_id.clone())));
         let mut buf = BytesMut::new();
         buf.put_i32(0);
-        header
-            .encode(&mut buf, R::header_version(version))
-            .map_err(|e| ClientError::Protocol(e.to_string()))?;
+        header.encode(&mut buf, R::header_version(version)).map_err(|e| ClientError::Protocol(e.to_string()))?;
         req.encode(&mut buf, version).map_err(|e| ClientError::Protocol(e.to_string()))?;
         let len = (buf.len() - 4) as i32;
         buf[0..4].copy_from_slice(&len.to_be_bytes());
@@ -117,17 +109,12 @@ impl Connection {
     pub async fn send_at<R: Request>(&mut self, req: &R, version: i16) -> Result<R::Response, ClientError> {
         let correlation = self.write_request(req, version).await?;
         let timeout = self.timeout;
-        let frame = tokio::time::timeout(timeout, self.read_frame())
-            .await
-            .map_err(|_| ClientError::Timeout(timeout))??;
+        let frame = tokio::time::timeout(timeout, self.read_frame()).await.map_err(|_| ClientError::Timeout(timeout))??;
         let mut frame = frame;
         let header = ResponseHeader::decode(&mut frame, <R::Response as HeaderVersion>::header_version(version))
             .map_err(|e| ClientError::Protocol(e.to_string()))?;
         if header.correlation_id != correlation {
-            return Err(ClientError::Protocol(format!(
-                "correlation id mismatch: sent {correlation}, got {}",
-                header.correlation_id
-            )));
+            return Err(ClientError::Protocol(format!("correlation id mismatch: sent {correlation}, got {}", header.correlation_id)));
         }
         R::Response::decode(&mut frame, version).map_err(|e| ClientError::Protocol(e.to_string()))
     }

@@ -59,15 +59,7 @@ pub fn topic_entries(broker: &BrokerConfig, overrides: &BTreeMap<String, String>
                 None if broker_set => (broker_value, SOURCE_STATIC_BROKER),
                 None => (d.default.to_string(), SOURCE_DEFAULT),
             };
-            Entry {
-                name: d.name.to_string(),
-                value,
-                source,
-                synonyms,
-                config_type: config_type(d.kind),
-                doc: d.doc,
-                read_only: false,
-            }
+            Entry { name: d.name.to_string(), value, source, synonyms, config_type: config_type(d.kind), doc: d.doc, read_only: false }
         })
         .collect()
 }
@@ -78,15 +70,7 @@ fn broker_entries(broker: &BrokerConfig) -> Vec<Entry> {
         .into_iter()
         .map(|(name, value, set)| {
             let source = if set { SOURCE_STATIC_BROKER } else { SOURCE_DEFAULT };
-            Entry {
-                synonyms: vec![(name.clone(), value.clone(), source)],
-                name,
-                value,
-                source,
-                config_type: 2,
-                doc: "",
-                read_only: true,
-            }
+            Entry { synonyms: vec![(name.clone(), value.clone(), source)], name, value, source, config_type: 2, doc: "", read_only: true }
         })
         .collect()
 }
@@ -97,10 +81,7 @@ fn check_broker_name(broker: &BrokerConfig, name: &str) -> Result<(), TopicError
     } else {
         Err(TopicError(
             code(E::InvalidRequest),
-            format!(
-                "Unexpected broker id, expected {} or empty string, but received {name}",
-                broker.node_id
-            ),
+            format!("Unexpected broker id, expected {} or empty string, but received {name}", broker.node_id),
         ))
     }
 }
@@ -113,16 +94,11 @@ pub async fn describe_configs(ctx: &Ctx<'_>, req: DescribeConfigsRequest) -> Des
         .iter()
         .map(|r| {
             let name = r.resource_name.to_string();
-            let base = DescribeConfigsResult::default()
-                .with_resource_type(r.resource_type)
-                .with_resource_name(r.resource_name.clone());
+            let base = DescribeConfigsResult::default().with_resource_type(r.resource_type).with_resource_name(r.resource_name.clone());
             let entries = match r.resource_type {
                 RESOURCE_TOPIC => match image.topic(&name) {
                     Some(t) => Ok(topic_entries(&b.config, &t.configs)),
-                    None => Err(TopicError(
-                        code(E::UnknownTopicOrPartition),
-                        format!("Topic '{name}' does not exist."),
-                    )),
+                    None => Err(TopicError(code(E::UnknownTopicOrPartition), format!("Topic '{name}' does not exist."))),
                 },
                 RESOURCE_BROKER => check_broker_name(&b.config, &name).map(|_| broker_entries(&b.config)),
                 other => Err(TopicError(code(E::InvalidRequest), format!("Unsupported resource type {other}"))),
@@ -130,7 +106,9 @@ pub async fn describe_configs(ctx: &Ctx<'_>, req: DescribeConfigsRequest) -> Des
             match entries {
                 Err(TopicError(c, m)) => base.with_error_code(c).with_error_message(Some(sb(m))),
                 Ok(entries) => {
-                    let wanted: Option<HashSet<String>> = r.configuration_keys.as_ref().map(|k| k.iter().map(|s| s.to_string()).collect());
+                    // Null or empty key lists mean "all configs", as in Kafka's ConfigHelper.
+                    let wanted: Option<HashSet<String>> =
+                        r.configuration_keys.as_ref().filter(|k| !k.is_empty()).map(|k| k.iter().map(|s| s.to_string()).collect());
                     let configs = entries
                         .into_iter()
                         .filter(|e| wanted.as_ref().is_none_or(|w| w.contains(&e.name)))
@@ -168,25 +146,15 @@ pub async fn describe_configs(ctx: &Ctx<'_>, req: DescribeConfigsRequest) -> Des
 
 /// Records that replace or edit a topic's overrides to `new`, after validating them all.
 fn plan_topic_configs(image: &MetadataImage, name: &str, new: &BTreeMap<String, String>) -> Result<Vec<MetadataRecord>, TopicError> {
-    let topic = image
-        .topic(name)
-        .ok_or_else(|| TopicError(code(E::UnknownTopicOrPartition), format!("Topic '{name}' does not exist.")))?;
+    let topic = image.topic(name).ok_or_else(|| TopicError(code(E::UnknownTopicOrPartition), format!("Topic '{name}' does not exist.")))?;
     topic_config::validate_overrides(new.iter().map(|(k, v)| (k.as_str(), Some(v.as_str()))))
         .map_err(|m| TopicError(code(E::InvalidConfig), m))?;
     let mut recs = Vec::new();
     for k in topic.configs.keys().filter(|k| !new.contains_key(*k)) {
-        recs.push(MetadataRecord::TopicConfig {
-            topic_id: topic.id,
-            name: k.clone(),
-            value: None,
-        });
+        recs.push(MetadataRecord::TopicConfig { topic_id: topic.id, name: k.clone(), value: None });
     }
     for (k, v) in new.iter().filter(|(k, v)| topic.configs.get(*k) != Some(v)) {
-        recs.push(MetadataRecord::TopicConfig {
-            topic_id: topic.id,
-            name: k.clone(),
-            value: Some(v.clone()),
-        });
+        recs.push(MetadataRecord::TopicConfig { topic_id: topic.id, name: k.clone(), value: Some(v.clone()) });
     }
     Ok(recs)
 }
@@ -215,11 +183,7 @@ fn alter_topic(
         let current = img.topic(name).map(|t| t.configs.clone()).unwrap_or_default();
         plan_topic_configs(img, name, &edit(&current)?)
     };
-    if validate_only {
-        plan(&b.controller.image()).map(|_| ())
-    } else {
-        commit(b, plan)
-    }
+    if validate_only { plan(&b.controller.image()).map(|_| ()) } else { commit(b, plan) }
 }
 
 fn duplicate_keys<'a>(names: impl Iterator<Item = &'a str>) -> Option<String> {
@@ -228,9 +192,7 @@ fn duplicate_keys<'a>(names: impl Iterator<Item = &'a str>) -> Option<String> {
 }
 
 fn result(resource_type: i8, name: &str, outcome: Result<(), TopicError>) -> alter_configs_response::AlterConfigsResourceResponse {
-    let r = alter_configs_response::AlterConfigsResourceResponse::default()
-        .with_resource_type(resource_type)
-        .with_resource_name(sb(name));
+    let r = alter_configs_response::AlterConfigsResourceResponse::default().with_resource_type(resource_type).with_resource_name(sb(name));
     match outcome {
         Ok(()) => r,
         Err(TopicError(c, m)) => r.with_error_code(c).with_error_message(Some(sb(m))),
@@ -244,19 +206,15 @@ pub async fn alter_configs(ctx: &Ctx<'_>, req: AlterConfigsRequest) -> AlterConf
         .map(|r| {
             let name = r.resource_name.to_string();
             let outcome = match duplicate_keys(r.configs.iter().map(|c| c.name.as_str())) {
-                Some(k) => Err(TopicError(
-                    code(E::InvalidRequest),
-                    format!("Error due to duplicate config keys: {k}"),
-                )),
+                Some(k) => Err(TopicError(code(E::InvalidRequest), format!("Error due to duplicate config keys: {k}"))),
                 None => alter_topic(ctx, r.resource_type, &name, req.validate_only, |_| {
                     r.configs
                         .iter()
                         .map(|c| match &c.value {
                             Some(v) => Ok((c.name.to_string(), v.to_string())),
-                            None => Err(TopicError(
-                                code(E::InvalidConfig),
-                                format!("Null value not supported for topic configs: {}", c.name),
-                            )),
+                            None => {
+                                Err(TopicError(code(E::InvalidConfig), format!("Null value not supported for topic configs: {}", c.name)))
+                            }
                         })
                         .collect()
                 }),
@@ -308,10 +266,7 @@ pub async fn incremental_alter_configs(ctx: &Ctx<'_>, req: IncrementalAlterConfi
         .map(|r| {
             let name = r.resource_name.to_string();
             let outcome = match duplicate_keys(r.configs.iter().map(|c| c.name.as_str())) {
-                Some(k) => Err(TopicError(
-                    code(E::InvalidRequest),
-                    format!("Error due to duplicate config keys: {k}"),
-                )),
+                Some(k) => Err(TopicError(code(E::InvalidRequest), format!("Error due to duplicate config keys: {k}"))),
                 None => alter_topic(ctx, r.resource_type, &name, req.validate_only, |current| {
                     let mut next = current.clone();
                     for c in &r.configs {

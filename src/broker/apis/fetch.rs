@@ -35,38 +35,16 @@ fn error_data(idx: i32, e: E) -> PartitionData {
 
 fn read_one(p: Option<&Arc<Partition>>, sp: &SessionPartition, limit: usize, min_one: bool, committed: bool) -> Outcome {
     let Some(part) = p else {
-        let e = if sp.topic.is_empty() {
-            E::UnknownTopicId
-        } else {
-            E::UnknownTopicOrPartition
-        };
-        return Outcome {
-            data: error_data(sp.partition, e),
-            offsets: None,
-            is_error: true,
-        };
+        let e = if sp.topic.is_empty() { E::UnknownTopicId } else { E::UnknownTopicOrPartition };
+        return Outcome { data: error_data(sp.partition, e), offsets: None, is_error: true };
     };
     let epoch = part.leader_epoch();
     if sp.current_leader_epoch >= 0 && sp.current_leader_epoch != epoch {
-        let e = if sp.current_leader_epoch < epoch {
-            E::FencedLeaderEpoch
-        } else {
-            E::UnknownLeaderEpoch
-        };
-        return Outcome {
-            data: error_data(sp.partition, e),
-            offsets: None,
-            is_error: true,
-        };
+        let e = if sp.current_leader_epoch < epoch { E::FencedLeaderEpoch } else { E::UnknownLeaderEpoch };
+        return Outcome { data: error_data(sp.partition, e), offsets: None, is_error: true };
     }
-    let base = PartitionData::default()
-        .with_partition_index(sp.partition)
-        .with_preferred_read_replica(BrokerId(-1));
-    let base = if committed {
-        base.with_aborted_transactions(Some(Vec::new()))
-    } else {
-        base
-    };
+    let base = PartitionData::default().with_partition_index(sp.partition).with_preferred_read_replica(BrokerId(-1));
+    let base = if committed { base.with_aborted_transactions(Some(Vec::new())) } else { base };
     match part.read(sp.fetch_offset, limit, min_one) {
         Ok((r, o)) => Outcome {
             data: base
@@ -169,11 +147,7 @@ pub async fn handle(ctx: &Ctx<'_>, req: FetchRequest) -> FetchResponse {
     let handles: Vec<Option<Arc<Partition>>> = parts.iter().map(|p| b.replicas.get(&p.topic, p.partition)).collect();
 
     let committed = req.isolation_level == READ_COMMITTED;
-    let max_bytes = if req.max_bytes <= 0 {
-        i32::MAX as usize
-    } else {
-        req.max_bytes as usize
-    };
+    let max_bytes = if req.max_bytes <= 0 { i32::MAX as usize } else { req.max_bytes as usize };
     let min_bytes = req.min_bytes.max(0) as usize;
     let deadline = Instant::now() + Duration::from_millis(req.max_wait_ms.max(0) as u64);
     let outcomes = loop {
@@ -215,13 +189,7 @@ pub async fn handle(ctx: &Ctx<'_>, req: FetchRequest) -> FetchResponse {
         if incremental.is_some() && !(has_records || changed || o.is_error) {
             continue;
         }
-        let same_topic = responses.last().is_some_and(|t| {
-            if by_id {
-                t.topic_id == sp.topic_id
-            } else {
-                t.topic.0.as_str() == sp.topic
-            }
-        });
+        let same_topic = responses.last().is_some_and(|t| if by_id { t.topic_id == sp.topic_id } else { t.topic.0.as_str() == sp.topic });
         if !same_topic {
             let t = if by_id {
                 FetchableTopicResponse::default().with_topic_id(sp.topic_id)

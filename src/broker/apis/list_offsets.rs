@@ -25,10 +25,8 @@ pub async fn handle(ctx: &Ctx<'_>, req: ListOffsetsRequest) -> ListOffsetsRespon
                 .partitions
                 .iter()
                 .map(|p| {
-                    let resp = ListOffsetsPartitionResponse::default()
-                        .with_partition_index(p.partition_index)
-                        .with_timestamp(-1)
-                        .with_offset(-1);
+                    let resp =
+                        ListOffsetsPartitionResponse::default().with_partition_index(p.partition_index).with_timestamp(-1).with_offset(-1);
                     if !seen.insert((name.clone(), p.partition_index)) {
                         return resp.with_error_code(code(E::InvalidRequest));
                     }
@@ -39,11 +37,7 @@ pub async fn handle(ctx: &Ctx<'_>, req: ListOffsetsRequest) -> ListOffsetsRespon
                     // The leader epoch field exists from v4 on.
                     let reported_epoch = if ctx.version >= 4 { epoch } else { -1 };
                     if p.current_leader_epoch >= 0 && p.current_leader_epoch != epoch {
-                        let e = if p.current_leader_epoch < epoch {
-                            E::FencedLeaderEpoch
-                        } else {
-                            E::UnknownLeaderEpoch
-                        };
+                        let e = if p.current_leader_epoch < epoch { E::FencedLeaderEpoch } else { E::UnknownLeaderEpoch };
                         return resp.with_error_code(code(e));
                     }
                     let o = part.offsets();

@@ -31,10 +31,7 @@ fn describe_topic(t: &TopicImage) -> MetadataResponseTopic {
 }
 
 fn missing(name: Option<String>, id: Uuid, error: E) -> MetadataResponseTopic {
-    MetadataResponseTopic::default()
-        .with_name(name.map(|n| TopicName(sb(n))))
-        .with_topic_id(id)
-        .with_error_code(code(error))
+    MetadataResponseTopic::default().with_name(name.map(|n| TopicName(sb(n)))).with_topic_id(id).with_error_code(code(error))
 }
 
 pub async fn handle(ctx: &Ctx<'_>, req: MetadataRequest) -> MetadataResponse {
@@ -53,7 +50,9 @@ pub async fn handle(ctx: &Ctx<'_>, req: MetadataRequest) -> MetadataResponse {
         Some(list) => {
             for t in list {
                 let image = b.controller.image();
-                match t.name.map(|n| n.0.to_string()) {
+                // By id when the name is null (or empty with an id set).
+                let name = t.name.map(|n| n.0.to_string()).filter(|n| !(n.is_empty() && !t.topic_id.is_nil()));
+                match name {
                     None => topics.push(match image.topic_by_id(&t.topic_id) {
                         Some(found) => describe_topic(found),
                         None => missing(None, t.topic_id, E::UnknownTopicId),
@@ -79,13 +78,7 @@ pub async fn handle(ctx: &Ctx<'_>, req: MetadataRequest) -> MetadataResponse {
                             assignment: None,
                             configs: BTreeMap::new(),
                         };
-                        let created = commit(b, |img| {
-                            if img.topic(&name).is_some() {
-                                Ok(vec![])
-                            } else {
-                                plan_create(b, img, &spec)
-                            }
-                        });
+                        let created = commit(b, |img| if img.topic(&name).is_some() { Ok(vec![]) } else { plan_create(b, img, &spec) });
                         let image = b.controller.image();
                         topics.push(match (created, image.topic(&name)) {
                             (Ok(()), Some(found)) => describe_topic(found),

@@ -74,12 +74,7 @@ macro_rules! route {
             Box::pin(async move {
                 let v = h.request_api_version;
                 let req = <$req>::decode(&mut body, v).map_err(|e| ApiError::Decode(ApiKey::$key, e))?;
-                let ctx = Ctx {
-                    broker: b,
-                    conn: c,
-                    header: &h,
-                    version: v,
-                };
+                let ctx = Ctx { broker: b, conn: c, header: &h, version: v };
                 let resp = $handler(&ctx, req).await;
                 match IntoResponse::into_option(resp) {
                     Some(r) => encode_response(ApiKey::$key, v, h.correlation_id, &r).map(Some),
@@ -116,64 +111,22 @@ route!(r_fetch, Fetch, FetchRequest, fetch::handle);
 route!(r_list_offsets, ListOffsets, ListOffsetsRequest, list_offsets::handle);
 route!(r_create_topics, CreateTopics, CreateTopicsRequest, topics::create_topics);
 route!(r_delete_topics, DeleteTopics, DeleteTopicsRequest, topics::delete_topics);
-route!(
-    r_create_partitions,
-    CreatePartitions,
-    CreatePartitionsRequest,
-    topics::create_partitions
-);
-route!(
-    r_describe_configs,
-    DescribeConfigs,
-    DescribeConfigsRequest,
-    configs::describe_configs
-);
+route!(r_create_partitions, CreatePartitions, CreatePartitionsRequest, topics::create_partitions);
+route!(r_describe_configs, DescribeConfigs, DescribeConfigsRequest, configs::describe_configs);
 route!(r_alter_configs, AlterConfigs, AlterConfigsRequest, configs::alter_configs);
-route!(
-    r_incremental_alter_configs,
-    IncrementalAlterConfigs,
-    IncrementalAlterConfigsRequest,
-    configs::incremental_alter_configs
-);
-route!(
-    r_describe_cluster,
-    DescribeCluster,
-    DescribeClusterRequest,
-    cluster::describe_cluster
-);
+route!(r_incremental_alter_configs, IncrementalAlterConfigs, IncrementalAlterConfigsRequest, configs::incremental_alter_configs);
+route!(r_describe_cluster, DescribeCluster, DescribeClusterRequest, cluster::describe_cluster);
 route!(r_delete_records, DeleteRecords, DeleteRecordsRequest, records::delete_records);
-route!(
-    r_describe_log_dirs,
-    DescribeLogDirs,
-    DescribeLogDirsRequest,
-    records::describe_log_dirs
-);
-route!(
-    r_offset_for_leader_epoch,
-    OffsetForLeaderEpoch,
-    OffsetForLeaderEpochRequest,
-    records::offset_for_leader_epoch
-);
+route!(r_describe_log_dirs, DescribeLogDirs, DescribeLogDirsRequest, records::describe_log_dirs);
+route!(r_offset_for_leader_epoch, OffsetForLeaderEpoch, OffsetForLeaderEpochRequest, records::offset_for_leader_epoch);
 
 const fn api(key: ApiKey, min: i16, max: i16, handler: Handler) -> Api {
-    Api {
-        key,
-        min,
-        max,
-        advertised_min: min,
-        handler,
-    }
+    Api { key, min, max, advertised_min: min, handler }
 }
 
 /// THE table: every served API, its versions and its handler.
 pub static APIS: &[Api] = &[
-    Api {
-        key: ApiKey::Produce,
-        min: 3,
-        max: 13,
-        advertised_min: 0,
-        handler: r_produce,
-    },
+    Api { key: ApiKey::Produce, min: 3, max: 13, advertised_min: 0, handler: r_produce },
     api(ApiKey::Fetch, 4, 18, r_fetch),
     api(ApiKey::ListOffsets, 1, 10, r_list_offsets),
     api(ApiKey::Metadata, 0, 13, r_metadata),
@@ -196,12 +149,7 @@ fn find(key: ApiKey) -> Option<&'static Api> {
 
 fn advertised() -> Vec<ApiVersion> {
     APIS.iter()
-        .map(|a| {
-            ApiVersion::default()
-                .with_api_key(a.key as i16)
-                .with_min_version(a.advertised_min)
-                .with_max_version(a.max)
-        })
+        .map(|a| ApiVersion::default().with_api_key(a.key as i16).with_min_version(a.advertised_min).with_max_version(a.max))
         .collect()
 }
 

@@ -10,11 +10,7 @@ use uuid::Uuid;
 
 /// Resolves a request's topic reference: by id from v13 (Produce) / v13 (Fetch), else name.
 pub fn topic_name(image: &MetadataImage, name: &TopicName, id: Uuid, by_id: bool) -> Result<String, E> {
-    if by_id {
-        image.ids.get(&id).cloned().ok_or(E::UnknownTopicId)
-    } else {
-        Ok(name.0.to_string())
-    }
+    if by_id { image.ids.get(&id).cloned().ok_or(E::UnknownTopicId) } else { Ok(name.0.to_string()) }
 }
 
 pub async fn handle(ctx: &Ctx<'_>, req: ProduceRequest) -> MaybeResponse<ProduceResponse> {
@@ -66,12 +62,7 @@ pub async fn handle(ctx: &Ctx<'_>, req: ProduceRequest) -> MaybeResponse<Produce
                 }
             }
         }
-        responses.push(
-            TopicProduceResponse::default()
-                .with_name(topic.name)
-                .with_topic_id(topic.topic_id)
-                .with_partition_responses(parts),
-        );
+        responses.push(TopicProduceResponse::default().with_name(topic.name).with_topic_id(topic.topic_id).with_partition_responses(parts));
     }
     if req.acks == 0 {
         return MaybeResponse(None);

@@ -20,9 +20,7 @@ pub async fn delete_records(ctx: &Ctx<'_>, req: DeleteRecordsRequest) -> DeleteR
                 .partitions
                 .iter()
                 .map(|p| {
-                    let r = DeleteRecordsPartitionResult::default()
-                        .with_partition_index(p.partition_index)
-                        .with_low_watermark(-1);
+                    let r = DeleteRecordsPartitionResult::default().with_partition_index(p.partition_index).with_low_watermark(-1);
                     match b.replicas.get(&name, p.partition_index) {
                         None => r.with_error_code(code(E::UnknownTopicOrPartition)),
                         Some(part) => match part.delete_records_before(p.offset) {
@@ -55,9 +53,8 @@ fn disk_space(dir: &std::path::Path) -> (i64, i64) {
 
 pub async fn describe_log_dirs(ctx: &Ctx<'_>, req: DescribeLogDirsRequest) -> DescribeLogDirsResponse {
     let b = ctx.broker;
-    let wanted: Option<BTreeMap<String, Vec<i32>>> = req
-        .topics
-        .map(|ts| ts.into_iter().map(|t| (t.topic.0.to_string(), t.partitions)).collect());
+    let wanted: Option<BTreeMap<String, Vec<i32>>> =
+        req.topics.map(|ts| ts.into_iter().map(|t| (t.topic.0.to_string(), t.partitions)).collect());
     let mut by_topic: BTreeMap<String, Vec<DescribeLogDirsPartition>> = BTreeMap::new();
     let mut all = b.replicas.all();
     all.sort_by(|a, b| (&a.topic, a.index).cmp(&(&b.topic, b.index)));
@@ -68,10 +65,7 @@ pub async fn describe_log_dirs(ctx: &Ctx<'_>, req: DescribeLogDirsRequest) -> De
             }
         }
         by_topic.entry(p.topic.clone()).or_default().push(
-            DescribeLogDirsPartition::default()
-                .with_partition_index(p.index)
-                .with_partition_size(p.size_bytes() as i64)
-                .with_offset_lag(0),
+            DescribeLogDirsPartition::default().with_partition_index(p.index).with_partition_size(p.size_bytes() as i64).with_offset_lag(0),
         );
     }
     let dir = b.replicas.data_dir();
@@ -79,10 +73,7 @@ pub async fn describe_log_dirs(ctx: &Ctx<'_>, req: DescribeLogDirsRequest) -> De
     let result = DescribeLogDirsResult::default()
         .with_log_dir(sb(dir.display().to_string()))
         .with_topics(
-            by_topic
-                .into_iter()
-                .map(|(n, ps)| DescribeLogDirsTopic::default().with_name(TopicName(sb(n))).with_partitions(ps))
-                .collect(),
+            by_topic.into_iter().map(|(n, ps)| DescribeLogDirsTopic::default().with_name(TopicName(sb(n))).with_partitions(ps)).collect(),
         )
         .with_total_bytes(total)
         .with_usable_bytes(usable);
@@ -100,20 +91,13 @@ pub async fn offset_for_leader_epoch(ctx: &Ctx<'_>, req: OffsetForLeaderEpochReq
                 .partitions
                 .iter()
                 .map(|p| {
-                    let r = EpochEndOffset::default()
-                        .with_partition(p.partition)
-                        .with_leader_epoch(-1)
-                        .with_end_offset(-1);
+                    let r = EpochEndOffset::default().with_partition(p.partition).with_leader_epoch(-1).with_end_offset(-1);
                     let Some(part) = b.replicas.get(&name, p.partition) else {
                         return r.with_error_code(code(E::UnknownTopicOrPartition));
                     };
                     let epoch = part.leader_epoch();
                     if p.current_leader_epoch >= 0 && p.current_leader_epoch != epoch {
-                        let e = if p.current_leader_epoch < epoch {
-                            E::FencedLeaderEpoch
-                        } else {
-                            E::UnknownLeaderEpoch
-                        };
+                        let e = if p.current_leader_epoch < epoch { E::FencedLeaderEpoch } else { E::UnknownLeaderEpoch };
                         return r.with_error_code(code(e));
                     }
                     // One leader epoch per partition so far (no leader changes on a single
@@ -124,9 +108,7 @@ pub async fn offset_for_leader_epoch(ctx: &Ctx<'_>, req: OffsetForLeaderEpochReq
                     r.with_leader_epoch(epoch).with_end_offset(part.offsets().log_end)
                 })
                 .collect();
-            OffsetForLeaderTopicResult::default()
-                .with_topic(t.topic)
-                .with_partitions(partitions)
+            OffsetForLeaderTopicResult::default().with_topic(t.topic).with_partitions(partitions)
         })
         .collect();
     OffsetForLeaderEpochResponse::default().with_topics(topics)

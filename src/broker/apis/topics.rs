@@ -40,23 +40,14 @@ fn check_replicas(broker: &Broker, replicas: &[i32]) -> Result<(), TopicError> {
     let mut seen = HashSet::new();
     for r in replicas {
         if !seen.insert(*r) {
-            return Err(TopicError(
-                code(E::InvalidReplicaAssignment),
-                format!("Duplicate replica assignment found: {replicas:?}"),
-            ));
+            return Err(TopicError(code(E::InvalidReplicaAssignment), format!("Duplicate replica assignment found: {replicas:?}")));
         }
         if *r != broker.config.node_id {
-            return Err(TopicError(
-                code(E::InvalidReplicaAssignment),
-                format!("Replica assignment contains unknown broker id {r}"),
-            ));
+            return Err(TopicError(code(E::InvalidReplicaAssignment), format!("Replica assignment contains unknown broker id {r}")));
         }
     }
     if replicas.is_empty() {
-        return Err(TopicError(
-            code(E::InvalidReplicaAssignment),
-            "The replica assignment is empty.".into(),
-        ));
+        return Err(TopicError(code(E::InvalidReplicaAssignment), "The replica assignment is empty.".into()));
     }
     Ok(())
 }
@@ -65,10 +56,7 @@ fn check_replicas(broker: &Broker, replicas: &[i32]) -> Result<(), TopicError> {
 pub fn plan_create(broker: &Broker, image: &MetadataImage, spec: &TopicSpec) -> Result<Vec<MetadataRecord>, TopicError> {
     validate_topic_name(&spec.name).map_err(|m| TopicError(code(E::InvalidTopicException), m))?;
     if image.topic(&spec.name).is_some() {
-        return Err(TopicError(
-            code(E::TopicAlreadyExists),
-            format!("Topic '{}' already exists.", spec.name),
-        ));
+        return Err(TopicError(code(E::TopicAlreadyExists), format!("Topic '{}' already exists.", spec.name)));
     }
     let live_brokers = 1;
     let assignment: BTreeMap<i32, Vec<i32>> = match &spec.assignment {
@@ -112,27 +100,13 @@ pub fn plan_create(broker: &Broker, image: &MetadataImage, spec: &TopicSpec) -> 
     topic_config::validate_overrides(spec.configs.iter().map(|(k, v)| (k.as_str(), Some(v.as_str()))))
         .map_err(|m| TopicError(code(E::InvalidConfig), m))?;
     let id = Uuid::new_v4();
-    let mut recs = vec![MetadataRecord::Topic {
-        name: spec.name.clone(),
-        id,
-    }];
+    let mut recs = vec![MetadataRecord::Topic { name: spec.name.clone(), id }];
     for (k, v) in &spec.configs {
-        recs.push(MetadataRecord::TopicConfig {
-            topic_id: id,
-            name: k.clone(),
-            value: Some(v.clone()),
-        });
+        recs.push(MetadataRecord::TopicConfig { topic_id: id, name: k.clone(), value: Some(v.clone()) });
     }
     for (p, replicas) in assignment {
         let leader = replicas[0];
-        recs.push(MetadataRecord::Partition {
-            topic_id: id,
-            partition: p,
-            isr: replicas.clone(),
-            replicas,
-            leader,
-            leader_epoch: 0,
-        });
+        recs.push(MetadataRecord::Partition { topic_id: id, partition: p, isr: replicas.clone(), replicas, leader, leader_epoch: 0 });
     }
     Ok(recs)
 }
@@ -150,12 +124,7 @@ pub fn commit(
 pub async fn create_topics(ctx: &Ctx<'_>, req: CreateTopicsRequest) -> CreateTopicsResponse {
     let b = ctx.broker;
     let mut seen = HashSet::new();
-    let dups: HashSet<String> = req
-        .topics
-        .iter()
-        .filter(|t| !seen.insert(t.name.0.to_string()))
-        .map(|t| t.name.0.to_string())
-        .collect();
+    let dups: HashSet<String> = req.topics.iter().filter(|t| !seen.insert(t.name.0.to_string())).map(|t| t.name.0.to_string()).collect();
     let mut results = Vec::new();
     for t in &req.topics {
         let name = t.name.0.to_string();
@@ -168,10 +137,7 @@ pub async fn create_topics(ctx: &Ctx<'_>, req: CreateTopicsRequest) -> CreateTop
                 .with_replication_factor(-1)
         };
         if dups.contains(&name) {
-            results.push(fail(
-                code(E::InvalidRequest),
-                format!("Create topics request from client contains duplicate topic {name}"),
-            ));
+            results.push(fail(code(E::InvalidRequest), format!("Create topics request from client contains duplicate topic {name}")));
             continue;
         }
         if !t.assignments.is_empty() && (t.num_partitions != -1 || t.replication_factor != -1) {
@@ -192,30 +158,15 @@ pub async fn create_topics(ctx: &Ctx<'_>, req: CreateTopicsRequest) -> CreateTop
             }
         }
         if let Some(k) = null_config {
-            results.push(fail(
-                code(E::InvalidConfig),
-                format!("Null value not supported for topic configs: {k}"),
-            ));
+            results.push(fail(code(E::InvalidConfig), format!("Null value not supported for topic configs: {k}")));
             continue;
         }
         let spec = TopicSpec {
             name: name.clone(),
-            partitions: if t.num_partitions == -1 {
-                b.config.num_partitions
-            } else {
-                t.num_partitions
-            },
-            replication_factor: if t.replication_factor == -1 {
-                b.config.default_replication_factor
-            } else {
-                t.replication_factor
-            },
-            assignment: (!t.assignments.is_empty()).then(|| {
-                t.assignments
-                    .iter()
-                    .map(|a| (a.partition_index, a.broker_ids.iter().map(|x| x.0).collect()))
-                    .collect()
-            }),
+            partitions: if t.num_partitions == -1 { b.config.num_partitions } else { t.num_partitions },
+            replication_factor: if t.replication_factor == -1 { b.config.default_replication_factor } else { t.replication_factor },
+            assignment: (!t.assignments.is_empty())
+                .then(|| t.assignments.iter().map(|a| (a.partition_index, a.broker_ids.iter().map(|x| x.0).collect())).collect()),
             configs,
         };
         let outcome = if req.validate_only {
@@ -229,12 +180,8 @@ pub async fn create_topics(ctx: &Ctx<'_>, req: CreateTopicsRequest) -> CreateTop
                 let image = b.controller.image();
                 let id = image.topic(&name).map(|t| t.id).unwrap_or(Uuid::nil());
                 let parts = spec.assignment.as_ref().map(|a| a.len() as i32).unwrap_or(spec.partitions);
-                let rf = spec
-                    .assignment
-                    .as_ref()
-                    .and_then(|a| a.values().next())
-                    .map(|r| r.len() as i16)
-                    .unwrap_or(spec.replication_factor);
+                let rf =
+                    spec.assignment.as_ref().and_then(|a| a.values().next()).map(|r| r.len() as i16).unwrap_or(spec.replication_factor);
                 let entries = configs::topic_entries(&b.config, &spec.configs)
                     .into_iter()
                     .map(|e| {
@@ -263,39 +210,32 @@ pub async fn delete_topics(ctx: &Ctx<'_>, req: DeleteTopicsRequest) -> DeleteTop
     let b = ctx.broker;
     // v6 names topics by name or id; v1-5 by name only.
     let targets: Vec<(Option<String>, Uuid)> = if ctx.version >= 6 {
-        req.topics
-            .iter()
-            .map(|t| (t.name.as_ref().map(|n| n.0.to_string()), t.topic_id))
-            .collect()
+        req.topics.iter().map(|t| (t.name.as_ref().map(|n| n.0.to_string()), t.topic_id)).collect()
     } else {
         req.topic_names.iter().map(|n| (Some(n.0.to_string()), Uuid::nil())).collect()
     };
-    let enabled = b
-        .config
-        .props
-        .get("delete.topic.enable")
-        .is_none_or(|v| v.trim().eq_ignore_ascii_case("true"));
+    let enabled = b.config.props.get("delete.topic.enable").is_none_or(|v| v.trim().eq_ignore_ascii_case("true"));
     let mut out = Vec::new();
     for (name, id) in targets {
+        // Resolve both name and id up front so the answer carries both, like Kafka's.
+        let before = b.controller.image();
+        let known = match &name {
+            Some(n) => before.topic(n).map(|t| (t.name.clone(), t.id)),
+            None => before.topic_by_id(&id).map(|t| (t.name.clone(), t.id)),
+        };
         let result = DeletableTopicResult::default()
-            .with_name(name.clone().map(|n| TopicName(sb(n))))
-            .with_topic_id(id);
+            .with_name(name.clone().or_else(|| known.as_ref().map(|k| k.0.clone())).map(|n| TopicName(sb(n))))
+            .with_topic_id(if ctx.version >= 6 { known.as_ref().map(|k| k.1).unwrap_or(id) } else { id });
         let outcome = commit(b, |img| {
             if !enabled {
                 return Err(TopicError(code(E::TopicDeletionDisabled), "Topic deletion is disabled.".into()));
             }
             let topic = match (&name, id.is_nil()) {
                 (Some(_), false) => {
-                    return Err(TopicError(
-                        code(E::InvalidRequest),
-                        "Topic name and topic id cannot both be set.".into(),
-                    ));
+                    return Err(TopicError(code(E::InvalidRequest), "Topic name and topic id cannot both be set.".into()));
                 }
                 (Some(n), true) => img.topic(n).ok_or_else(|| {
-                    TopicError(
-                        code(E::UnknownTopicOrPartition),
-                        "This server does not host this topic-partition.".into(),
-                    )
+                    TopicError(code(E::UnknownTopicOrPartition), "This server does not host this topic-partition.".into())
                 })?,
                 (None, false) => img
                     .topic_by_id(&id)
@@ -304,16 +244,8 @@ pub async fn delete_topics(ctx: &Ctx<'_>, req: DeleteTopicsRequest) -> DeleteTop
             };
             Ok(vec![MetadataRecord::RemoveTopic { id: topic.id }])
         });
-        let image = b.controller.image();
         out.push(match outcome {
-            Ok(()) => {
-                let resolved_name = name.or_else(|| image.ids.get(&id).cloned());
-                let mut r = result;
-                if r.name.is_none() {
-                    r.name = resolved_name.map(|n| TopicName(sb(n)));
-                }
-                r
-            }
+            Ok(()) => result,
             Err(TopicError(c, m)) => result.with_error_code(c).with_error_message(Some(sb(m))),
         });
     }
@@ -326,35 +258,26 @@ fn plan_partitions(
     t: &create_partitions_request::CreatePartitionsTopic,
 ) -> Result<Vec<MetadataRecord>, TopicError> {
     let name = t.name.0.to_string();
-    let topic = img
-        .topic(&name)
-        .ok_or_else(|| TopicError(code(E::UnknownTopicOrPartition), format!("The topic '{name}' does not exist.")))?;
+    let topic =
+        img.topic(&name).ok_or_else(|| TopicError(code(E::UnknownTopicOrPartition), format!("The topic '{name}' does not exist.")))?;
     let current = topic.partitions.len() as i32;
     if t.count < current {
         return Err(TopicError(
             code(E::InvalidPartitions),
-            format!(
-                "Topic currently has {current} partitions, which is higher than the requested {}.",
-                t.count
-            ),
+            format!("Topic currently has {current} partitions, which is higher than the requested {}.", t.count),
         ));
     }
     if t.count == current {
-        return Err(TopicError(
-            code(E::InvalidPartitions),
-            format!("Topic already has {current} partitions."),
-        ));
+        return Err(TopicError(code(E::InvalidPartitions), format!("Topic already has {current} partitions.")));
     }
     let added = t.count - current;
-    let assignments: Vec<Vec<i32>> = match &t.assignments {
+    // An empty list is treated like null (automatic placement).
+    let assignments: Vec<Vec<i32>> = match t.assignments.as_ref().filter(|a| !a.is_empty()) {
         Some(a) => {
             if a.len() as i32 != added {
                 return Err(TopicError(
                     code(E::InvalidReplicaAssignment),
-                    format!(
-                        "Attempted to add {added} additional partition(s), but only {} assignment(s) were specified.",
-                        a.len()
-                    ),
+                    format!("Attempted to add {added} additional partition(s), but only {} assignment(s) were specified.", a.len()),
                 ));
             }
             let lists: Vec<Vec<i32>> = a.iter().map(|x| x.broker_ids.iter().map(|b| b.0).collect()).collect();
@@ -382,12 +305,7 @@ fn plan_partitions(
 pub async fn create_partitions(ctx: &Ctx<'_>, req: CreatePartitionsRequest) -> CreatePartitionsResponse {
     let b = ctx.broker;
     let mut seen = HashSet::new();
-    let dups: HashSet<String> = req
-        .topics
-        .iter()
-        .filter(|t| !seen.insert(t.name.0.to_string()))
-        .map(|t| t.name.0.to_string())
-        .collect();
+    let dups: HashSet<String> = req.topics.iter().filter(|t| !seen.insert(t.name.0.to_string())).map(|t| t.name.0.to_string()).collect();
     let mut results = Vec::new();
     for t in &req.topics {
         let outcome = if dups.contains(t.name.0.as_str()) {

@@ -53,9 +53,7 @@ impl PartitionLog {
             })
             .collect();
         bases.sort_unstable();
-        let checkpoint = std::fs::read_to_string(dir.join(LOG_START_FILE))
-            .ok()
-            .and_then(|s| s.trim().parse::<i64>().ok());
+        let checkpoint = std::fs::read_to_string(dir.join(LOG_START_FILE)).ok().and_then(|s| s.trim().parse::<i64>().ok());
         let mut segments = BTreeMap::new();
         let mut truncated = 0;
         let n = bases.len();
@@ -76,15 +74,8 @@ impl PartitionLog {
         let next_offset = segments.values().next_back().map(|s| s.next_offset).unwrap_or(0);
         let first_base = *segments.keys().next().unwrap_or(&0);
         let log_start_offset = checkpoint.unwrap_or(first_base).max(first_base).min(next_offset);
-        let log = PartitionLog {
-            dir: dir.to_path_buf(),
-            config,
-            segments,
-            log_start_offset,
-            next_offset,
-            unflushed: 0,
-            last_flush_ms: now_ms(),
-        };
+        let log =
+            PartitionLog { dir: dir.to_path_buf(), config, segments, log_start_offset, next_offset, unflushed: 0, last_flush_ms: now_ms() };
         Ok((log, truncated))
     }
 
@@ -120,10 +111,7 @@ impl PartitionLog {
         let now = now_ms();
         let cfg = &self.config;
         if payload.len() as u64 > cfg.segment_bytes {
-            return Err(LogError::RecordListTooLarge {
-                size: payload.len(),
-                max: cfg.segment_bytes,
-            });
+            return Err(LogError::RecordListTooLarge { size: payload.len(), max: cfg.segment_bytes });
         }
         let mut headers: Vec<(usize, BatchHeader)> = Vec::new();
         let mut pos = 0;
@@ -134,10 +122,7 @@ impl PartitionLog {
             }
             batch::validate(&payload[pos..pos + h.size])?;
             if h.size > cfg.max_message_bytes {
-                return Err(LogError::MessageTooLarge {
-                    size: h.size,
-                    max: cfg.max_message_bytes,
-                });
+                return Err(LogError::MessageTooLarge { size: h.size, max: cfg.max_message_bytes });
             }
             if h.is_control() {
                 return Err(LogError::InvalidRecord("clients may not write control batches".into()));
@@ -220,11 +205,7 @@ impl PartitionLog {
     /// segment boundary, like Kafka's.
     pub fn read(&self, offset: i64, max_bytes: usize, min_one: bool) -> Result<ReadResult, LogError> {
         if offset < self.log_start_offset || offset > self.next_offset {
-            return Err(LogError::OffsetOutOfRange {
-                offset,
-                start: self.log_start_offset,
-                end: self.next_offset,
-            });
+            return Err(LogError::OffsetOutOfRange { offset, start: self.log_start_offset, end: self.next_offset });
         }
         let empty = Ok(ReadResult { records: Bytes::new() });
         if offset == self.next_offset {
@@ -287,14 +268,13 @@ impl PartitionLog {
     /// ListOffsets MAX_TIMESTAMP: the offset and timestamp of the record with the largest
     /// timestamp (the first such record), None for an empty log.
     pub fn max_timestamp(&self) -> Result<Option<(i64, i64)>, LogError> {
-        let best = self
-            .segments
-            .iter()
-            .filter(|(_, s)| !s.is_empty() && s.next_offset > self.log_start_offset)
-            .fold(None::<(i64, i64, i64)>, |acc, (b, s)| match acc {
+        let best = self.segments.iter().filter(|(_, s)| !s.is_empty() && s.next_offset > self.log_start_offset).fold(
+            None::<(i64, i64, i64)>,
+            |acc, (b, s)| match acc {
                 Some((_, _, ts)) if ts >= s.max_timestamp => acc,
                 _ => Some((*b, s.max_timestamp_batch, s.max_timestamp)),
-            });
+            },
+        );
         let Some((base, batch_offset, ts)) = best else { return Ok(None) };
         let seg = &self.segments[&base];
         let Some((pos, h)) = seg.find_batch(batch_offset)? else {
@@ -304,22 +284,14 @@ impl PartitionLog {
             return Ok(Some((h.base_offset, ts)));
         }
         let recs = self.decode_batch_at(base, pos, h.size)?;
-        Ok(recs
-            .iter()
-            .find(|r| r.timestamp == ts)
-            .map(|r| (r.offset, ts))
-            .or(Some((h.last_offset(), ts))))
+        Ok(recs.iter().find(|r| r.timestamp == ts).map(|r| (r.offset, ts)).or(Some((h.last_offset(), ts))))
     }
 
     /// DeleteRecords: moves the log start offset forward to `offset` (at most the end) and
     /// deletes segments that fall entirely below it.
     pub fn delete_records_before(&mut self, offset: i64, high_watermark: i64) -> Result<i64, LogError> {
         if offset < 0 || offset > high_watermark {
-            return Err(LogError::OffsetOutOfRange {
-                offset,
-                start: self.log_start_offset,
-                end: high_watermark,
-            });
+            return Err(LogError::OffsetOutOfRange { offset, start: self.log_start_offset, end: high_watermark });
         }
         if offset > self.log_start_offset {
             self.log_start_offset = offset;
@@ -331,12 +303,8 @@ impl PartitionLog {
 
     fn delete_segments_below_start(&mut self) -> io::Result<()> {
         let active = *self.segments.keys().next_back().expect("active segment");
-        let doomed: Vec<i64> = self
-            .segments
-            .iter()
-            .filter(|(b, s)| **b != active && s.next_offset <= self.log_start_offset)
-            .map(|(b, _)| *b)
-            .collect();
+        let doomed: Vec<i64> =
+            self.segments.iter().filter(|(b, s)| **b != active && s.next_offset <= self.log_start_offset).map(|(b, _)| *b).collect();
         for b in doomed {
             if let Some(seg) = self.segments.remove(&b) {
                 seg.delete()?;
@@ -358,21 +326,13 @@ impl PartitionLog {
             return Ok(0);
         }
         let (retention_ms, retention_bytes) = (self.config.retention_ms, self.config.retention_bytes);
-        let mut excess = if retention_bytes >= 0 {
-            self.size_bytes() as i64 - retention_bytes
-        } else {
-            -1
-        };
+        let mut excess = if retention_bytes >= 0 { self.size_bytes() as i64 - retention_bytes } else { -1 };
         let mut doomed = Vec::new();
         for (base, seg) in &self.segments {
             if seg.is_empty() {
                 break;
             }
-            let ts = if seg.max_timestamp >= 0 {
-                seg.max_timestamp
-            } else {
-                seg.modified_ms()
-            };
+            let ts = if seg.max_timestamp >= 0 { seg.max_timestamp } else { seg.modified_ms() };
             let expired = retention_ms >= 0 && now - ts > retention_ms;
             let oversize = retention_bytes >= 0 && excess - seg.size() as i64 >= 0;
             if !(expired || oversize) {

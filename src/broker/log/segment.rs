@@ -59,14 +59,8 @@ impl LogSegment {
 
     /// Creates a new empty segment.
     pub fn create(dir: &Path, base_offset: i64) -> io::Result<LogSegment> {
-        let open = |ext: &str| {
-            OpenOptions::new()
-                .create(true)
-                .truncate(true)
-                .read(true)
-                .write(true)
-                .open(dir.join(file_name(base_offset, ext)))
-        };
+        let open =
+            |ext: &str| OpenOptions::new().create(true).truncate(true).read(true).write(true).open(dir.join(file_name(base_offset, ext)));
         let log = open("log")?;
         Ok(LogSegment {
             base_offset,
@@ -87,14 +81,8 @@ impl LogSegment {
     /// Opens an existing segment. With `recover`, every batch is CRC-checked and a torn or
     /// corrupt tail is truncated; indexes are rebuilt when missing, damaged or recovered.
     pub fn open(dir: &Path, base_offset: i64, recover: bool) -> io::Result<(LogSegment, RecoveryReport)> {
-        let rw = |ext: &str| {
-            OpenOptions::new()
-                .create(true)
-                .truncate(false)
-                .read(true)
-                .write(true)
-                .open(dir.join(file_name(base_offset, ext)))
-        };
+        let rw =
+            |ext: &str| OpenOptions::new().create(true).truncate(false).read(true).write(true).open(dir.join(file_name(base_offset, ext)));
         let log = rw("log")?;
         let size = log.metadata()?.len();
         let mut seg = LogSegment {
@@ -111,10 +99,7 @@ impl LogSegment {
             max_timestamp_batch: base_offset,
             roll_base_ms: None,
         };
-        let mut report = RecoveryReport {
-            valid_bytes: size,
-            ..Default::default()
-        };
+        let mut report = RecoveryReport { valid_bytes: size, ..Default::default() };
         if recover || !seg.load_index()? {
             report = seg.rebuild(recover)?;
         } else {
@@ -177,11 +162,7 @@ impl LogSegment {
                 return Ok(false);
             }
             (last_rel, last_pos, last_ts) = (rel, pos, ts);
-            entries.push(IndexEntry {
-                rel_offset: rel,
-                position: pos,
-                max_ts_before: ts,
-            });
+            entries.push(IndexEntry { rel_offset: rel, position: pos, max_ts_before: ts });
         }
         self.index = entries;
         Ok(true)
@@ -225,11 +206,7 @@ impl LogSegment {
             self.log.set_len(pos)?;
             self.size = pos;
         }
-        Ok(RecoveryReport {
-            valid_bytes: pos,
-            truncated_bytes: truncated,
-            batches,
-        })
+        Ok(RecoveryReport { valid_bytes: pos, truncated_bytes: truncated, batches })
     }
 
     /// Updates in-memory state and indexes for a batch written at `pos`.

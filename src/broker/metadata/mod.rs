@@ -81,31 +81,14 @@ impl MetadataImage {
                 self.ids.insert(*id, name.clone());
                 self.topics.insert(
                     name.clone(),
-                    Arc::new(TopicImage {
-                        name: name.clone(),
-                        id: *id,
-                        partitions: BTreeMap::new(),
-                        configs: BTreeMap::new(),
-                    }),
+                    Arc::new(TopicImage { name: name.clone(), id: *id, partitions: BTreeMap::new(), configs: BTreeMap::new() }),
                 );
             }
-            MetadataRecord::Partition {
-                topic_id,
-                partition,
-                replicas,
-                isr,
-                leader,
-                leader_epoch,
-            } => {
+            MetadataRecord::Partition { topic_id, partition, replicas, isr, leader, leader_epoch } => {
                 if let Some(t) = self.topic_mut(topic_id) {
                     t.partitions.insert(
                         *partition,
-                        PartitionImage {
-                            replicas: replicas.clone(),
-                            isr: isr.clone(),
-                            leader: *leader,
-                            leader_epoch: *leader_epoch,
-                        },
+                        PartitionImage { replicas: replicas.clone(), isr: isr.clone(), leader: *leader, leader_epoch: *leader_epoch },
                     );
                 }
             }
@@ -140,17 +123,10 @@ pub fn validate_topic_name(name: &str) -> Result<(), String> {
         return Err("Topic name cannot be \".\" or \"..\"".into());
     }
     if name.len() > 249 {
-        return Err(format!(
-            "Topic name is illegal, it can't be longer than 249 characters, topic name: {name}"
-        ));
+        return Err(format!("Topic name is illegal, it can't be longer than 249 characters, topic name: {name}"));
     }
-    if !name
-        .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_' || b == b'-')
-    {
-        return Err(format!(
-            "Topic name \"{name}\" is illegal, it contains a character other than ASCII alphanumerics, '.', '_' and '-'"
-        ));
+    if !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_' || b == b'-') {
+        return Err(format!("Topic name \"{name}\" is illegal, it contains a character other than ASCII alphanumerics, '.', '_' and '-'"));
     }
     Ok(())
 }
@@ -164,19 +140,8 @@ mod tests {
         let id = Uuid::new_v4();
         let mut img = MetadataImage::default();
         img.apply(&MetadataRecord::Topic { name: "t".into(), id });
-        img.apply(&MetadataRecord::Partition {
-            topic_id: id,
-            partition: 0,
-            replicas: vec![1],
-            isr: vec![1],
-            leader: 1,
-            leader_epoch: 0,
-        });
-        img.apply(&MetadataRecord::TopicConfig {
-            topic_id: id,
-            name: "retention.ms".into(),
-            value: Some("5".into()),
-        });
+        img.apply(&MetadataRecord::Partition { topic_id: id, partition: 0, replicas: vec![1], isr: vec![1], leader: 1, leader_epoch: 0 });
+        img.apply(&MetadataRecord::TopicConfig { topic_id: id, name: "retention.ms".into(), value: Some("5".into()) });
         let t = img.topic("t").unwrap();
         assert_eq!(t.partitions.len(), 1);
         assert_eq!(t.configs["retention.ms"], "5");
@@ -186,11 +151,7 @@ mod tests {
 
     #[test]
     fn record_json_round_trip() {
-        let r = MetadataRecord::TopicConfig {
-            topic_id: Uuid::nil(),
-            name: "a".into(),
-            value: None,
-        };
+        let r = MetadataRecord::TopicConfig { topic_id: Uuid::nil(), name: "a".into(), value: None };
         let j = serde_json::to_string(&r).unwrap();
         assert_eq!(serde_json::from_str::<MetadataRecord>(&j).unwrap(), r);
     }

@@ -50,9 +50,7 @@ async fn connection(stream: TcpStream, broker: Arc<Broker>, mut stop: watch::Rec
     let mut reader = BufReader::with_capacity(64 * 1024, r);
     let mut writer = BufWriter::with_capacity(64 * 1024, w);
     let max = broker.config.socket_request_max_bytes;
-    let ctx = apis::ConnectionInfo {
-        client_host: peer.ip().to_string(),
-    };
+    let ctx = apis::ConnectionInfo { client_host: peer.ip().to_string() };
     loop {
         let size = tokio::select! {
             _ = stop.changed() => return Ok(()),

@@ -66,21 +66,13 @@ impl Partition {
     /// On a single node every appended record is committed: HW == LEO.
     pub fn offsets(&self) -> Offsets {
         let log = self.log();
-        Offsets {
-            log_start: log.log_start_offset(),
-            high_watermark: log.log_end_offset(),
-            log_end: log.log_end_offset(),
-        }
+        Offsets { log_start: log.log_start_offset(), high_watermark: log.log_end_offset(), log_end: log.log_end_offset() }
     }
 
     pub fn read(&self, offset: i64, max_bytes: usize, min_one: bool) -> Result<(ReadResult, Offsets), LogError> {
         let log = self.log();
         let r = log.read(offset, max_bytes, min_one)?;
-        let o = Offsets {
-            log_start: log.log_start_offset(),
-            high_watermark: log.log_end_offset(),
-            log_end: log.log_end_offset(),
-        };
+        let o = Offsets { log_start: log.log_start_offset(), high_watermark: log.log_end_offset(), log_end: log.log_end_offset() };
         Ok((r, o))
     }
 
@@ -117,20 +109,11 @@ pub fn log_config_for(broker: &BrokerConfig, topic: &TopicImage) -> LogConfig {
 
 impl ReplicaManager {
     pub fn new(broker: Arc<BrokerConfig>, clean_shutdown: bool) -> ReplicaManager {
-        ReplicaManager {
-            data_dir: broker.data_dir.clone(),
-            broker,
-            clean_shutdown,
-            partitions: RwLock::new(HashMap::new()),
-        }
+        ReplicaManager { data_dir: broker.data_dir.clone(), broker, clean_shutdown, partitions: RwLock::new(HashMap::new()) }
     }
 
     pub fn get(&self, topic: &str, partition: i32) -> Option<Arc<Partition>> {
-        self.partitions
-            .read()
-            .expect("partitions lock")
-            .get(&(topic.to_string(), partition))
-            .cloned()
+        self.partitions.read().expect("partitions lock").get(&(topic.to_string(), partition)).cloned()
     }
 
     pub fn all(&self) -> Vec<Arc<Partition>> {
@@ -147,11 +130,7 @@ impl ReplicaManager {
         let mut map = self.partitions.write().expect("partitions lock");
         let stale: Vec<(String, i32)> = map
             .iter()
-            .filter(|(_, p)| {
-                image
-                    .topic(&p.topic)
-                    .is_none_or(|t| t.id != p.topic_id || !t.partitions.contains_key(&p.index))
-            })
+            .filter(|(_, p)| image.topic(&p.topic).is_none_or(|t| t.id != p.topic_id || !t.partitions.contains_key(&p.index)))
             .map(|(k, _)| k.clone())
             .collect();
         for key in stale {
