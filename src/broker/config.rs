@@ -151,15 +151,15 @@ impl BrokerConfig {
         synonym(&mut props, "log.retention.ms", "log.retention.minutes", 60_000)?;
         synonym(&mut props, "log.retention.ms", "log.retention.hours", 3_600_000)?;
         synonym(&mut props, "log.roll.ms", "log.roll.hours", 3_600_000)?;
-        if !props.contains_key("log.dirs") {
-            if let Some(d) = props.get("log.dir").cloned() {
-                props.insert("log.dirs".into(), d);
-            }
+        if !props.contains_key("log.dirs")
+            && let Some(d) = props.get("log.dir").cloned()
+        {
+            props.insert("log.dirs".into(), d);
         }
-        if !props.contains_key("node.id") {
-            if let Some(d) = props.get("broker.id").cloned() {
-                props.insert("node.id".into(), d);
-            }
+        if !props.contains_key("node.id")
+            && let Some(d) = props.get("broker.id").cloned()
+        {
+            props.insert("node.id".into(), d);
         }
         // Broker values that are topic defaults use the topic validators.
         for def in TOPIC_CONFIGS {

@@ -58,12 +58,11 @@ pub struct RunningBroker {
 fn read_or_create_meta(dir: &Path, node_id: i32) -> std::io::Result<String> {
     use base64::Engine;
     let path = dir.join("meta.properties");
-    if let Ok(text) = std::fs::read_to_string(&path) {
-        if let Ok(props) = config::parse_properties(&text) {
-            if let Some((_, id)) = props.iter().find(|(k, _)| k == "cluster.id") {
-                return Ok(id.clone());
-            }
-        }
+    if let Ok(text) = std::fs::read_to_string(&path)
+        && let Ok(props) = config::parse_properties(&text)
+        && let Some((_, id)) = props.iter().find(|(k, _)| k == "cluster.id")
+    {
+        return Ok(id.clone());
     }
     let id = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(uuid::Uuid::new_v4().as_bytes());
     let text = format!("#\n#rk broker metadata\nversion=1\nnode.id={node_id}\ncluster.id={id}\n");

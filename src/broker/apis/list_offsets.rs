@@ -45,7 +45,7 @@ pub async fn handle(ctx: &Ctx<'_>, req: ListOffsetsRequest) -> ListOffsetsRespon
                         LATEST => Ok(Some((o.high_watermark, -1))),
                         EARLIEST | EARLIEST_LOCAL => Ok(Some((o.log_start, -1))),
                         LATEST_TIERED => Ok(None),
-                        MAX_TIMESTAMP => part.max_timestamp().map(|r| r.map(|(off, ts)| (off, ts))),
+                        MAX_TIMESTAMP => part.max_timestamp(),
                         ts if ts >= 0 => part.offset_for_timestamp(ts),
                         _ => return resp.with_error_code(code(E::InvalidRequest)),
                     };

@@ -51,7 +51,7 @@ pub async fn handle(ctx: &Ctx<'_>, req: MetadataRequest) -> MetadataResponse {
             for t in list {
                 let image = b.controller.image();
                 // By id when the name is null (or empty with an id set).
-                let name = t.name.map(|n| n.0.to_string()).filter(|n| !(n.is_empty() && !t.topic_id.is_nil()));
+                let name = t.name.map(|n| n.0.to_string()).filter(|n| !n.is_empty() || t.topic_id.is_nil());
                 match name {
                     None => topics.push(match image.topic_by_id(&t.topic_id) {
                         Some(found) => describe_topic(found),

@@ -59,10 +59,10 @@ pub async fn describe_log_dirs(ctx: &Ctx<'_>, req: DescribeLogDirsRequest) -> De
     let mut all = b.replicas.all();
     all.sort_by(|a, b| (&a.topic, a.index).cmp(&(&b.topic, b.index)));
     for p in all {
-        if let Some(w) = &wanted {
-            if !w.get(&p.topic).is_some_and(|ps| ps.contains(&p.index)) {
-                continue;
-            }
+        if let Some(w) = &wanted
+            && !w.get(&p.topic).is_some_and(|ps| ps.contains(&p.index))
+        {
+            continue;
         }
         by_topic.entry(p.topic.clone()).or_default().push(
             DescribeLogDirsPartition::default().with_partition_index(p.index).with_partition_size(p.size_bytes() as i64).with_offset_lag(0),
