@@ -464,3 +464,20 @@ async fn offset_for_leader_epoch_and_log_dirs() {
     let t = r.results[0].topics.iter().find(|t| t.name.0.as_str() == "ep").unwrap();
     assert!(t.partitions[0].partition_size > 0);
 }
+
+#[tokio::test]
+async fn topic_compression_type_recompresses_other_codecs() {
+    let b = TestBroker::start();
+    let mut c = b.connect().await;
+    create_topic(&mut c, "z", 1, &[("compression.type", "zstd")]).await;
+    create_topic(&mut c, "p", 1, &[]).await;
+    let recs: Vec<_> = (0..3).map(|i| record(i, Some("k"), Some(&format!("v{i}")), now_ms())).collect();
+    produce(&mut c, "z", 0, batch(&recs, Compression::Gzip), 1).await;
+    produce(&mut c, "p", 0, batch(&recs, Compression::Gzip), 1).await;
+    let header = |records: Option<bytes::Bytes>| rk::broker::log::batch::BatchHeader::parse(&records.unwrap()).unwrap();
+    let z = fetch(&mut c, "z", 0, 0, 0).await;
+    assert_eq!(header(z.records.clone()).compression(), 4, "stored as zstd");
+    assert_eq!(decode(&z.records).iter().map(value_str).collect::<Vec<_>>(), vec!["v0", "v1", "v2"]);
+    let p = fetch(&mut c, "p", 0, 0, 0).await;
+    assert_eq!(header(p.records).compression(), 1, "producer: stored as sent");
+}

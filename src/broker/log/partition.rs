@@ -6,7 +6,7 @@ use super::batch::{self, BatchHeader};
 use super::segment::LogSegment;
 use super::{LogError, now_ms};
 use crate::broker::topic_config::LogConfig;
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use kafka_protocol::records::RecordBatchDecoder;
 use std::collections::BTreeMap;
 use std::io;
@@ -107,7 +107,7 @@ impl PartitionLog {
 
     /// Validates every batch of a produce payload, then assigns offsets and appends them
     /// atomically (all batches or none).
-    pub fn append(&mut self, payload: &mut [u8], leader_epoch: i32) -> Result<AppendInfo, LogError> {
+    pub fn append(&mut self, payload: &mut BytesMut, leader_epoch: i32) -> Result<AppendInfo, LogError> {
         let now = now_ms();
         let cfg = &self.config;
         if payload.len() as u64 > cfg.segment_bytes {
@@ -141,6 +141,12 @@ impl PartitionLog {
         }
         if headers.is_empty() {
             return Err(LogError::InvalidRecord("produce request carried no record batch".into()));
+        }
+        if let Some(target) = super::codec::target_codec(&cfg.compression_type)
+            && let Some(re) = super::codec::recompress(payload, target)?
+        {
+            *payload = re;
+            headers = batch::walk(payload).collect();
         }
         // Offsets are assigned only after every batch passed validation.
         let base_offset = self.next_offset;

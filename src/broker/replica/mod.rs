@@ -42,7 +42,7 @@ impl Partition {
     }
 
     /// Appends a produce payload and wakes long-polling fetchers.
-    pub fn append(&self, payload: &mut [u8]) -> Result<AppendInfo, LogError> {
+    pub fn append(&self, payload: &mut bytes::BytesMut) -> Result<AppendInfo, LogError> {
         let info = self.log().append(payload, self.leader_epoch())?;
         self.wake();
         Ok(info)
