@@ -22,6 +22,15 @@ pub const BROKER_KEYS: &[(&str, &str)] = &[
     ("log.retention.hours", "168"),
     ("log.retention.minutes", ""),
     ("log.roll.hours", "168"),
+    ("group.initial.rebalance.delay.ms", "3000"),
+    ("group.min.session.timeout.ms", "6000"),
+    ("group.max.session.timeout.ms", "1800000"),
+    ("group.max.size", "2147483647"),
+    ("offsets.topic.num.partitions", "50"),
+    ("offsets.retention.minutes", "10080"),
+    ("offsets.retention.check.interval.ms", "600000"),
+    ("offset.metadata.max.bytes", "4096"),
+    ("log.cleaner.backoff.ms", "15000"),
 ];
 
 /// Kafka keys that are accepted without a warning although rk has nothing to tune with
@@ -45,8 +54,6 @@ const ACCEPTED_KEYS: &[&str] = &[
     "share.coordinator.state.topic.min.isr",
     "broker.id",
     "log.dir",
-    "group.initial.rebalance.delay.ms",
-    "offsets.topic.num.partitions",
     "zookeeper.connect",
     "cluster.id",
 ];
@@ -67,6 +74,9 @@ pub struct BrokerConfig {
     pub auto_create_topics: bool,
     pub retention_check_interval_ms: u64,
     pub socket_request_max_bytes: usize,
+    pub offsets_retention_check_interval_ms: u64,
+    pub cleaner_backoff_ms: u64,
+    group: crate::broker::coordinator::group::GroupConfig,
 }
 
 /// Parses a Java .properties text (key=value or key:value, # and ! comments, trailing-
@@ -220,9 +230,24 @@ impl BrokerConfig {
             auto_create_topics: boolean("auto.create.topics.enable")?,
             retention_check_interval_ms: int("log.retention.check.interval.ms", 1, i64::MAX)? as u64,
             socket_request_max_bytes: int("socket.request.max.bytes", 1, i32::MAX as i64)? as usize,
+            offsets_retention_check_interval_ms: int("offsets.retention.check.interval.ms", 1, i64::MAX)? as u64,
+            cleaner_backoff_ms: int("log.cleaner.backoff.ms", 1, i64::MAX)? as u64,
+            group: crate::broker::coordinator::group::GroupConfig {
+                initial_rebalance_delay_ms: int("group.initial.rebalance.delay.ms", 0, i32::MAX as i64)? as u64,
+                min_session_timeout_ms: int("group.min.session.timeout.ms", 0, i32::MAX as i64)? as i32,
+                max_session_timeout_ms: int("group.max.session.timeout.ms", 0, i32::MAX as i64)? as i32,
+                max_size: int("group.max.size", 1, i32::MAX as i64)? as usize,
+                offsets_partitions: int("offsets.topic.num.partitions", 1, 10_000)? as i32,
+                offsets_retention_ms: int("offsets.retention.minutes", 1, i32::MAX as i64)? * 60_000,
+                offset_metadata_max_bytes: int("offset.metadata.max.bytes", 0, i32::MAX as i64)? as usize,
+            },
             props,
         };
         Ok((cfg, warnings))
+    }
+
+    pub fn group_config(&self) -> crate::broker::coordinator::group::GroupConfig {
+        self.group.clone()
     }
 
     /// The broker-level value for a topic config: (value, explicitly set in the file?).

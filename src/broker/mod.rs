@@ -5,6 +5,7 @@
 pub mod apis;
 pub mod config;
 pub mod controller;
+pub mod coordinator;
 pub mod fetch_session;
 pub mod log;
 pub mod metadata;
@@ -43,6 +44,7 @@ pub struct Broker {
     pub controller: Controller,
     pub replicas: ReplicaManager,
     pub fetch_sessions: std::sync::Mutex<fetch_session::FetchSessionCache>,
+    pub groups: coordinator::group::GroupCoordinator,
     _lock: File,
 }
 
@@ -73,6 +75,30 @@ fn read_or_create_meta(dir: &Path, node_id: i32) -> std::io::Result<String> {
 }
 
 impl Broker {
+    /// Creates `__consumer_offsets` (compacted, `offsets.topic.num.partitions`) the first
+    /// time a group needs it, as Kafka does on the first FindCoordinator.
+    pub fn ensure_offsets_topic(self: &Arc<Self>) -> Result<(), String> {
+        use coordinator::group::store::OFFSETS_TOPIC;
+        if self.controller.image().topic(OFFSETS_TOPIC).is_some() {
+            return Ok(());
+        }
+        let spec = apis::TopicSpec {
+            name: OFFSETS_TOPIC.to_string(),
+            partitions: self.groups.cfg.offsets_partitions,
+            replication_factor: 1,
+            assignment: None,
+            configs: [("cleanup.policy", "compact"), ("segment.bytes", "104857600"), ("compression.type", "producer")]
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        };
+        apis::commit_topic_change(
+            self,
+            |img| if img.topic(OFFSETS_TOPIC).is_some() { Ok(vec![]) } else { apis::plan_create(self, img, &spec) },
+        )
+        .map_err(|e| format!("cannot create {OFFSETS_TOPIC}: {}", e.1))
+    }
+
     /// Opens the data dir (recovering after a crash), binds the listener and starts the
     /// background tasks.
     pub async fn start(config: BrokerConfig) -> Result<RunningBroker, BrokerError> {
@@ -97,7 +123,19 @@ impl Broker {
         replicas.remove_strays();
         let listener = TcpListener::bind(config.listen).await.map_err(|source| BrokerError::Bind { addr: config.listen, source })?;
         let addr = listener.local_addr().map_err(|source| BrokerError::Bind { addr: config.listen, source })?;
-        let broker = Arc::new(Broker { config, cluster_id, controller, replicas, fetch_sessions: Default::default(), _lock: lock });
+        let broker = Arc::new(Broker {
+            groups: coordinator::group::GroupCoordinator::new(config.group_config()),
+            config,
+            cluster_id,
+            controller,
+            replicas,
+            fetch_sessions: Default::default(),
+            _lock: lock,
+        });
+        let loaded = broker.groups.load(&broker.replicas);
+        if loaded > 0 {
+            tracing::info!(records = loaded, "loaded consumer groups and offsets");
+        }
         let (stop, stop_rx) = tokio::sync::watch::channel(false);
         let mut tasks = vec![tokio::spawn(network::serve(listener, broker.clone(), stop_rx.clone()))];
         tasks.push(tokio::spawn(housekeeping(broker.clone(), stop_rx)));
@@ -110,6 +148,8 @@ async fn housekeeping(broker: Arc<Broker>, mut stop: tokio::sync::watch::Receive
     let retention_every = Duration::from_millis(broker.config.retention_check_interval_ms);
     let mut retention = tokio::time::interval(retention_every);
     let mut flush = tokio::time::interval(Duration::from_millis(1000));
+    let mut groups = tokio::time::interval(Duration::from_millis(50));
+    let mut offsets_expiry = tokio::time::interval(Duration::from_millis(broker.config.offsets_retention_check_interval_ms));
     loop {
         tokio::select! {
             _ = stop.changed() => return,
@@ -120,6 +160,13 @@ async fn housekeeping(broker: Arc<Broker>, mut stop: tokio::sync::watch::Receive
                 }
             }
             _ = flush.tick() => broker.replicas.flush_due(log::now_ms()),
+            _ = groups.tick() => broker.groups.tick(&broker.replicas),
+            _ = offsets_expiry.tick() => {
+                let n = broker.groups.expire_offsets(&broker.replicas, log::now_ms());
+                if n > 0 {
+                    tracing::info!(offsets = n, "expired committed offsets");
+                }
+            }
         }
     }
 }

@@ -5,11 +5,15 @@
 mod cluster;
 mod configs;
 mod fetch;
+mod groups;
 mod list_offsets;
 mod metadata;
+mod offsets;
 mod produce;
 mod records;
 mod topics;
+
+pub use topics::{TopicSpec, commit as commit_topic_change, plan_create};
 
 use crate::broker::Broker;
 use bytes::{BufMut, Bytes, BytesMut};
@@ -118,6 +122,17 @@ route!(r_incremental_alter_configs, IncrementalAlterConfigs, IncrementalAlterCon
 route!(r_describe_cluster, DescribeCluster, DescribeClusterRequest, cluster::describe_cluster);
 route!(r_delete_records, DeleteRecords, DeleteRecordsRequest, records::delete_records);
 route!(r_describe_log_dirs, DescribeLogDirs, DescribeLogDirsRequest, records::describe_log_dirs);
+route!(r_find_coordinator, FindCoordinator, FindCoordinatorRequest, groups::find_coordinator);
+route!(r_join_group, JoinGroup, JoinGroupRequest, groups::join_group);
+route!(r_sync_group, SyncGroup, SyncGroupRequest, groups::sync_group);
+route!(r_heartbeat, Heartbeat, HeartbeatRequest, groups::heartbeat);
+route!(r_leave_group, LeaveGroup, LeaveGroupRequest, groups::leave_group);
+route!(r_list_groups, ListGroups, ListGroupsRequest, groups::list_groups);
+route!(r_describe_groups, DescribeGroups, DescribeGroupsRequest, groups::describe_groups);
+route!(r_delete_groups, DeleteGroups, DeleteGroupsRequest, groups::delete_groups);
+route!(r_offset_commit, OffsetCommit, OffsetCommitRequest, offsets::offset_commit);
+route!(r_offset_fetch, OffsetFetch, OffsetFetchRequest, offsets::offset_fetch);
+route!(r_offset_delete, OffsetDelete, OffsetDeleteRequest, offsets::offset_delete);
 route!(r_offset_for_leader_epoch, OffsetForLeaderEpoch, OffsetForLeaderEpochRequest, records::offset_for_leader_epoch);
 
 const fn api(key: ApiKey, min: i16, max: i16, handler: Handler) -> Api {
@@ -130,6 +145,15 @@ pub static APIS: &[Api] = &[
     api(ApiKey::Fetch, 4, 18, r_fetch),
     api(ApiKey::ListOffsets, 1, 10, r_list_offsets),
     api(ApiKey::Metadata, 0, 13, r_metadata),
+    api(ApiKey::OffsetCommit, 2, 9, r_offset_commit),
+    api(ApiKey::OffsetFetch, 1, 9, r_offset_fetch),
+    api(ApiKey::FindCoordinator, 0, 6, r_find_coordinator),
+    api(ApiKey::JoinGroup, 0, 9, r_join_group),
+    api(ApiKey::Heartbeat, 0, 4, r_heartbeat),
+    api(ApiKey::LeaveGroup, 0, 5, r_leave_group),
+    api(ApiKey::SyncGroup, 0, 5, r_sync_group),
+    api(ApiKey::DescribeGroups, 0, 6, r_describe_groups),
+    api(ApiKey::ListGroups, 0, 5, r_list_groups),
     api(ApiKey::ApiVersions, 0, 4, r_api_versions),
     api(ApiKey::CreateTopics, 2, 7, r_create_topics),
     api(ApiKey::DeleteTopics, 1, 6, r_delete_topics),
@@ -140,6 +164,8 @@ pub static APIS: &[Api] = &[
     api(ApiKey::DescribeLogDirs, 1, 4, r_describe_log_dirs),
     api(ApiKey::CreatePartitions, 0, 3, r_create_partitions),
     api(ApiKey::IncrementalAlterConfigs, 0, 1, r_incremental_alter_configs),
+    api(ApiKey::DeleteGroups, 0, 2, r_delete_groups),
+    api(ApiKey::OffsetDelete, 0, 0, r_offset_delete),
     api(ApiKey::DescribeCluster, 0, 2, r_describe_cluster),
 ];
 

@@ -1,0 +1,218 @@
+//! Group APIs (classic protocol): FindCoordinator, JoinGroup, SyncGroup, Heartbeat,
+//! LeaveGroup, ListGroups, DescribeGroups, DeleteGroups. The state machine lives in
+//! `coordinator::group`; this file maps requests and versions onto it.
+
+use super::{Ctx, code, sb};
+use crate::broker::coordinator::group::state::{JoinOutcome, SyncOutcome};
+use crate::broker::coordinator::group::{JoinParams, Reply, SyncParams};
+use kafka_protocol::error::ResponseError as E;
+use kafka_protocol::messages::describe_groups_response::{DescribedGroup, DescribedGroupMember};
+use kafka_protocol::messages::find_coordinator_response::Coordinator;
+use kafka_protocol::messages::join_group_response::JoinGroupResponseMember;
+use kafka_protocol::messages::leave_group_response::MemberResponse;
+use kafka_protocol::messages::list_groups_response::ListedGroup;
+use kafka_protocol::messages::*;
+
+const KEY_TYPE_GROUP: i8 = 0;
+
+pub async fn find_coordinator(ctx: &Ctx<'_>, req: FindCoordinatorRequest) -> FindCoordinatorResponse {
+    let b = ctx.broker;
+    let ready = b.ensure_offsets_topic();
+    let answer = |key: &str| -> (i16, Option<String>) {
+        if req.key_type != KEY_TYPE_GROUP {
+            return (code(E::InvalidRequest), Some("rk does not host transaction coordinators yet".into()));
+        }
+        if key.is_empty() && ctx.version < 4 {
+            return (code(E::InvalidGroupId), None);
+        }
+        match &ready {
+            Ok(()) => (0, None),
+            Err(e) => (code(E::CoordinatorNotAvailable), Some(e.clone())),
+        }
+    };
+    let (host, port, node) = (sb(b.config.advertised_host.clone()), b.config.advertised_port as i32, BrokerId(b.config.node_id));
+    if ctx.version >= 4 {
+        let coordinators = req
+            .coordinator_keys
+            .iter()
+            .map(|k| {
+                let (err, msg) = answer(k.as_str());
+                let c = Coordinator::default().with_key(k.clone()).with_error_code(err).with_error_message(msg.map(sb));
+                if err == 0 {
+                    c.with_node_id(node).with_host(host.clone()).with_port(port)
+                } else {
+                    c.with_node_id(BrokerId(-1)).with_port(-1)
+                }
+            })
+            .collect();
+        return FindCoordinatorResponse::default().with_coordinators(coordinators);
+    }
+    let (err, msg) = answer(req.key.as_str());
+    let r = FindCoordinatorResponse::default().with_error_code(err);
+    let r = if ctx.version >= 1 { r.with_error_message(msg.map(sb)) } else { r };
+    if err == 0 { r.with_node_id(node).with_host(host).with_port(port) } else { r.with_node_id(BrokerId(-1)).with_port(-1) }
+}
+
+/// Awaits a coordinator reply; a dropped waiter means the member was removed meanwhile.
+async fn settle<T>(reply: Reply<T>, dropped: T) -> T {
+    match reply {
+        Reply::Now(t) => t,
+        Reply::Later(rx) => rx.await.unwrap_or(dropped),
+    }
+}
+
+fn join_response(ctx: &Ctx<'_>, o: JoinOutcome) -> JoinGroupResponse {
+    let r = JoinGroupResponse::default()
+        .with_error_code(o.error)
+        .with_generation_id(o.generation)
+        .with_protocol_name(if ctx.version >= 7 { o.protocol_name } else { Some(o.protocol_name.unwrap_or_default()) }.map(sb))
+        .with_leader(sb(o.leader))
+        .with_member_id(sb(o.member_id))
+        .with_members(
+            o.members
+                .into_iter()
+                .map(|(id, iid, md)| {
+                    JoinGroupResponseMember::default().with_member_id(sb(id)).with_group_instance_id(iid.map(sb)).with_metadata(md)
+                })
+                .collect(),
+        );
+    let r = if ctx.version >= 7 { r.with_protocol_type(o.protocol_type.map(sb)) } else { r };
+    if ctx.version >= 9 { r.with_skip_assignment(o.skip_assignment) } else { r }
+}
+
+pub async fn join_group(ctx: &Ctx<'_>, req: JoinGroupRequest) -> JoinGroupResponse {
+    let b = ctx.broker;
+    if let Err(e) = b.ensure_offsets_topic() {
+        tracing::warn!("{e}");
+        return join_response(ctx, JoinOutcome { error: code(E::CoordinatorNotAvailable), generation: -1, ..Default::default() });
+    }
+    let p = JoinParams {
+        group_id: req.group_id.0.to_string(),
+        member_id: req.member_id.to_string(),
+        group_instance_id: req.group_instance_id.map(|s| s.to_string()),
+        client_id: ctx.header.client_id.as_ref().map(|s| s.to_string()).unwrap_or_default(),
+        client_host: format!("/{}", ctx.conn.client_host),
+        session_timeout_ms: req.session_timeout_ms,
+        rebalance_timeout_ms: if ctx.version >= 1 { req.rebalance_timeout_ms } else { req.session_timeout_ms },
+        protocol_type: req.protocol_type.to_string(),
+        protocols: req.protocols.into_iter().map(|p| (p.name.to_string(), p.metadata)).collect(),
+        require_known_member_id: ctx.version >= 4,
+        version: ctx.version,
+    };
+    let member = p.member_id.clone();
+    let reply = b.groups.join(&b.replicas, p);
+    let dropped = JoinOutcome { error: code(E::UnknownMemberId), generation: -1, member_id: member, ..Default::default() };
+    join_response(ctx, settle(reply, dropped).await)
+}
+
+pub async fn sync_group(ctx: &Ctx<'_>, req: SyncGroupRequest) -> SyncGroupResponse {
+    let b = ctx.broker;
+    let p = SyncParams {
+        group_id: req.group_id.0.to_string(),
+        generation: req.generation_id,
+        member_id: req.member_id.to_string(),
+        group_instance_id: req.group_instance_id.map(|s| s.to_string()),
+        protocol_type: req.protocol_type.map(|s| s.to_string()),
+        protocol_name: req.protocol_name.map(|s| s.to_string()),
+        assignments: req.assignments.into_iter().map(|a| (a.member_id.to_string(), a.assignment)).collect(),
+    };
+    let o = settle(b.groups.sync(&b.replicas, p), SyncOutcome { error: code(E::RebalanceInProgress), ..Default::default() }).await;
+    let r = SyncGroupResponse::default().with_error_code(o.error).with_assignment(o.assignment);
+    if ctx.version >= 5 { r.with_protocol_type(o.protocol_type.map(sb)).with_protocol_name(o.protocol_name.map(sb)) } else { r }
+}
+
+pub async fn heartbeat(ctx: &Ctx<'_>, req: HeartbeatRequest) -> HeartbeatResponse {
+    let err = ctx.broker.groups.heartbeat(&req.group_id.0, req.generation_id, &req.member_id, req.group_instance_id.as_deref());
+    HeartbeatResponse::default().with_error_code(err)
+}
+
+pub async fn leave_group(ctx: &Ctx<'_>, req: LeaveGroupRequest) -> LeaveGroupResponse {
+    let b = ctx.broker;
+    let leaving: Vec<(String, Option<String>)> = if ctx.version >= 3 {
+        req.members.iter().map(|m| (m.member_id.to_string(), m.group_instance_id.as_ref().map(|s| s.to_string()))).collect()
+    } else {
+        vec![(req.member_id.to_string(), None)]
+    };
+    let codes = b.groups.leave(&b.replicas, &req.group_id.0, &leaving);
+    if ctx.version < 3 {
+        return LeaveGroupResponse::default().with_error_code(codes.first().copied().unwrap_or(0));
+    }
+    let members = leaving
+        .into_iter()
+        .zip(codes)
+        .map(|((id, iid), c)| MemberResponse::default().with_member_id(sb(id)).with_group_instance_id(iid.map(sb)).with_error_code(c))
+        .collect();
+    LeaveGroupResponse::default().with_members(members)
+}
+
+pub async fn list_groups(ctx: &Ctx<'_>, req: ListGroupsRequest) -> ListGroupsResponse {
+    let states: Vec<String> = if ctx.version >= 4 { req.states_filter.iter().map(|s| s.to_ascii_lowercase()).collect() } else { vec![] };
+    let types: Vec<String> = if ctx.version >= 5 { req.types_filter.iter().map(|s| s.to_ascii_lowercase()).collect() } else { vec![] };
+    let groups = ctx
+        .broker
+        .groups
+        .list()
+        .into_iter()
+        .filter(|(_, _, st)| states.is_empty() || states.contains(&st.to_ascii_lowercase()))
+        .filter(|_| types.is_empty() || types.iter().any(|t| t == "classic"))
+        .map(|(id, pt, st)| {
+            let g = ListedGroup::default().with_group_id(GroupId(sb(id))).with_protocol_type(sb(pt));
+            let g = if ctx.version >= 4 { g.with_group_state(sb(st)) } else { g };
+            if ctx.version >= 5 { g.with_group_type(sb("classic")) } else { g }
+        })
+        .collect();
+    ListGroupsResponse::default().with_groups(groups)
+}
+
+pub async fn describe_groups(ctx: &Ctx<'_>, req: DescribeGroupsRequest) -> DescribeGroupsResponse {
+    let groups = req
+        .groups
+        .into_iter()
+        .map(|id| {
+            let base = DescribedGroup::default().with_group_id(id.clone());
+            match ctx.broker.groups.describe(&id.0) {
+                None => {
+                    let g = base.with_group_state(sb("Dead")).with_protocol_type(sb("")).with_protocol_data(sb(""));
+                    // v6 (KIP-1043) reports a missing group as GROUP_ID_NOT_FOUND.
+                    if ctx.version >= 6 {
+                        g.with_error_code(code(E::GroupIdNotFound)).with_error_message(Some(sb(format!("Group {} not found.", id.0))))
+                    } else {
+                        g
+                    }
+                }
+                Some(d) => base
+                    .with_group_state(sb(d.state))
+                    .with_protocol_type(sb(d.protocol_type))
+                    .with_protocol_data(sb(d.protocol))
+                    .with_members(
+                        d.members
+                            .into_iter()
+                            .map(|(mid, iid, cid, host, md, asg)| {
+                                let m = DescribedGroupMember::default()
+                                    .with_member_id(sb(mid))
+                                    .with_client_id(sb(cid))
+                                    .with_client_host(sb(host))
+                                    .with_member_metadata(md)
+                                    .with_member_assignment(asg);
+                                if ctx.version >= 4 { m.with_group_instance_id(iid.map(sb)) } else { m }
+                            })
+                            .collect(),
+                    ),
+            }
+        })
+        .collect();
+    DescribeGroupsResponse::default().with_groups(groups)
+}
+
+pub async fn delete_groups(ctx: &Ctx<'_>, req: DeleteGroupsRequest) -> DeleteGroupsResponse {
+    let b = ctx.broker;
+    let results = req
+        .groups_names
+        .into_iter()
+        .map(|g| {
+            let c = b.groups.delete_group(&b.replicas, &g.0);
+            delete_groups_response::DeletableGroupResult::default().with_group_id(g).with_error_code(c)
+        })
+        .collect();
+    DeleteGroupsResponse::default().with_results(results)
+}

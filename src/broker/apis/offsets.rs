@@ -1,0 +1,169 @@
+//! Offset APIs: OffsetCommit, OffsetFetch (single and multi-group) and OffsetDelete,
+//! mapped onto the group coordinator.
+
+use super::{Ctx, code, sb};
+use crate::broker::coordinator::group::OffsetToCommit;
+use kafka_protocol::error::ResponseError as E;
+use kafka_protocol::messages::offset_commit_response::{OffsetCommitResponsePartition, OffsetCommitResponseTopic};
+use kafka_protocol::messages::offset_delete_response::{OffsetDeleteResponsePartition, OffsetDeleteResponseTopic};
+use kafka_protocol::messages::offset_fetch_response::*;
+use kafka_protocol::messages::*;
+
+pub async fn offset_commit(ctx: &Ctx<'_>, req: OffsetCommitRequest) -> OffsetCommitResponse {
+    let b = ctx.broker;
+    let ready = b.ensure_offsets_topic();
+    let offsets: Vec<OffsetToCommit> = req
+        .topics
+        .iter()
+        .flat_map(|t| {
+            t.partitions.iter().map(move |p| OffsetToCommit {
+                topic: t.name.0.to_string(),
+                partition: p.partition_index,
+                offset: p.committed_offset,
+                leader_epoch: if ctx.version >= 6 { p.committed_leader_epoch } else { -1 },
+                metadata: p.committed_metadata.as_ref().map(|m| m.to_string()),
+            })
+        })
+        .collect();
+    let image = b.controller.image();
+    let known = |t: &str, p: i32| image.topic(t).is_some_and(|t| t.partitions.contains_key(&p));
+    let results = match ready {
+        Err(_) => Err(code(E::CoordinatorNotAvailable)),
+        Ok(()) => b.groups.commit_offsets(
+            &b.replicas,
+            &req.group_id.0,
+            req.generation_id_or_member_epoch,
+            &req.member_id,
+            req.group_instance_id.as_deref(),
+            offsets,
+            known,
+        ),
+    };
+    let mut codes = match &results {
+        Ok(v) => v.clone().into_iter(),
+        Err(_) => Vec::new().into_iter(),
+    };
+    let topics = req
+        .topics
+        .into_iter()
+        .map(|t| {
+            let partitions = t
+                .partitions
+                .iter()
+                .map(|p| {
+                    let c = match &results {
+                        Ok(_) => codes.next().unwrap_or(0),
+                        Err(c) => *c,
+                    };
+                    OffsetCommitResponsePartition::default().with_partition_index(p.partition_index).with_error_code(c)
+                })
+                .collect();
+            OffsetCommitResponseTopic::default().with_name(t.name).with_partitions(partitions)
+        })
+        .collect();
+    OffsetCommitResponse::default().with_topics(topics)
+}
+
+/// One group's offsets: (topic → [(partition, offset, epoch, metadata)]).
+type Fetched = Vec<(String, Vec<(i32, i64, i32, Option<String>)>)>;
+
+fn fetch_group(ctx: &Ctx<'_>, group: &str, topics: Option<Vec<(String, Vec<i32>)>>) -> Fetched {
+    let wanted = topics.map(|ts| ts.into_iter().flat_map(|(t, ps)| ps.into_iter().map(move |p| (t.clone(), p))).collect());
+    let mut out: Fetched = Vec::new();
+    for ((t, p), o) in ctx.broker.groups.fetch_offsets(group, wanted) {
+        // A missing offset is -1 with empty metadata, as Kafka answers.
+        let (off, ep, md) = match o {
+            Some(o) => (o.offset, o.leader_epoch, Some(o.metadata.unwrap_or_default())),
+            None => (-1, -1, Some(String::new())),
+        };
+        match out.last_mut() {
+            Some((name, ps)) if *name == t => ps.push((p, off, ep, md)),
+            _ => out.push((t, vec![(p, off, ep, md)])),
+        }
+    }
+    out
+}
+
+pub async fn offset_fetch(ctx: &Ctx<'_>, req: OffsetFetchRequest) -> OffsetFetchResponse {
+    let epoch = |e: i32| if ctx.version >= 5 { e } else { -1 };
+    if ctx.version >= 8 {
+        let groups = req
+            .groups
+            .iter()
+            .map(|g| {
+                let topics = g.topics.as_ref().map(|ts| ts.iter().map(|t| (t.name.0.to_string(), t.partition_indexes.clone())).collect());
+                let fetched = fetch_group(ctx, &g.group_id.0, topics);
+                OffsetFetchResponseGroup::default().with_group_id(g.group_id.clone()).with_topics(
+                    fetched
+                        .into_iter()
+                        .map(|(t, ps)| {
+                            OffsetFetchResponseTopics::default().with_name(TopicName(sb(t))).with_partitions(
+                                ps.into_iter()
+                                    .map(|(p, o, e, m)| {
+                                        OffsetFetchResponsePartitions::default()
+                                            .with_partition_index(p)
+                                            .with_committed_offset(o)
+                                            .with_committed_leader_epoch(e)
+                                            .with_metadata(m.map(sb))
+                                    })
+                                    .collect(),
+                            )
+                        })
+                        .collect(),
+                )
+            })
+            .collect();
+        return OffsetFetchResponse::default().with_groups(groups);
+    }
+    // v1 requires the topic list; v2+ accepts null for "all committed offsets".
+    let topics = req.topics.as_ref().map(|ts| ts.iter().map(|t| (t.name.0.to_string(), t.partition_indexes.clone())).collect());
+    let fetched = fetch_group(ctx, &req.group_id.0, topics);
+    let topics = fetched
+        .into_iter()
+        .map(|(t, ps)| {
+            OffsetFetchResponseTopic::default().with_name(TopicName(sb(t))).with_partitions(
+                ps.into_iter()
+                    .map(|(p, o, e, m)| {
+                        OffsetFetchResponsePartition::default()
+                            .with_partition_index(p)
+                            .with_committed_offset(o)
+                            .with_committed_leader_epoch(epoch(e))
+                            .with_metadata(m.map(sb))
+                    })
+                    .collect(),
+            )
+        })
+        .collect();
+    OffsetFetchResponse::default().with_topics(topics)
+}
+
+pub async fn offset_delete(ctx: &Ctx<'_>, req: OffsetDeleteRequest) -> OffsetDeleteResponse {
+    let b = ctx.broker;
+    let parts: Vec<(String, i32)> =
+        req.topics.iter().flat_map(|t| t.partitions.iter().map(move |p| (t.name.0.to_string(), p.partition_index))).collect();
+    match b.groups.delete_offsets(&b.replicas, &req.group_id.0, &parts) {
+        Err(c) => OffsetDeleteResponse::default().with_error_code(c),
+        Ok(codes) => {
+            let image = b.controller.image();
+            let mut codes = codes.into_iter();
+            let topics = req
+                .topics
+                .into_iter()
+                .map(|t| {
+                    let exists = image.topic(&t.name.0).is_some();
+                    let partitions = t
+                        .partitions
+                        .iter()
+                        .map(|p| {
+                            let c = codes.next().unwrap_or(0);
+                            let c = if c == 0 && !exists { code(E::UnknownTopicOrPartition) } else { c };
+                            OffsetDeleteResponsePartition::default().with_partition_index(p.partition_index).with_error_code(c)
+                        })
+                        .collect();
+                    OffsetDeleteResponseTopic::default().with_name(t.name).with_partitions(partitions)
+                })
+                .collect();
+            OffsetDeleteResponse::default().with_topics(topics)
+        }
+    }
+}

@@ -1,0 +1,463 @@
+//! GroupCoordinator: the classic group protocol's state machine (join with the
+//! MEMBER_ID_REQUIRED handshake, sync, heartbeats, leave, static membership, session and
+//! rebalance timeouts, the initial rebalance delay) and committed offsets, persisted to
+//! `__consumer_offsets` and loaded back on start.
+
+mod membership;
+pub mod state;
+pub mod store;
+
+use crate::broker::log::now_ms;
+use crate::broker::replica::ReplicaManager;
+use bytes::{Bytes, BytesMut};
+use kafka_protocol::error::ResponseError as E;
+use kafka_protocol::records::{Compression, Record, RecordBatchDecoder, RecordBatchEncoder, RecordEncodeOptions, TimestampType};
+use state::{CommittedOffset, Group, GroupState};
+use std::collections::HashMap;
+use std::sync::Mutex;
+use store::{GroupValue, Key, MemberValue, OFFSETS_TOPIC, OffsetValue};
+
+pub use membership::{JoinParams, SyncParams};
+
+/// Coordinator settings (Kafka's group.* and offsets.* broker keys).
+#[derive(Debug, Clone)]
+pub struct GroupConfig {
+    pub initial_rebalance_delay_ms: u64,
+    pub min_session_timeout_ms: i32,
+    pub max_session_timeout_ms: i32,
+    pub max_size: usize,
+    pub offsets_partitions: i32,
+    pub offsets_retention_ms: i64,
+    pub offset_metadata_max_bytes: usize,
+}
+
+/// A reply available now or once the rebalance completes.
+pub enum Reply<T> {
+    Now(T),
+    Later(tokio::sync::oneshot::Receiver<T>),
+}
+
+/// An offset to commit.
+pub struct OffsetToCommit {
+    pub topic: String,
+    pub partition: i32,
+    pub offset: i64,
+    pub leader_epoch: i32,
+    pub metadata: Option<String>,
+}
+
+/// What DescribeGroups reports.
+pub struct GroupDescription {
+    pub state: &'static str,
+    pub protocol_type: String,
+    pub protocol: String,
+    /// (member id, instance id, client id, host, metadata, assignment)
+    pub members: Vec<(String, Option<String>, String, String, Bytes, Bytes)>,
+}
+
+pub struct GroupCoordinator {
+    pub(crate) groups: Mutex<HashMap<String, Group>>,
+    pub cfg: GroupConfig,
+}
+
+fn code(e: E) -> i16 {
+    e.code()
+}
+
+impl GroupCoordinator {
+    pub fn new(cfg: GroupConfig) -> GroupCoordinator {
+        GroupCoordinator { groups: Mutex::new(HashMap::new()), cfg }
+    }
+
+    pub(crate) fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Group>> {
+        self.groups.lock().expect("group coordinator lock")
+    }
+
+    /// Appends records for one group to its `__consumer_offsets` partition.
+    pub(crate) fn persist(&self, replicas: &ReplicaManager, group: &str, records: Vec<(Bytes, Option<Bytes>)>) -> Result<(), i16> {
+        if records.is_empty() {
+            return Ok(());
+        }
+        let p = store::partition_for(group, self.cfg.offsets_partitions);
+        let partition = replicas.get(OFFSETS_TOPIC, p).ok_or(code(E::CoordinatorNotAvailable))?;
+        let ts = now_ms();
+        let recs: Vec<Record> = records
+            .into_iter()
+            .enumerate()
+            .map(|(i, (k, v))| Record {
+                transactional: false,
+                control: false,
+                delete_horizon: false,
+                partition_leader_epoch: 0,
+                producer_id: -1,
+                producer_epoch: -1,
+                timestamp_type: TimestampType::Creation,
+                offset: i as i64,
+                sequence: i as i32 - 1,
+                timestamp: ts,
+                key: Some(k),
+                value: v,
+                headers: Default::default(),
+            })
+            .collect();
+        let mut buf = BytesMut::new();
+        RecordBatchEncoder::encode(&mut buf, &recs, &RecordEncodeOptions { version: 2, compression: Compression::None })
+            .map_err(|_| code(E::UnknownServerError))?;
+        partition.append(&mut buf).map(|_| ()).map_err(|e| match e.code() {
+            // Kafka maps a too-large group record to UNKNOWN_SERVER_ERROR for the caller.
+            c if c == code(E::MessageTooLarge) || c == code(E::RecordListTooLarge) => code(E::UnknownServerError),
+            _ => code(E::CoordinatorNotAvailable),
+        })
+    }
+
+    pub(crate) fn group_record(g: &Group) -> (Bytes, Option<Bytes>) {
+        let value = GroupValue {
+            protocol_type: g.protocol_type.clone().unwrap_or_default(),
+            generation: g.generation,
+            protocol: g.protocol_name.clone(),
+            leader: g.leader.clone(),
+            current_state_timestamp: g.state_since_ms,
+            members: g
+                .members
+                .values()
+                .map(|m| MemberValue {
+                    member_id: m.member_id.clone(),
+                    group_instance_id: m.group_instance_id.clone(),
+                    client_id: m.client_id.clone(),
+                    client_host: m.client_host.clone(),
+                    rebalance_timeout: m.rebalance_timeout_ms,
+                    session_timeout: m.session_timeout_ms,
+                    subscription: g.protocol_name.as_deref().map(|p| m.metadata_for(p)).unwrap_or_default(),
+                    assignment: m.assignment.clone(),
+                })
+                .collect(),
+        };
+        (Key::Group { group: g.id.clone() }.encode(), Some(value.encode()))
+    }
+
+    /// Replays `__consumer_offsets` into memory (called once at start-up).
+    pub fn load(&self, replicas: &ReplicaManager) -> usize {
+        let mut groups = self.lock();
+        let mut applied = 0;
+        for p in 0..self.cfg.offsets_partitions {
+            let Some(part) = replicas.get(OFFSETS_TOPIC, p) else { continue };
+            let mut offset = part.offsets().log_start;
+            loop {
+                let Ok((read, o)) = part.read(offset, 1 << 20, true) else { break };
+                if read.records.is_empty() || offset >= o.high_watermark {
+                    break;
+                }
+                let mut buf = read.records;
+                let Ok(sets) = RecordBatchDecoder::decode_all(&mut buf) else { break };
+                for r in sets.into_iter().flat_map(|s| s.records) {
+                    offset = r.offset + 1;
+                    let Some(k) = r.key else { continue };
+                    match Key::decode(k) {
+                        Ok(k) => {
+                            self.apply_loaded(&mut groups, k, r.value);
+                            applied += 1;
+                        }
+                        Err(e) => tracing::warn!(partition = p, offset = r.offset, "{e}"),
+                    }
+                }
+            }
+        }
+        groups.retain(|_, g| !(g.is_empty() && g.offsets.is_empty() && g.protocol_type.is_none()));
+        applied
+    }
+
+    fn apply_loaded(&self, groups: &mut HashMap<String, Group>, key: Key, value: Option<Bytes>) {
+        let now = now_ms();
+        match key {
+            Key::Offset { group, topic, partition } => {
+                let g = groups.entry(group.clone()).or_insert_with(|| Group::new(&group, now));
+                match value.map(OffsetValue::decode) {
+                    Some(Ok(v)) => {
+                        let metadata = Some(v.metadata);
+                        let c = CommittedOffset {
+                            offset: v.offset,
+                            leader_epoch: v.leader_epoch,
+                            metadata,
+                            commit_timestamp: v.commit_timestamp,
+                        };
+                        g.offsets.insert((topic, partition), c);
+                    }
+                    Some(Err(e)) => tracing::warn!("{e}"),
+                    None => {
+                        g.offsets.remove(&(topic, partition));
+                    }
+                }
+            }
+            Key::Group { group } => match value.map(GroupValue::decode) {
+                None => {
+                    groups.remove(&group);
+                }
+                Some(Err(e)) => tracing::warn!("{e}"),
+                Some(Ok(v)) => {
+                    let g = groups.entry(group.clone()).or_insert_with(|| Group::new(&group, now));
+                    self.restore(g, v);
+                }
+            },
+        }
+    }
+
+    /// Restores a group from its metadata record: members come back Stable and must
+    /// heartbeat within their session timeout.
+    fn restore(&self, g: &mut Group, v: GroupValue) {
+        let now = std::time::Instant::now();
+        g.protocol_type = (!v.protocol_type.is_empty()).then_some(v.protocol_type);
+        g.generation = v.generation;
+        g.protocol_name = v.protocol.clone();
+        g.leader = v.leader;
+        g.members.clear();
+        g.static_members.clear();
+        for (i, m) in v.members.into_iter().enumerate() {
+            if let Some(iid) = &m.group_instance_id {
+                g.static_members.insert(iid.clone(), m.member_id.clone());
+            }
+            let protocols = v.protocol.iter().map(|p| (p.clone(), m.subscription.clone())).collect();
+            g.members.insert(
+                m.member_id.clone(),
+                state::Member {
+                    member_id: m.member_id,
+                    group_instance_id: m.group_instance_id,
+                    client_id: m.client_id,
+                    client_host: m.client_host,
+                    session_timeout_ms: m.session_timeout,
+                    rebalance_timeout_ms: m.rebalance_timeout,
+                    protocols,
+                    assignment: m.assignment,
+                    join_waiter: None,
+                    sync_waiter: None,
+                    last_heartbeat: now,
+                    join_order: i as u64,
+                },
+            );
+        }
+        g.next_join_order = g.members.len() as u64;
+        let s = if g.members.is_empty() { GroupState::Empty } else { GroupState::Stable };
+        g.state = s;
+        if v.current_state_timestamp > 0 {
+            g.state_since_ms = v.current_state_timestamp;
+        }
+    }
+
+    /// OffsetCommit for one group; Err is a group-level error for every partition.
+    pub fn commit_offsets(
+        &self,
+        replicas: &ReplicaManager,
+        group_id: &str,
+        generation: i32,
+        member_id: &str,
+        instance_id: Option<&str>,
+        offsets: Vec<OffsetToCommit>,
+        known_partition: impl Fn(&str, i32) -> bool,
+    ) -> Result<Vec<i16>, i16> {
+        if group_id.is_empty() {
+            return Err(code(E::InvalidGroupId));
+        }
+        let mut groups = self.lock();
+        let now = now_ms();
+        if !groups.contains_key(group_id) {
+            if generation >= 0 {
+                return Err(code(E::IllegalGeneration));
+            }
+            groups.insert(group_id.to_string(), Group::new(group_id, now));
+        }
+        let g = groups.get_mut(group_id).expect("present");
+        let simple = generation < 0 && g.state == GroupState::Empty;
+        if !simple {
+            if g.state == GroupState::Dead {
+                return Err(code(E::CoordinatorNotAvailable));
+            }
+            if g.is_fenced(member_id, instance_id) {
+                return Err(code(E::FencedInstanceId));
+            }
+            if g.state == GroupState::CompletingRebalance {
+                return Err(code(E::RebalanceInProgress));
+            }
+            if !g.members.contains_key(member_id) {
+                return Err(code(E::UnknownMemberId));
+            }
+            if generation != g.generation {
+                return Err(code(E::IllegalGeneration));
+            }
+            if let Some(m) = g.members.get_mut(member_id) {
+                m.last_heartbeat = std::time::Instant::now();
+            }
+        }
+        let mut results = Vec::with_capacity(offsets.len());
+        let mut records = Vec::new();
+        let mut accepted = Vec::new();
+        for o in offsets {
+            if !known_partition(&o.topic, o.partition) {
+                results.push(code(E::UnknownTopicOrPartition));
+                continue;
+            }
+            if o.metadata.as_ref().is_some_and(|m| m.len() > self.cfg.offset_metadata_max_bytes) {
+                results.push(code(E::OffsetMetadataTooLarge));
+                continue;
+            }
+            let v = OffsetValue {
+                offset: o.offset,
+                leader_epoch: o.leader_epoch,
+                metadata: o.metadata.clone().unwrap_or_default(),
+                commit_timestamp: now,
+            };
+            records
+                .push((Key::Offset { group: group_id.into(), topic: o.topic.clone(), partition: o.partition }.encode(), Some(v.encode())));
+            results.push(0);
+            accepted.push(o);
+        }
+        if let Err(c) = self.persist(replicas, group_id, records) {
+            return Ok(results.into_iter().map(|r| if r == 0 { c } else { r }).collect());
+        }
+        for o in accepted {
+            let c = CommittedOffset { offset: o.offset, leader_epoch: o.leader_epoch, metadata: o.metadata, commit_timestamp: now };
+            g.offsets.insert((o.topic, o.partition), c);
+        }
+        Ok(results)
+    }
+
+    /// OffsetFetch: the requested partitions (or all with a committed offset).
+    pub fn fetch_offsets(&self, group_id: &str, partitions: Option<Vec<(String, i32)>>) -> Vec<((String, i32), Option<CommittedOffset>)> {
+        let groups = self.lock();
+        let g = groups.get(group_id);
+        match partitions {
+            Some(ps) => ps.into_iter().map(|k| (k.clone(), g.and_then(|g| g.offsets.get(&k).cloned()))).collect(),
+            None => g.map(|g| g.offsets.iter().map(|(k, v)| (k.clone(), Some(v.clone()))).collect()).unwrap_or_default(),
+        }
+    }
+
+    /// ListGroups: (group id, protocol type, state) of every live group.
+    pub fn list(&self) -> Vec<(String, String, &'static str)> {
+        let groups = self.lock();
+        let mut out: Vec<_> = groups
+            .values()
+            .filter(|g| g.state != GroupState::Dead)
+            .map(|g| (g.id.clone(), g.protocol_type.clone().unwrap_or_default(), g.state.name()))
+            .collect();
+        out.sort();
+        out
+    }
+
+    pub fn describe(&self, group_id: &str) -> Option<GroupDescription> {
+        let groups = self.lock();
+        let g = groups.get(group_id).filter(|g| g.state != GroupState::Dead)?;
+        // Like Kafka: member metadata and assignments only once the group is Stable.
+        let stable = g.state == GroupState::Stable;
+        let protocol = if stable { g.protocol_name.clone().unwrap_or_default() } else { String::new() };
+        let mut members: Vec<&state::Member> = g.members.values().collect();
+        members.sort_by_key(|m| m.join_order);
+        Some(GroupDescription {
+            state: g.state.name(),
+            protocol_type: g.protocol_type.clone().unwrap_or_default(),
+            members: members
+                .into_iter()
+                .map(|m| {
+                    let (md, asg) = if stable { (m.metadata_for(&protocol), m.assignment.clone()) } else { (Bytes::new(), Bytes::new()) };
+                    (m.member_id.clone(), m.group_instance_id.clone(), m.client_id.clone(), m.client_host.clone(), md, asg)
+                })
+                .collect(),
+            protocol,
+        })
+    }
+
+    /// DeleteGroups for one group: only Empty groups can go (NON_EMPTY_GROUP otherwise).
+    pub fn delete_group(&self, replicas: &ReplicaManager, group_id: &str) -> i16 {
+        let mut groups = self.lock();
+        let Some(g) = groups.get(group_id).filter(|g| g.state != GroupState::Dead) else { return code(E::GroupIdNotFound) };
+        if g.state != GroupState::Empty {
+            return code(E::NonEmptyGroup);
+        }
+        let mut records: Vec<(Bytes, Option<Bytes>)> = g
+            .offsets
+            .keys()
+            .map(|(t, p)| (Key::Offset { group: group_id.into(), topic: t.clone(), partition: *p }.encode(), None))
+            .collect();
+        records.push((Key::Group { group: group_id.into() }.encode(), None));
+        if let Err(c) = self.persist(replicas, group_id, records) {
+            return c;
+        }
+        groups.remove(group_id);
+        0
+    }
+
+    /// OffsetDelete: Err is a group-level error; Ok has one code per partition.
+    pub fn delete_offsets(&self, replicas: &ReplicaManager, group_id: &str, partitions: &[(String, i32)]) -> Result<Vec<i16>, i16> {
+        let mut groups = self.lock();
+        let g = groups.get_mut(group_id).filter(|g| g.state != GroupState::Dead).ok_or(code(E::GroupIdNotFound))?;
+        let subscribed = if g.state == GroupState::Empty {
+            Default::default()
+        } else {
+            match g.subscribed_topics() {
+                Some(s) => s,
+                None => return Err(code(E::NonEmptyGroup)),
+            }
+        };
+        let mut results = Vec::new();
+        let mut records = Vec::new();
+        for (t, p) in partitions {
+            if subscribed.contains(t) {
+                results.push(code(E::GroupSubscribedToTopic));
+                continue;
+            }
+            results.push(0);
+            if g.offsets.contains_key(&(t.clone(), *p)) {
+                records.push((Key::Offset { group: group_id.into(), topic: t.clone(), partition: *p }.encode(), None));
+            }
+        }
+        self.persist(replicas, group_id, records)?;
+        for ((t, p), r) in partitions.iter().zip(&results) {
+            if *r == 0 {
+                g.offsets.remove(&(t.clone(), *p));
+            }
+        }
+        Ok(results)
+    }
+
+    /// Expires offsets past `offsets.retention.minutes`: for Empty consumer groups counted
+    /// from when the group became empty, for standalone (no protocol) commits from the
+    /// commit time. Empty groups left without offsets are removed.
+    pub fn expire_offsets(&self, replicas: &ReplicaManager, now: i64) -> usize {
+        let retention = self.cfg.offsets_retention_ms;
+        let mut groups = self.lock();
+        let mut expired = 0;
+        let ids: Vec<String> = groups.keys().cloned().collect();
+        for id in ids {
+            let g = groups.get_mut(&id).expect("present");
+            if g.state != GroupState::Empty {
+                continue;
+            }
+            let doomed: Vec<(String, i32)> = g
+                .offsets
+                .iter()
+                .filter(|(_, o)| {
+                    let since = if g.protocol_type.is_some() { g.state_since_ms } else { o.commit_timestamp };
+                    now - since >= retention
+                })
+                .map(|(k, _)| k.clone())
+                .collect();
+            let mut records: Vec<(Bytes, Option<Bytes>)> =
+                doomed.iter().map(|(t, p)| (Key::Offset { group: id.clone(), topic: t.clone(), partition: *p }.encode(), None)).collect();
+            let remove_group = g.offsets.len() == doomed.len();
+            if remove_group {
+                records.push((Key::Group { group: id.clone() }.encode(), None));
+            }
+            if doomed.is_empty() && !remove_group {
+                continue;
+            }
+            if self.persist(replicas, &id, records).is_err() {
+                continue;
+            }
+            expired += doomed.len();
+            for k in &doomed {
+                g.offsets.remove(k);
+            }
+            if remove_group {
+                groups.remove(&id);
+            }
+        }
+        expired
+    }
+}
