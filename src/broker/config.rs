@@ -56,6 +56,8 @@ const ACCEPTED_KEYS: &[&str] = &[
     "log.dir",
     "zookeeper.connect",
     "cluster.id",
+    "log.cleaner.enable",
+    "log.cleaner.threads",
 ];
 
 /// The parsed broker configuration.

@@ -149,6 +149,7 @@ async fn housekeeping(broker: Arc<Broker>, mut stop: tokio::sync::watch::Receive
     let mut retention = tokio::time::interval(retention_every);
     let mut flush = tokio::time::interval(Duration::from_millis(1000));
     let mut groups = tokio::time::interval(Duration::from_millis(50));
+    let mut cleaner = tokio::time::interval(Duration::from_millis(broker.config.cleaner_backoff_ms));
     let mut offsets_expiry = tokio::time::interval(Duration::from_millis(broker.config.offsets_retention_check_interval_ms));
     loop {
         tokio::select! {
@@ -161,6 +162,14 @@ async fn housekeeping(broker: Arc<Broker>, mut stop: tokio::sync::watch::Receive
             }
             _ = flush.tick() => broker.replicas.flush_due(log::now_ms()),
             _ = groups.tick() => broker.groups.tick(&broker.replicas),
+            _ = cleaner.tick() => {
+                // Cleaning reads and rewrites whole segments: keep it off the async workers.
+                let b = broker.clone();
+                let removed = tokio::task::spawn_blocking(move || b.replicas.run_cleaner()).await.unwrap_or(0);
+                if removed > 0 {
+                    tracing::info!(records = removed, "log cleaner removed superseded records");
+                }
+            }
             _ = offsets_expiry.tick() => {
                 let n = broker.groups.expire_offsets(&broker.replicas, log::now_ms());
                 if n > 0 {

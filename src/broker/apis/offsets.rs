@@ -2,7 +2,7 @@
 //! mapped onto the group coordinator.
 
 use super::{Ctx, code, sb};
-use crate::broker::coordinator::group::OffsetToCommit;
+use crate::broker::coordinator::group::{Committer, OffsetToCommit};
 use kafka_protocol::error::ResponseError as E;
 use kafka_protocol::messages::offset_commit_response::{OffsetCommitResponsePartition, OffsetCommitResponseTopic};
 use kafka_protocol::messages::offset_delete_response::{OffsetDeleteResponsePartition, OffsetDeleteResponseTopic};
@@ -32,9 +32,11 @@ pub async fn offset_commit(ctx: &Ctx<'_>, req: OffsetCommitRequest) -> OffsetCom
         Ok(()) => b.groups.commit_offsets(
             &b.replicas,
             &req.group_id.0,
-            req.generation_id_or_member_epoch,
-            &req.member_id,
-            req.group_instance_id.as_deref(),
+            &Committer {
+                generation: req.generation_id_or_member_epoch,
+                member_id: &req.member_id,
+                instance_id: req.group_instance_id.as_deref(),
+            },
             offsets,
             known,
         ),
@@ -73,7 +75,8 @@ fn fetch_group(ctx: &Ctx<'_>, group: &str, topics: Option<Vec<(String, Vec<i32>)
     for ((t, p), o) in ctx.broker.groups.fetch_offsets(group, wanted) {
         // A missing offset is -1 with empty metadata, as Kafka answers.
         let (off, ep, md) = match o {
-            Some(o) => (o.offset, o.leader_epoch, Some(o.metadata.unwrap_or_default())),
+            // Metadata comes back exactly as committed (a null stays null).
+            Some(o) => (o.offset, o.leader_epoch, o.metadata),
             None => (-1, -1, Some(String::new())),
         };
         match out.last_mut() {

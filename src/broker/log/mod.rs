@@ -2,6 +2,7 @@
 //! crash recovery, retention and the log-start-offset checkpoint.
 
 pub mod batch;
+pub mod cleaner;
 pub mod codec;
 pub mod partition;
 pub mod segment;

@@ -17,8 +17,8 @@ const LOG_START_FILE: &str = "log-start-offset";
 pub struct PartitionLog {
     dir: PathBuf,
     config: LogConfig,
-    segments: BTreeMap<i64, LogSegment>,
-    log_start_offset: i64,
+    pub(super) segments: BTreeMap<i64, LogSegment>,
+    pub(super) log_start_offset: i64,
     next_offset: i64,
     unflushed: i64,
     last_flush_ms: i64,
@@ -45,13 +45,16 @@ impl PartitionLog {
     /// segments are CRC-verified and a torn tail is truncated.
     pub fn open(dir: &Path, config: LogConfig, clean_shutdown: bool) -> io::Result<(PartitionLog, u64)> {
         std::fs::create_dir_all(dir)?;
-        let mut bases: Vec<i64> = std::fs::read_dir(dir)?
-            .filter_map(|e| e.ok())
-            .filter_map(|e| {
-                let name = e.file_name().into_string().ok()?;
-                name.strip_suffix(".log")?.parse::<i64>().ok()
-            })
-            .collect();
+        let mut bases = Vec::new();
+        for e in std::fs::read_dir(dir)?.filter_map(|e| e.ok()) {
+            let name = e.file_name().to_string_lossy().to_string();
+            if name.ends_with(".cleaned") {
+                // A cleaner pass that did not finish: the original segment is intact.
+                std::fs::remove_file(e.path())?;
+            } else if let Some(base) = name.strip_suffix(".log").and_then(|b| b.parse::<i64>().ok()) {
+                bases.push(base);
+            }
+        }
         bases.sort_unstable();
         let checkpoint = std::fs::read_to_string(dir.join(LOG_START_FILE)).ok().and_then(|s| s.trim().parse::<i64>().ok());
         let mut segments = BTreeMap::new();
@@ -126,6 +129,9 @@ impl PartitionLog {
             }
             if h.is_control() {
                 return Err(LogError::InvalidRecord("clients may not write control batches".into()));
+            }
+            if cfg.compact {
+                super::cleaner::require_keys(&payload[pos..pos + h.size])?;
             }
             if !cfg.log_append_time {
                 let ahead = h.max_timestamp.saturating_sub(now);

@@ -305,10 +305,10 @@ impl GroupCoordinator {
     /// Removes a member, answering any request it still has waiting.
     pub(crate) fn remove_member(g: &mut Group, member_id: &str) {
         if let Some(mut m) = g.members.remove(member_id) {
-            if let Some(iid) = &m.group_instance_id {
-                if g.static_members.get(iid).map(String::as_str) == Some(member_id) {
-                    g.static_members.remove(iid);
-                }
+            if let Some(iid) = &m.group_instance_id
+                && g.static_members.get(iid).map(String::as_str) == Some(member_id)
+            {
+                g.static_members.remove(iid);
             }
             if let Some((tx, _)) = m.join_waiter.take() {
                 let _ = tx.send(join_error(E::UnknownMemberId, member_id));

@@ -46,6 +46,13 @@ pub struct OffsetToCommit {
     pub metadata: Option<String>,
 }
 
+/// Who commits: generation and member (-1 and "" for standalone commits).
+pub struct Committer<'a> {
+    pub generation: i32,
+    pub member_id: &'a str,
+    pub instance_id: Option<&'a str>,
+}
+
 /// What DescribeGroups reports.
 pub struct GroupDescription {
     pub state: &'static str,
@@ -173,7 +180,7 @@ impl GroupCoordinator {
                 let g = groups.entry(group.clone()).or_insert_with(|| Group::new(&group, now));
                 match value.map(OffsetValue::decode) {
                     Some(Ok(v)) => {
-                        let metadata = Some(v.metadata);
+                        let metadata = v.metadata;
                         let c = CommittedOffset {
                             offset: v.offset,
                             leader_epoch: v.leader_epoch,
@@ -247,15 +254,14 @@ impl GroupCoordinator {
         &self,
         replicas: &ReplicaManager,
         group_id: &str,
-        generation: i32,
-        member_id: &str,
-        instance_id: Option<&str>,
+        by: &Committer<'_>,
         offsets: Vec<OffsetToCommit>,
         known_partition: impl Fn(&str, i32) -> bool,
     ) -> Result<Vec<i16>, i16> {
         if group_id.is_empty() {
             return Err(code(E::InvalidGroupId));
         }
+        let (generation, member_id, instance_id) = (by.generation, by.member_id, by.instance_id);
         let mut groups = self.lock();
         let now = now_ms();
         if !groups.contains_key(group_id) {
@@ -298,12 +304,7 @@ impl GroupCoordinator {
                 results.push(code(E::OffsetMetadataTooLarge));
                 continue;
             }
-            let v = OffsetValue {
-                offset: o.offset,
-                leader_epoch: o.leader_epoch,
-                metadata: o.metadata.clone().unwrap_or_default(),
-                commit_timestamp: now,
-            };
+            let v = OffsetValue { offset: o.offset, leader_epoch: o.leader_epoch, metadata: o.metadata.clone(), commit_timestamp: now };
             records
                 .push((Key::Offset { group: group_id.into(), topic: o.topic.clone(), partition: o.partition }.encode(), Some(v.encode())));
             results.push(0);

@@ -159,10 +159,10 @@ impl Group {
             first.protocols.iter().map(|(n, _)| n).filter(|p| self.members.values().all(|m| m.supports(p))).collect();
         let mut votes: Vec<(usize, &String)> = candidates.iter().map(|c| (0, *c)).collect();
         for m in self.members.values() {
-            if let Some((name, _)) = m.protocols.iter().find(|(n, _)| candidates.contains(&n)) {
-                if let Some(v) = votes.iter_mut().find(|(_, c)| *c == name) {
-                    v.0 += 1;
-                }
+            if let Some((name, _)) = m.protocols.iter().find(|(n, _)| candidates.contains(&n))
+                && let Some(v) = votes.iter_mut().find(|(_, c)| *c == name)
+            {
+                v.0 += 1;
             }
         }
         let best = votes.iter().map(|(n, _)| *n).max()?;

@@ -28,7 +28,9 @@ pub enum Key {
 pub struct OffsetValue {
     pub offset: i64,
     pub leader_epoch: i32,
-    pub metadata: String,
+    /// Kafka's schema has a non-null string; rk writes length -1 for a null commit
+    /// metadata so it comes back null after a restart too.
+    pub metadata: Option<String>,
     pub commit_timestamp: i64,
 }
 
@@ -139,7 +141,7 @@ impl OffsetValue {
         b.put_i16(3);
         b.put_i64(self.offset);
         b.put_i32(self.leader_epoch);
-        put_str(&mut b, &self.metadata);
+        put_nstr(&mut b, self.metadata.as_deref());
         b.put_i64(self.commit_timestamp);
         b.freeze()
     }
@@ -155,7 +157,7 @@ impl OffsetValue {
         } else {
             -1
         };
-        let metadata = get_str(&mut b)?;
+        let metadata = get_nstr(&mut b)?;
         need(&b, 8)?;
         let commit_timestamp = b.get_i64();
         Ok(OffsetValue { offset, leader_epoch, metadata, commit_timestamp })
@@ -252,7 +254,9 @@ mod tests {
         assert_eq!(Key::decode(k.encode()).unwrap(), k);
         let k = Key::Group { group: "g".into() };
         assert_eq!(Key::decode(k.encode()).unwrap(), k);
-        let v = OffsetValue { offset: 9, leader_epoch: 2, metadata: "m".into(), commit_timestamp: 5 };
+        let v = OffsetValue { offset: 9, leader_epoch: 2, metadata: Some("m".into()), commit_timestamp: 5 };
+        assert_eq!(OffsetValue::decode(v.encode()).unwrap(), v);
+        let v = OffsetValue { metadata: None, ..v };
         assert_eq!(OffsetValue::decode(v.encode()).unwrap(), v);
         let g = GroupValue {
             protocol_type: "consumer".into(),
