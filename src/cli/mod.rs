@@ -1,8 +1,10 @@
 //! The clap root, the argv[0] alias table and dispatch. Subcommand files own their flags
 //! and rendering; exit codes are 0 success, 1 operation failed, 2 usage error.
 
+pub mod common;
 pub mod completions;
 pub mod server;
+pub mod topics;
 
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use std::ffi::OsString;
@@ -24,6 +26,8 @@ pub enum Command {
     /// Run a Kafka-compatible broker (kafka-server-start.sh).
     #[command(subcommand)]
     Server(server::ServerCommand),
+    /// Create, list, describe, alter and delete topics (kafka-topics.sh).
+    Topics(topics::TopicsArgs),
     /// Print a shell completion script for bash, zsh or fish.
     Completions(completions::CompletionsArgs),
     /// Write man pages for rk and every subcommand.
@@ -33,7 +37,7 @@ pub enum Command {
 }
 
 /// argv[0] names (with or without `.sh`) and the rk arguments they stand for.
-pub const ALIASES: &[(&str, &[&str])] = &[("kafka-server-start", &["server", "start"])];
+pub const ALIASES: &[(&str, &[&str])] = &[("kafka-server-start", &["server", "start"]), ("kafka-topics", &["topics"])];
 
 /// Rewrites the argument list when invoked under an alias name.
 pub fn expand_alias(args: Vec<OsString>) -> Vec<OsString> {
@@ -70,6 +74,7 @@ pub fn main(args: Vec<OsString>) -> i32 {
     };
     let result = match cli.command {
         Command::Server(cmd) => server::run(cmd),
+        Command::Topics(a) => topics::run(a),
         Command::Completions(a) => completions::run_completions(a),
         Command::Man(a) => completions::run_man(a),
         Command::Links(a) => completions::run_links(a),

@@ -22,6 +22,36 @@ pub enum ClientError {
     Unsupported(ApiKey),
     #[error("request timed out after {0:?}")]
     Timeout(Duration),
+    /// An error code from the broker, with its message when it sent one.
+    #[error("{message}")]
+    Kafka { code: i16, message: String },
+}
+
+impl ClientError {
+    /// A broker error code without a message: described by the code's name.
+    pub fn kafka(code: i16) -> ClientError {
+        ClientError::kafka_msg(code, None)
+    }
+
+    /// A broker error code with the broker's message (used when it is non-empty).
+    pub fn kafka_msg(code: i16, message: Option<&str>) -> ClientError {
+        let message = match message {
+            Some(m) if !m.is_empty() => m.to_string(),
+            _ => match kafka_protocol::error::ResponseError::try_from_code(code) {
+                Some(e) => format!("{e} (error code {code})"),
+                None => "no error".to_string(),
+            },
+        };
+        ClientError::Kafka { code, message }
+    }
+
+    /// The Kafka error code, if this is a broker error.
+    pub fn code(&self) -> Option<i16> {
+        match self {
+            ClientError::Kafka { code, .. } => Some(*code),
+            _ => None,
+        }
+    }
 }
 
 pub struct Connection {

@@ -1,6 +1,12 @@
-//! The rk Kafka client: connections with version negotiation and pipelining, used by
-//! every tool and by the integration tests. It speaks only the wire protocol.
+//! The rk Kafka client: connections with version negotiation, the cluster view (metadata,
+//! routing), admin operations, producer and consumer. Used by every tool and by the
+//! integration tests; it speaks only the wire protocol.
 
+pub mod admin;
+pub mod cluster;
+pub mod config;
 pub mod connection;
 
+pub use cluster::Cluster;
+pub use config::ClientConfig;
 pub use connection::{ClientError, Connection};

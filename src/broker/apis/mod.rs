@@ -55,6 +55,7 @@ pub struct Api {
     /// Lowest version we advertise (Produce advertises 0 for librdkafka, KAFKA-18659).
     pub advertised_min: i16,
     handler: Handler,
+    decode: fn(Bytes, i16) -> anyhow::Result<()>,
 }
 
 /// Request context handed to handlers.
@@ -65,27 +66,41 @@ pub struct Ctx<'a> {
     pub version: i16,
 }
 
-/// Defines a routing fn that decodes `$req`, runs `$handler` and encodes its response
-/// (handlers returning `Option` send no response on `None`, e.g. acks=0 produce).
-macro_rules! route {
-    ($name:ident, $key:ident, $req:ty, $handler:path) => {
-        fn $name<'a>(
-            b: &'a Arc<Broker>,
-            c: &'a ConnectionInfo,
-            h: RequestHeader,
-            mut body: Bytes,
-        ) -> BoxFuture<'a, Result<Option<BytesMut>, ApiError>> {
-            Box::pin(async move {
-                let v = h.request_api_version;
-                let req = <$req>::decode(&mut body, v).map_err(|e| ApiError::Decode(ApiKey::$key, e))?;
-                let ctx = Ctx { broker: b, conn: c, header: &h, version: v };
-                let resp = $handler(&ctx, req).await;
-                match IntoResponse::into_option(resp) {
-                    Some(r) => encode_response(ApiKey::$key, v, h.correlation_id, &r).map(Some),
-                    None => Ok(None),
-                }
-            })
-        }
+/// THE table: every served API with its versions, request type and handler. The macro
+/// makes one routing fn per entry (decode, handle, encode; handlers returning
+/// `MaybeResponse(None)` send nothing, e.g. acks=0 produce) and a decode-only fn (for
+/// fuzzing), so dispatch, ApiVersions and the fuzz target can never disagree.
+macro_rules! api_table {
+    ($( $key:ident [$min:expr, $max:expr, advertised $adv:expr] $req:ty => $handler:path; )*) => {
+        pub static APIS: &[Api] = &[$(
+            Api {
+                key: ApiKey::$key,
+                min: $min,
+                max: $max,
+                advertised_min: $adv,
+                handler: {
+                    fn route<'a>(b: &'a Arc<Broker>, c: &'a ConnectionInfo, h: RequestHeader, mut body: Bytes) -> BoxFuture<'a, Result<Option<BytesMut>, ApiError>> {
+                        Box::pin(async move {
+                            let v = h.request_api_version;
+                            let req = <$req>::decode(&mut body, v).map_err(|e| ApiError::Decode(ApiKey::$key, e))?;
+                            let ctx = Ctx { broker: b, conn: c, header: &h, version: v };
+                            let resp = $handler(&ctx, req).await;
+                            match IntoResponse::into_option(resp) {
+                                Some(r) => encode_response(ApiKey::$key, v, h.correlation_id, &r).map(Some),
+                                None => Ok(None),
+                            }
+                        })
+                    }
+                    route
+                },
+                decode: {
+                    fn decode(mut body: Bytes, v: i16) -> anyhow::Result<()> {
+                        <$req>::decode(&mut body, v).map(|_| ())
+                    }
+                    decode
+                },
+            },
+        )*];
     };
 }
 
@@ -108,66 +123,34 @@ impl<T: Encodable> IntoResponse for MaybeResponse<T> {
     }
 }
 
-route!(r_api_versions, ApiVersions, ApiVersionsRequest, api_versions);
-route!(r_metadata, Metadata, MetadataRequest, metadata::handle);
-route!(r_produce, Produce, ProduceRequest, produce::handle);
-route!(r_fetch, Fetch, FetchRequest, fetch::handle);
-route!(r_list_offsets, ListOffsets, ListOffsetsRequest, list_offsets::handle);
-route!(r_create_topics, CreateTopics, CreateTopicsRequest, topics::create_topics);
-route!(r_delete_topics, DeleteTopics, DeleteTopicsRequest, topics::delete_topics);
-route!(r_create_partitions, CreatePartitions, CreatePartitionsRequest, topics::create_partitions);
-route!(r_describe_configs, DescribeConfigs, DescribeConfigsRequest, configs::describe_configs);
-route!(r_alter_configs, AlterConfigs, AlterConfigsRequest, configs::alter_configs);
-route!(r_incremental_alter_configs, IncrementalAlterConfigs, IncrementalAlterConfigsRequest, configs::incremental_alter_configs);
-route!(r_describe_cluster, DescribeCluster, DescribeClusterRequest, cluster::describe_cluster);
-route!(r_delete_records, DeleteRecords, DeleteRecordsRequest, records::delete_records);
-route!(r_describe_log_dirs, DescribeLogDirs, DescribeLogDirsRequest, records::describe_log_dirs);
-route!(r_find_coordinator, FindCoordinator, FindCoordinatorRequest, groups::find_coordinator);
-route!(r_join_group, JoinGroup, JoinGroupRequest, groups::join_group);
-route!(r_sync_group, SyncGroup, SyncGroupRequest, groups::sync_group);
-route!(r_heartbeat, Heartbeat, HeartbeatRequest, groups::heartbeat);
-route!(r_leave_group, LeaveGroup, LeaveGroupRequest, groups::leave_group);
-route!(r_list_groups, ListGroups, ListGroupsRequest, groups::list_groups);
-route!(r_describe_groups, DescribeGroups, DescribeGroupsRequest, groups::describe_groups);
-route!(r_delete_groups, DeleteGroups, DeleteGroupsRequest, groups::delete_groups);
-route!(r_offset_commit, OffsetCommit, OffsetCommitRequest, offsets::offset_commit);
-route!(r_offset_fetch, OffsetFetch, OffsetFetchRequest, offsets::offset_fetch);
-route!(r_offset_delete, OffsetDelete, OffsetDeleteRequest, offsets::offset_delete);
-route!(r_offset_for_leader_epoch, OffsetForLeaderEpoch, OffsetForLeaderEpochRequest, records::offset_for_leader_epoch);
-
-const fn api(key: ApiKey, min: i16, max: i16, handler: Handler) -> Api {
-    Api { key, min, max, advertised_min: min, handler }
+api_table! {
+    Produce [3, 13, advertised 0] ProduceRequest => produce::handle;
+    Fetch [4, 18, advertised 4] FetchRequest => fetch::handle;
+    ListOffsets [1, 10, advertised 1] ListOffsetsRequest => list_offsets::handle;
+    Metadata [0, 13, advertised 0] MetadataRequest => metadata::handle;
+    OffsetCommit [2, 9, advertised 2] OffsetCommitRequest => offsets::offset_commit;
+    OffsetFetch [1, 9, advertised 1] OffsetFetchRequest => offsets::offset_fetch;
+    FindCoordinator [0, 6, advertised 0] FindCoordinatorRequest => groups::find_coordinator;
+    JoinGroup [0, 9, advertised 0] JoinGroupRequest => groups::join_group;
+    Heartbeat [0, 4, advertised 0] HeartbeatRequest => groups::heartbeat;
+    LeaveGroup [0, 5, advertised 0] LeaveGroupRequest => groups::leave_group;
+    SyncGroup [0, 5, advertised 0] SyncGroupRequest => groups::sync_group;
+    DescribeGroups [0, 6, advertised 0] DescribeGroupsRequest => groups::describe_groups;
+    ListGroups [0, 5, advertised 0] ListGroupsRequest => groups::list_groups;
+    ApiVersions [0, 4, advertised 0] ApiVersionsRequest => api_versions;
+    CreateTopics [2, 7, advertised 2] CreateTopicsRequest => topics::create_topics;
+    DeleteTopics [1, 6, advertised 1] DeleteTopicsRequest => topics::delete_topics;
+    DeleteRecords [0, 2, advertised 0] DeleteRecordsRequest => records::delete_records;
+    OffsetForLeaderEpoch [2, 4, advertised 2] OffsetForLeaderEpochRequest => records::offset_for_leader_epoch;
+    DescribeConfigs [1, 4, advertised 1] DescribeConfigsRequest => configs::describe_configs;
+    AlterConfigs [0, 2, advertised 0] AlterConfigsRequest => configs::alter_configs;
+    DescribeLogDirs [1, 4, advertised 1] DescribeLogDirsRequest => records::describe_log_dirs;
+    CreatePartitions [0, 3, advertised 0] CreatePartitionsRequest => topics::create_partitions;
+    DeleteGroups [0, 2, advertised 0] DeleteGroupsRequest => groups::delete_groups;
+    IncrementalAlterConfigs [0, 1, advertised 0] IncrementalAlterConfigsRequest => configs::incremental_alter_configs;
+    OffsetDelete [0, 0, advertised 0] OffsetDeleteRequest => offsets::offset_delete;
+    DescribeCluster [0, 2, advertised 0] DescribeClusterRequest => cluster::describe_cluster;
 }
-
-/// THE table: every served API, its versions and its handler.
-pub static APIS: &[Api] = &[
-    Api { key: ApiKey::Produce, min: 3, max: 13, advertised_min: 0, handler: r_produce },
-    api(ApiKey::Fetch, 4, 18, r_fetch),
-    api(ApiKey::ListOffsets, 1, 10, r_list_offsets),
-    api(ApiKey::Metadata, 0, 13, r_metadata),
-    api(ApiKey::OffsetCommit, 2, 9, r_offset_commit),
-    api(ApiKey::OffsetFetch, 1, 9, r_offset_fetch),
-    api(ApiKey::FindCoordinator, 0, 6, r_find_coordinator),
-    api(ApiKey::JoinGroup, 0, 9, r_join_group),
-    api(ApiKey::Heartbeat, 0, 4, r_heartbeat),
-    api(ApiKey::LeaveGroup, 0, 5, r_leave_group),
-    api(ApiKey::SyncGroup, 0, 5, r_sync_group),
-    api(ApiKey::DescribeGroups, 0, 6, r_describe_groups),
-    api(ApiKey::ListGroups, 0, 5, r_list_groups),
-    api(ApiKey::ApiVersions, 0, 4, r_api_versions),
-    api(ApiKey::CreateTopics, 2, 7, r_create_topics),
-    api(ApiKey::DeleteTopics, 1, 6, r_delete_topics),
-    api(ApiKey::DeleteRecords, 0, 2, r_delete_records),
-    api(ApiKey::OffsetForLeaderEpoch, 2, 4, r_offset_for_leader_epoch),
-    api(ApiKey::DescribeConfigs, 1, 4, r_describe_configs),
-    api(ApiKey::AlterConfigs, 0, 2, r_alter_configs),
-    api(ApiKey::DescribeLogDirs, 1, 4, r_describe_log_dirs),
-    api(ApiKey::CreatePartitions, 0, 3, r_create_partitions),
-    api(ApiKey::IncrementalAlterConfigs, 0, 1, r_incremental_alter_configs),
-    api(ApiKey::DeleteGroups, 0, 2, r_delete_groups),
-    api(ApiKey::OffsetDelete, 0, 0, r_offset_delete),
-    api(ApiKey::DescribeCluster, 0, 2, r_describe_cluster),
-];
 
 fn find(key: ApiKey) -> Option<&'static Api> {
     APIS.iter().find(|a| a.key == key)
@@ -216,6 +199,24 @@ pub async fn dispatch(broker: &Arc<Broker>, conn: &ConnectionInfo, mut frame: By
     }
     let header = decode_request_header_from_buffer(&mut frame).map_err(|e| ApiError::Decode(key, e))?;
     (api.handler)(broker, conn, header, frame).await
+}
+
+/// Parses a request frame exactly as dispatch does (header, version checks, body decode)
+/// without handling it. For the fuzz target and tests of malformed input.
+pub fn decode_request(mut frame: Bytes) -> Result<ApiKey, ApiError> {
+    if frame.len() < 8 {
+        return Err(ApiError::Decode(ApiKey::ApiVersions, anyhow::anyhow!("frame shorter than a request header")));
+    }
+    let key_raw = i16::from_be_bytes([frame[0], frame[1]]);
+    let version = i16::from_be_bytes([frame[2], frame[3]]);
+    let key = ApiKey::try_from(key_raw).map_err(|_| ApiError::UnknownApiKey(key_raw))?;
+    let api = find(key).ok_or(ApiError::NotServed(key))?;
+    if version < api.min || version > api.max {
+        return Err(ApiError::UnsupportedVersion(key, version));
+    }
+    decode_request_header_from_buffer(&mut frame).map_err(|e| ApiError::Decode(key, e))?;
+    (api.decode)(frame, version).map_err(|e| ApiError::Decode(key, e))?;
+    Ok(key)
 }
 
 /// Shorthands used by handlers.

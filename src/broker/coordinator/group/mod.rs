@@ -462,3 +462,69 @@ impl GroupCoordinator {
         expired
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::broker::config::BrokerConfig;
+    use crate::broker::metadata::{MetadataImage, MetadataRecord};
+    use std::sync::Arc;
+
+    fn setup(dir: &std::path::Path) -> (ReplicaManager, GroupConfig) {
+        let (cfg, _) = BrokerConfig::from_pairs(vec![("log.dirs".into(), dir.display().to_string())]).unwrap();
+        let replicas = ReplicaManager::new(Arc::new(cfg), true);
+        let mut img = MetadataImage::default();
+        let id = uuid::Uuid::new_v4();
+        img.apply(&MetadataRecord::Topic { name: OFFSETS_TOPIC.into(), id });
+        img.apply(&MetadataRecord::Partition { topic_id: id, partition: 0, replicas: vec![1], isr: vec![1], leader: 1, leader_epoch: 0 });
+        img.apply(&MetadataRecord::TopicConfig { topic_id: id, name: "cleanup.policy".into(), value: Some("compact".into()) });
+        replicas.reconcile(&img).unwrap();
+        let gcfg = GroupConfig {
+            initial_rebalance_delay_ms: 0,
+            min_session_timeout_ms: 10,
+            max_session_timeout_ms: 100_000,
+            max_size: 100,
+            offsets_partitions: 1,
+            offsets_retention_ms: 1000,
+            offset_metadata_max_bytes: 10,
+        };
+        (replicas, gcfg)
+    }
+
+    fn offset(topic: &str, o: i64, md: Option<&str>) -> OffsetToCommit {
+        OffsetToCommit { topic: topic.into(), partition: 0, offset: o, leader_epoch: 3, metadata: md.map(str::to_string) }
+    }
+
+    #[test]
+    fn standalone_offsets_persist_expire_and_reload() {
+        let dir = tempfile::tempdir().unwrap();
+        let (replicas, gcfg) = setup(dir.path());
+        let gc = GroupCoordinator::new(gcfg.clone());
+        let by = Committer { generation: -1, member_id: "", instance_id: None };
+        let r = gc.commit_offsets(
+            &replicas,
+            "g",
+            &by,
+            vec![offset("a", 5, Some("m")), offset("b", 6, Some("far-too-long-metadata"))],
+            |_, _| true,
+        );
+        assert_eq!(r.unwrap(), vec![0, E::OffsetMetadataTooLarge.code()]);
+        gc.commit_offsets(&replicas, "h", &by, vec![offset("a", 9, None)], |_, _| true).unwrap();
+        // A fresh coordinator loads what was committed.
+        let reloaded = GroupCoordinator::new(gcfg.clone());
+        assert_eq!(reloaded.load(&replicas), 2);
+        let got = reloaded.fetch_offsets("g", None);
+        assert_eq!(got.len(), 1);
+        let c = got[0].1.clone().unwrap();
+        assert_eq!((c.offset, c.leader_epoch, c.metadata.as_deref()), (5, 3, Some("m")));
+        assert_eq!(reloaded.fetch_offsets("h", None)[0].1.as_ref().unwrap().metadata, None);
+        // Nothing expires before offsets.retention; everything after, and empty groups go.
+        let now = now_ms();
+        assert_eq!(gc.expire_offsets(&replicas, now), 0);
+        assert_eq!(gc.expire_offsets(&replicas, now + 5000), 2);
+        assert!(gc.list().is_empty());
+        let after = GroupCoordinator::new(gcfg);
+        after.load(&replicas);
+        assert!(after.list().is_empty(), "tombstones were persisted");
+    }
+}
