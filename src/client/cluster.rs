@@ -137,8 +137,8 @@ impl Cluster {
             Some(n) => self.broker(n).await?,
             None => self.any().await?,
         };
-        let v = conn.lock().await.version_for::<R>();
-        v
+        let guard = conn.lock().await;
+        guard.version_for::<R>()
     }
 
     /// Reloads metadata for `topics` (None = all topics).
@@ -198,10 +198,10 @@ impl Cluster {
     /// The leader of a partition, refreshing metadata once if unknown.
     pub async fn leader(&self, topic: &str, partition: i32) -> Result<i32, ClientError> {
         for attempt in 0..2 {
-            if let Some(p) = self.topic(topic).and_then(|t| t.partitions.into_iter().find(|p| p.index == partition)) {
-                if p.leader >= 0 {
-                    return Ok(p.leader);
-                }
+            if let Some(p) = self.topic(topic).and_then(|t| t.partitions.into_iter().find(|p| p.index == partition))
+                && p.leader >= 0
+            {
+                return Ok(p.leader);
             }
             if attempt == 0 {
                 self.refresh(Some(&[topic.to_string()])).await?;

@@ -53,6 +53,10 @@ def unique(prefix: str = "t") -> str:
     return f"{prefix}-{uuid.uuid4().hex[:10]}"
 
 
+class _PortInUse(Exception):
+    pass
+
+
 class Broker:
     def __init__(self, data_dir: str, port: int | None = None, overrides: dict | None = None):
         self.data_dir = data_dir
@@ -60,7 +64,8 @@ class Broker:
         self.overrides = dict(overrides or {})
         self.proc: subprocess.Popen | None = None
         self.starts = 0
-        self.log_path = Path(data_dir).parent / f"rk-{self.port}.log"
+        self.expect_down = True
+        self.log_path = Path(data_dir).parent / (Path(data_dir).name + ".log")
 
     @property
     def bootstrap(self) -> str:
@@ -73,11 +78,25 @@ class Broker:
         return cmd
 
     def start(self) -> "Broker":
+        # The free port was only free when we probed it; on the very first start, retry on
+        # another port if something grabbed it in between. Restarts keep the port.
+        for attempt in range(3):
+            try:
+                return self._start_once()
+            except _PortInUse:
+                if self.starts > 1 or attempt == 2:
+                    raise
+                self.port = free_port()
+                self.starts = 0
+        raise AssertionError("unreachable")
+
+    def _start_once(self) -> "Broker":
         assert self.proc is None or self.proc.poll() is not None, "broker already running"
         binary = rk_bin()
         if not os.path.exists(binary):
             pytest.fail(f"rk binary not found at {binary} (set RK_BIN)")
         self.starts += 1
+        self.expect_down = False
         log = open(self.log_path, "ab")
         log.write(f"\n===== start #{self.starts}: {' '.join(self.command())}\n".encode())
         log.flush()
@@ -92,6 +111,8 @@ class Broker:
             if "rk: broker ready on" in out:
                 return self
             if self.proc.poll() is not None:
+                if "Address already in use" in out:
+                    raise _PortInUse(out)
                 pytest.fail(f"rk exited with {self.proc.returncode} before ready:\n{out}")
             time.sleep(0.05)
         self.kill9()
@@ -99,6 +120,7 @@ class Broker:
 
     def stop(self) -> int | None:
         """Clean shutdown via SIGTERM; returns the exit code."""
+        self.expect_down = True
         if self.proc is None or self.proc.poll() is not None:
             return None if self.proc is None else self.proc.returncode
         self.proc.send_signal(signal.SIGTERM)
@@ -110,6 +132,7 @@ class Broker:
             raise AssertionError(f"rk did not stop within {STOP_TIMEOUT}s of SIGTERM")
 
     def kill9(self) -> None:
+        self.expect_down = True
         if self.proc is not None and self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait(timeout=STOP_TIMEOUT)
@@ -125,6 +148,11 @@ class Broker:
 
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
+
+    def check_alive(self) -> None:
+        """Fails if the broker exited on its own (crash, panic) rather than by stop()/kill9()."""
+        if self.proc is not None and not self.expect_down and self.proc.poll() is not None:
+            pytest.fail(f"rk process died by itself (exit code {self.proc.returncode}):\n{self.log()[-4000:]}")
 
     def log(self) -> str:
         try:
@@ -154,7 +182,7 @@ class BrokerFactory:
                 b.kill9()
 
 
-def _factory(request):
+def _factory():
     root = tempfile.mkdtemp(prefix="rk-interop-")
     factory = BrokerFactory(root)
 
@@ -183,16 +211,18 @@ def pytest_runtest_makereport(item, call):
 
 @pytest.fixture
 def broker_factory(request):
-    factory, fin = _factory(request)
+    factory, fin = _factory()
     try:
         yield factory
+        for b in factory.brokers:
+            b.check_alive()
     finally:
         fin()
 
 
 @pytest.fixture(scope="module")
 def broker(request):
-    factory, fin = _factory(request)
+    factory, fin = _factory()
     try:
         yield factory()
     finally:
@@ -204,6 +234,9 @@ def fresh_broker(broker_factory):
     return broker_factory()
 
 
-@pytest.fixture
-def topic_name():
-    return unique("topic")
+@pytest.fixture(autouse=True)
+def _module_broker_still_alive(request):
+    """Turns a crash (panic, abort) of the shared module broker during a test into an error."""
+    yield
+    if "broker" in request.fixturenames:
+        request.getfixturevalue("broker").check_alive()

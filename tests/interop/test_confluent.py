@@ -3,6 +3,9 @@ acks levels, list offsets, delete records, restart and crash recovery, retention
 
 from __future__ import annotations
 
+import os
+import random
+import threading
 import time
 
 import pytest
@@ -10,6 +13,7 @@ from confluent_kafka import (
     OFFSET_BEGINNING,
     OFFSET_END,
     TIMESTAMP_CREATE_TIME,
+    TIMESTAMP_LOG_APPEND_TIME,
     KafkaError,
     TopicPartition,
 )
@@ -25,6 +29,7 @@ from confluent_kafka.admin import (
 
 from conftest import unique
 from util import (
+    watermarks,
     TIMEOUT,
     admin,
     consume_exact,
@@ -463,7 +468,7 @@ def test_produce_consume_codec(broker, codec):
 
 def test_null_keys_and_values(broker):
     adm = admin(broker.bootstrap)
-    name = create_topic(adm, unique("nulls"), partitions=1, config={"cleanup.policy": "compact"})
+    name = create_topic(adm, unique("nulls"), partitions=1)
     records = [
         {"topic": name, "partition": 0, "key": b"k1", "value": b"v1"},
         {"topic": name, "partition": 0, "key": b"k1", "value": None},  # tombstone
@@ -480,6 +485,25 @@ def test_null_keys_and_values(broker):
         (3, None, None),
         (4, b"k2", b""),
     ]
+
+
+def test_compacted_topic_rejects_null_keys(broker):
+    """Kafka rejects a batch holding a record without a key on a compacted topic with
+    INVALID_RECORD (87); keyed records and keyed tombstones are fine."""
+    adm = admin(broker.bootstrap)
+    name = create_topic(adm, unique("compact-nokey"), partitions=1, config={"cleanup.policy": "compact"})
+    p = producer(broker.bootstrap, **{"retries": 0, "linger.ms": 0, "message.timeout.ms": 5000})
+    errors = []
+    p.produce(name, key=None, value=b"no-key", partition=0, on_delivery=lambda err, msg: errors.append(err))
+    assert p.flush(10) == 0
+    assert errors and errors[0] is not None and errors[0].code() == KafkaError.INVALID_RECORD, errors
+    ok = produce_all(p, [
+        {"topic": name, "partition": 0, "key": b"k", "value": b"v"},
+        {"topic": name, "partition": 0, "key": b"k", "value": None},
+    ])
+    assert [m.offset() for m in ok] == [0, 1]
+    got = consume_from(broker.bootstrap, [TopicPartition(name, 0, OFFSET_BEGINNING)], 2)
+    assert [(m.key(), m.value()) for m in got] == [(b"k", b"v"), (b"k", None)]
 
 
 def test_large_messages_and_default_partitioner(broker):
@@ -725,3 +749,256 @@ def test_retention_ms_deletes_old_segments(broker_factory):
     # New records after retention continue at n.
     more = produce_all(producer(b.bootstrap), [{"topic": name, "partition": 0, "value": b"fresh"}])
     assert more[0].offset() == n
+
+
+# ======================================================================= broker-side validation
+
+
+def test_invalid_topic_names(broker):
+    adm = admin(broker.bootstrap)
+    for name in ["bad name!", "a" * 250, ".", "..", "slash/topic"]:
+        futs = adm.create_topics([NewTopic(name, num_partitions=1, replication_factor=1)], request_timeout=TIMEOUT)
+        assert_error(futs[name], KafkaError.TOPIC_EXCEPTION)  # INVALID_TOPIC_EXCEPTION (17)
+    # 249 characters of [a-zA-Z0-9._-] is the longest legal name.
+    create_topic(adm, "b" * 249)
+
+
+def test_log_append_time_topic(broker):
+    adm = admin(broker.bootstrap)
+    name = create_topic(adm, unique("lat"), config={"message.timestamp.type": "LogAppendTime"})
+    before = int(time.time() * 1000)
+    # Far in the past and far in the future: LogAppendTime topics overwrite and do not validate them.
+    delivered = produce_all(producer(broker.bootstrap, **{"linger.ms": 0}), [
+        {"topic": name, "partition": 0, "value": b"a", "timestamp": 1000},
+        {"topic": name, "partition": 0, "value": b"b", "timestamp": before + 10 * 3_600_000},
+    ])
+    after = int(time.time() * 1000)
+    for d in delivered:
+        ttype, ts = d.timestamp()
+        assert ttype == TIMESTAMP_LOG_APPEND_TIME
+        assert before - 1000 <= ts <= after + 1000
+    got = consume_from(broker.bootstrap, [TopicPartition(name, 0, OFFSET_BEGINNING)], 2)
+    for d, m in zip(delivered, got):
+        assert m.timestamp() == d.timestamp()
+
+
+def test_create_time_timestamp_validation(broker):
+    """message.timestamp.after.max.ms (default 1h): a CreateTime record from the far future is rejected."""
+    adm = admin(broker.bootstrap)
+    name = create_topic(adm, unique("fut"))
+    p = producer(broker.bootstrap, **{"retries": 0, "message.timeout.ms": 5000})
+    errors = []
+    p.produce(name, value=b"future", partition=0, timestamp=int(time.time() * 1000) + 2 * 3_600_000,
+              on_delivery=lambda err, msg: errors.append(err))
+    assert p.flush(10) == 0
+    assert len(errors) == 1 and errors[0] is not None, errors
+    assert errors[0].code() == KafkaError.INVALID_TIMESTAMP, errors[0]
+    # Nothing was appended.
+    assert list_offset(adm, TopicPartition(name, 0), OffsetSpec.latest()).offset == 0
+
+
+def test_max_message_bytes(broker):
+    adm = admin(broker.bootstrap)
+    name = create_topic(adm, unique("mmb"), config={"max.message.bytes": "2000"})
+    p = producer(broker.bootstrap, **{"retries": 0, "message.timeout.ms": 5000, "linger.ms": 0})
+    errors = []
+    p.produce(name, value=b"x" * 5000, partition=0, on_delivery=lambda err, msg: errors.append(err))
+    assert p.flush(10) == 0
+    assert errors and errors[0] is not None and errors[0].code() == KafkaError.MSG_SIZE_TOO_LARGE, errors
+    ok = produce_all(p, [{"topic": name, "partition": 0, "value": b"y" * 500}])
+    assert ok[0].offset() == 0
+
+
+def test_min_insync_replicas_acks_all(broker):
+    """RF=1 with min.insync.replicas=2: Kafka rejects acks=all produce with NOT_ENOUGH_REPLICAS (19)
+    (Partition.appendRecordsToLeader: inSyncSize < minIsr && requiredAcks == -1) and appends nothing;
+    acks=1 is still accepted."""
+    adm = admin(broker.bootstrap)
+    name = create_topic(adm, unique("misr"), config={"min.insync.replicas": "2"})
+    p = producer(broker.bootstrap, **{"acks": "all", "retries": 0, "message.timeout.ms": 5000, "linger.ms": 0})
+    errors = []
+    p.produce(name, value=b"must-fail", partition=0, on_delivery=lambda err, msg: errors.append(err))
+    assert p.flush(10) == 0
+    assert len(errors) == 1
+    assert errors[0] is not None and errors[0].code() == KafkaError.NOT_ENOUGH_REPLICAS, (
+        f"acks=all with ISR(1) < min.insync.replicas(2) should fail with NOT_ENOUGH_REPLICAS, got {errors[0]}"
+    )
+    ok = produce_all(producer(broker.bootstrap, **{"acks": "1"}), [{"topic": name, "partition": 0, "value": b"acks1"}])
+    assert ok[0].offset() == 0
+
+
+# ======================================================================= fetch sizes / segments
+
+
+def test_fetch_returns_oversized_first_batch(broker):
+    """KIP-74: a batch larger than max.partition.fetch.bytes/fetch.max.bytes is still returned
+    when it is the first one, so the consumer makes progress."""
+    adm = admin(broker.bootstrap)
+    name = create_topic(adm, unique("kip74"))
+    values = [bytes([i]) * 20000 for i in range(5)]
+    produce_all(producer(broker.bootstrap, **{"linger.ms": 0}), [{"topic": name, "partition": 0, "value": v} for v in values])
+    got = consume_from(
+        broker.bootstrap,
+        [TopicPartition(name, 0, OFFSET_BEGINNING)],
+        5,
+        **{"max.partition.fetch.bytes": 1000, "fetch.max.bytes": 1000, "message.max.bytes": 1000},
+    )
+    assert [m.value() for m in got] == values
+
+
+def _check_random_reads(bootstrap, name, n, base, samples):
+    c = consumer(bootstrap)
+    try:
+        for off in samples:
+            c.assign([TopicPartition(name, 0, off)])
+            ms = [m for m in c.consume(1, timeout=5) if not m.error()]
+            assert ms, f"nothing at offset {off}"
+            assert (ms[0].offset(), ms[0].value()[:6]) == (off, b"%06d" % off)
+            [o] = c.offsets_for_times([TopicPartition(name, 0, base + off)], timeout=TIMEOUT)
+            assert o.offset == off, f"offsets_for_times({base + off}) -> {o.offset}, want {off}"
+    finally:
+        c.close()
+
+
+def test_many_segments_random_reads_survive_restart_and_crash(fresh_broker):
+    b = fresh_broker
+    adm = admin(b.bootstrap)
+    name = create_topic(adm, unique("segs"), config={"segment.bytes": "4096", "index.interval.bytes": "100"})
+    n = 1500
+    base = int(time.time() * 1000) - 100_000
+    produce_all(
+        producer(b.bootstrap, **{"linger.ms": 0, "batch.num.messages": 3}),
+        [{"topic": name, "partition": 0, "value": b"%06d" % i + b"p" * 50, "timestamp": base + i} for i in range(n)],
+    )
+    segments = [f for f in os.listdir(os.path.join(b.data_dir, f"{name}-0")) if f.endswith(".log")]
+    assert len(segments) > 10, f"segment.bytes=4096 should have rolled many segments, got {segments}"
+    rnd = random.Random(42)
+    samples = [0, n - 1] + rnd.sample(range(n), 25)
+    _check_random_reads(b.bootstrap, name, n, base, samples)
+    b.restart()
+    _check_random_reads(b.bootstrap, name, n, base, samples)
+    b.crash_and_restart()
+    _check_random_reads(b.bootstrap, name, n, base, samples)
+    assert list_offset(admin(b.bootstrap), TopicPartition(name, 0), OffsetSpec.latest()).offset == n
+
+
+# ======================================================================= more crash recovery
+
+
+def test_crash_with_torn_tail_write(fresh_broker):
+    """A partial batch at the end of the active segment (torn write) is truncated on recovery."""
+    b = fresh_broker
+    adm = admin(b.bootstrap)
+    name = create_topic(adm, unique("torn"))
+    produce_all(producer(b.bootstrap), [{"topic": name, "partition": 0, "value": b"v%d" % i} for i in range(10)])
+    b.kill9()
+    pdir = os.path.join(b.data_dir, f"{name}-0")
+    active = sorted(f for f in os.listdir(pdir) if f.endswith(".log"))[-1]
+    with open(os.path.join(pdir, active), "ab") as f:
+        # baseOffset=10, batchLength=256, then junk: a batch header cut short.
+        f.write((10).to_bytes(8, "big") + (256).to_bytes(4, "big") + b"\x00\x00\x00\x00\x02garbage")
+    b.start()
+    assert watermarks(b.bootstrap, name, 0) == (0, 10)
+    more = produce_all(producer(b.bootstrap), [{"topic": name, "partition": 0, "value": b"after"}])
+    assert more[0].offset() == 10
+    got = consume_from(b.bootstrap, [TopicPartition(name, 0, OFFSET_BEGINNING)], 11)
+    assert [m.value() for m in got] == [b"v%d" % i for i in range(10)] + [b"after"]
+
+
+def test_crash_during_continuous_produce(fresh_broker):
+    """kill -9 while a producer is streaming: every record the broker acknowledged is there after restart,
+    at the offset it was acknowledged with, and offsets have no gaps."""
+    b = fresh_broker
+    adm = admin(b.bootstrap)
+    name = create_topic(adm, unique("live"), partitions=3, config={"segment.bytes": "65536"})
+    acked = {}
+    stop = threading.Event()
+
+    def run():
+        p = producer(b.bootstrap, **{"acks": "all", "linger.ms": 1, "message.timeout.ms": 3000, "retries": 0})
+
+        def cb(err, msg):
+            if err is None:
+                acked[(msg.partition(), msg.offset())] = msg.value()
+
+        i = 0
+        while not stop.is_set():
+            try:
+                p.produce(name, value=b"x%d" % i, partition=i % 3, on_delivery=cb)
+                i += 1
+            except BufferError:
+                pass
+            p.poll(0)
+        p.flush(5)
+
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    try:
+        wait_until(lambda: len(acked) > 3000, 10, message="some acknowledged records")
+        b.kill9()
+    finally:
+        stop.set()
+        t.join(15)
+    assert not t.is_alive()
+    b.start()
+    highs = [watermarks(b.bootstrap, name, p) for p in range(3)]
+    total = sum(h for _, h in highs)
+    assert all(lo == 0 for lo, _ in highs)
+    got = consume_from(b.bootstrap, [TopicPartition(name, p, OFFSET_BEGINNING) for p in range(3)], total, timeout=60)
+    seen = {(m.partition(), m.offset()): m.value() for m in got}
+    assert len(seen) == total
+    for p in range(3):
+        assert sorted(o for (pp, o) in seen if pp == p) == list(range(highs[p][1]))
+    lost = [(k, v) for k, v in acked.items() if seen.get(k) != v]
+    assert not lost, f"{len(lost)} of {len(acked)} acknowledged records lost/changed, e.g. {lost[:5]}"
+    # Producing continues right after the recovered end.
+    more = produce_all(producer(b.bootstrap), [{"topic": name, "partition": p, "value": b"next"} for p in range(3)])
+    assert [m.offset() for m in more] == [h for _, h in highs]
+
+
+def test_retention_progress_survives_restart(broker_factory):
+    b = broker_factory({"log.retention.check.interval.ms": "200"})
+    adm = admin(b.bootstrap)
+    name = create_topic(adm, unique("retr"), config={"segment.bytes": "1024", "retention.bytes": "2048"})
+    tp = TopicPartition(name, 0)
+    produce_all(producer(b.bootstrap, **{"linger.ms": 0, "batch.num.messages": 1}),
+                [{"topic": name, "partition": 0, "value": b"x" * 100} for _ in range(100)])
+    start = wait_until(lambda: list_offset(adm, tp, OffsetSpec.earliest()).offset or None, 10, interval=0.2,
+                       message="retention to delete segments")
+    b.restart()
+    lo, hi = watermarks(b.bootstrap, name, 0)
+    assert hi == 100
+    assert lo >= start, f"log start offset went back from {start} to {lo} after restart"
+    b.crash_and_restart()
+    lo2, hi2 = watermarks(b.bootstrap, name, 0)
+    assert hi2 == 100 and lo2 >= start
+
+
+# ======================================================================= broker configs
+
+
+def test_describe_broker_configs(broker_factory):
+    b = broker_factory({"log.retention.ms": "7200000", "num.partitions": "3"})
+    adm = admin(b.bootstrap)
+    res = ConfigResource(ConfigResource.Type.BROKER, "1")
+    cfg = result(adm.describe_configs([res], request_timeout=TIMEOUT)[res])
+    assert cfg["log.retention.ms"].value == "7200000"
+    assert source(cfg["log.retention.ms"]) == ConfigSource.STATIC_BROKER_CONFIG
+    assert cfg["num.partitions"].value == "3"
+    assert source(cfg["num.partitions"]) == ConfigSource.STATIC_BROKER_CONFIG
+    assert cfg["log.segment.bytes"].value == "1073741824"
+    assert source(cfg["log.segment.bytes"]) == ConfigSource.DEFAULT_CONFIG
+    # The static num.partitions applies to auto-created topics.
+    name = unique("np3")
+    produce_all(producer(b.bootstrap), [{"topic": name, "value": b"x"}])
+    assert len(adm.list_topics(name, timeout=TIMEOUT).topics[name].partitions) == 3
+
+
+def test_describe_broker_configs_unset_values_are_null(broker):
+    """Kafka reports configs with no value (null default, e.g. log.retention.minutes,
+    advertised.listeners when unset) with a null value, not an empty string."""
+    adm = admin(broker.bootstrap)
+    res = ConfigResource(ConfigResource.Type.BROKER, "1")
+    cfg = result(adm.describe_configs([res], request_timeout=TIMEOUT)[res])
+    empty = sorted(k for k, v in cfg.items() if v.value == "")
+    assert not empty, f"configs reported as '' instead of null: {empty}"

@@ -404,3 +404,111 @@ def test_restart_kafka_python(fresh_broker):
     assert sorted((r.partition, r.offset, r.key, r.value) for r in got) == sorted(
         (i % 2, i // 2, b"%d" % i, b"r%d" % i) for i in range(40)
     )
+
+
+def test_create_partitions_with_assignment(broker):
+    adm = kp_admin(broker)
+    try:
+        name = unique("kp-cpa")
+        create(adm, name, partitions=1)
+        adm.create_partitions({name: {"count": 3, "assignments": [[1], [1]]}})
+        [desc] = adm.describe_topics([name])
+        assert sorted((p["partition_index"], p["leader_id"], tuple(p["replica_nodes"])) for p in desc["partitions"]) == [
+            (0, 1, (1,)), (1, 1, (1,)), (2, 1, (1,))]
+        with pytest.raises(Errors.InvalidReplicationAssignmentError):
+            adm.create_partitions({name: {"count": 4, "assignments": [[2]]}})
+        assert len(adm.describe_topics([name])[0]["partitions"]) == 3
+    finally:
+        adm.close()
+
+
+def test_topic_ids(fresh_broker):
+    """Metadata v10+ topic ids: stable across restart, new after delete + recreate,
+    and DeleteTopics v6 can delete by id."""
+    import uuid
+
+    b = fresh_broker
+    adm = kp_admin(b)
+    name = unique("kp-tid")
+    t = create(adm, name)
+    tid = adm.describe_topics([name])[0]["topic_id"]
+    assert tid and str(tid) == str(t["topic_id"]) and str(tid) != "00000000-0000-0000-0000-000000000000"
+    adm.close()
+
+    b.restart()
+    adm = kp_admin(b)
+    try:
+        assert str(adm.describe_topics([name])[0]["topic_id"]) == str(tid)
+        adm.delete_topics([name])
+        wait_until(lambda: name not in adm.list_topics(), 5, message="topic deleted")
+        create(adm, name)
+        tid2 = adm.describe_topics([name])[0]["topic_id"]
+        assert str(tid2) != str(tid)
+        res = adm.delete_topics([uuid.UUID(str(tid2))])
+        assert [x["error_code"] for x in res["topics"]] == [0]
+        wait_until(lambda: name not in adm.list_topics(), 5, message="topic deleted by id")
+    finally:
+        adm.close()
+
+
+def test_offset_for_leader_epoch(broker):
+    """OffsetForLeaderEpoch (sent through kafka-python's protocol layer): the end offset of the
+    current epoch is the log end offset; unknown partitions and future epochs are reported like Kafka."""
+    from kafka.protocol.consumer.offsets import OffsetForLeaderEpochRequest
+
+    name = unique("kp-ofle")
+    adm = kp_admin(broker)
+    try:
+        create(adm, name, partitions=2)
+        p = kp_producer(broker)
+        for _ in range(7):
+            p.send(name, value=b"x", partition=0)
+        p.flush(timeout=10)
+        p.close()
+        epochs = {pp["partition_index"]: pp["leader_epoch"] for pp in adm.describe_topics([name])[0]["partitions"]}
+        epoch = epochs[0]
+        assert epoch >= 0
+
+        T = OffsetForLeaderEpochRequest.OffsetForLeaderTopic
+        P = T.OffsetForLeaderPartition
+
+        def ask(current, requested):
+            req = OffsetForLeaderEpochRequest(replica_id=-1, topics=[T(topic=name, partitions=[
+                P(partition=i, current_leader_epoch=current, leader_epoch=requested) for i in (0, 1, 9)])])
+            resp = adm._manager.run(adm._manager.send, req, 1)
+            [t] = resp.topics
+            return {x.partition: (x.error_code, x.leader_epoch, x.end_offset) for x in t.partitions}
+
+        r = ask(-1, epoch)
+        assert r[0] == (0, epoch, 7)
+        assert r[1] == (0, epoch, 0)
+        assert r[9][0] == Errors.UnknownTopicOrPartitionError.errno
+        assert ask(epoch, epoch)[0] == (0, epoch, 7)
+        # A requested epoch newer than any known one: UNDEFINED_EPOCH / UNDEFINED_EPOCH_OFFSET.
+        assert ask(-1, epoch + 3)[0] == (0, -1, -1)
+        # Fencing on current_leader_epoch.
+        assert ask(epoch + 5, epoch)[0][0] == Errors.UnknownLeaderEpochError.errno
+        if epoch > 0:
+            assert ask(epoch - 1, epoch)[0][0] == Errors.FencedLeaderEpochError.errno
+    finally:
+        adm.close()
+
+
+def test_not_enough_replicas(broker):
+    """acks=all to a RF=1 topic with min.insync.replicas=2 must fail with NOT_ENOUGH_REPLICAS (19)."""
+    name = unique("kp-misr")
+    adm = kp_admin(broker)
+    create(adm, name, configs={"min.insync.replicas": "2"})
+    adm.close()
+    p = kp_producer(broker, acks="all", retries=0)
+    try:
+        with pytest.raises(Errors.NotEnoughReplicasError):
+            p.send(name, value=b"x", partition=0).get(timeout=10)
+    finally:
+        p.close()
+    p = kp_producer(broker, acks=1, retries=0)
+    try:
+        meta = p.send(name, value=b"acks1", partition=0).get(timeout=10)
+        assert meta.offset == 0
+    finally:
+        p.close()
