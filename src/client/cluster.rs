@@ -131,6 +131,13 @@ impl Cluster {
         unreachable!("the loop returns on its second attempt")
     }
 
+    /// Sends a request that gets no response (Produce with acks=0).
+    pub async fn send_no_response<R: Request>(&self, node: i32, req: &R) -> Result<(), ClientError> {
+        let conn = self.broker(node).await?;
+        let mut guard = conn.lock().await;
+        guard.send_no_response(req).await
+    }
+
     /// The version `node` (None = any broker) would use for `R`.
     pub async fn version_for<R: Request>(&self, node: Option<i32>) -> Result<i16, ClientError> {
         let conn = match node {
@@ -143,13 +150,18 @@ impl Cluster {
 
     /// Reloads metadata for `topics` (None = all topics).
     pub async fn refresh(&self, topics: Option<&[String]>) -> Result<ClusterMeta, ClientError> {
+        self.refresh_with(topics, false).await
+    }
+
+    /// Like `refresh`, optionally letting the broker auto-create the topics (producers).
+    pub async fn refresh_with(&self, topics: Option<&[String]>, auto_create: bool) -> Result<ClusterMeta, ClientError> {
         let req = MetadataRequest::default()
             .with_topics(topics.map(|ts| {
                 ts.iter()
                     .map(|t| metadata_request::MetadataRequestTopic::default().with_name(Some(TopicName(StrBytes::from_string(t.clone())))))
                     .collect()
             }))
-            .with_allow_auto_topic_creation(false);
+            .with_allow_auto_topic_creation(auto_create);
         let resp = self.send(None, &req).await?;
         let mut meta = self.meta.write().expect("meta lock");
         meta.cluster_id = resp.cluster_id.map(|s| s.to_string());
