@@ -28,6 +28,8 @@ complete -c rk -n "__fish_rk_needs_command" -s h -l help -d 'Print help'
 complete -c rk -n "__fish_rk_needs_command" -s V -l version -d 'Print version'
 complete -c rk -n "__fish_rk_needs_command" -f -a "server" -d 'Run a Kafka-compatible broker (kafka-server-start.sh)'
 complete -c rk -n "__fish_rk_needs_command" -f -a "topics" -d 'Create, list, describe, alter and delete topics (kafka-topics.sh)'
+complete -c rk -n "__fish_rk_needs_command" -f -a "console-producer" -d 'Read lines from stdin and produce them as records (kafka-console-producer.sh)'
+complete -c rk -n "__fish_rk_needs_command" -f -a "console-consumer" -d 'Consume records and print them (kafka-console-consumer.sh)'
 complete -c rk -n "__fish_rk_needs_command" -f -a "completions" -d 'Print a shell completion script for bash, zsh or fish'
 complete -c rk -n "__fish_rk_needs_command" -f -a "man" -d 'Write man pages for rk and every subcommand'
 complete -c rk -n "__fish_rk_needs_command" -f -a "links" -d 'Create kafka-*.sh style links to this binary in a directory'
@@ -71,6 +73,57 @@ complete -c rk -n "__fish_rk_using_subcommand topics" -l unavailable-partitions 
 complete -c rk -n "__fish_rk_using_subcommand topics" -l topics-with-overrides -d 'Only show topics that have configs overridden'
 complete -c rk -n "__fish_rk_using_subcommand topics" -s h -l help -d 'Print help'
 complete -c rk -n "__fish_rk_using_subcommand topics" -s V -l version -d 'Print version'
+complete -c rk -n "__fish_rk_using_subcommand console-producer" -l bootstrap-server -d 'The Kafka server(s) to connect to: host:port[,host:port]. Defaults to $RK_BROKERS, then localhost:9092' -r
+complete -c rk -n "__fish_rk_using_subcommand console-producer" -l command-config -d 'A Java properties file with client configs (bootstrap.servers, client.id, request.timeout.ms, …)' -r -F
+complete -c rk -n "__fish_rk_using_subcommand console-producer" -l command-property -d 'A client property (KIP-1147): key=value (repeatable; wins over --command-config)' -r
+complete -c rk -n "__fish_rk_using_subcommand console-producer" -l broker-list -d 'Deprecated alias of --bootstrap-server' -r
+complete -c rk -n "__fish_rk_using_subcommand console-producer" -l topic -d 'The topic to produce to' -r
+complete -c rk -n "__fish_rk_using_subcommand console-producer" -l input-file -d 'Read lines from this file instead of stdin' -r -F
+complete -c rk -n "__fish_rk_using_subcommand console-producer" -l compression-codec -d 'Compression codec: none, gzip, snappy, lz4 or zstd (the flag alone means gzip)' -r
+complete -c rk -n "__fish_rk_using_subcommand console-producer" -l batch-size -d 'batch.size in bytes' -r
+complete -c rk -n "__fish_rk_using_subcommand console-producer" -l message-send-max-retries -d 'Retries for retriable errors' -r
+complete -c rk -n "__fish_rk_using_subcommand console-producer" -l retry-backoff-ms -d 'retry.backoff.ms' -r
+complete -c rk -n "__fish_rk_using_subcommand console-producer" -l timeout -d 'linger.ms: how long a record may wait for its batch to fill (Kafka\'s default 1000)' -r
+complete -c rk -n "__fish_rk_using_subcommand console-producer" -l request-required-acks -d 'acks: -1/all, 0 or 1' -r
+complete -c rk -n "__fish_rk_using_subcommand console-producer" -l request-timeout-ms -d 'request.timeout.ms' -r
+complete -c rk -n "__fish_rk_using_subcommand console-producer" -l metadata-expiry-ms -d 'Accepted for compatibility (metadata is refreshed on demand)' -r
+complete -c rk -n "__fish_rk_using_subcommand console-producer" -l max-block-ms -d 'Accepted for compatibility' -r
+complete -c rk -n "__fish_rk_using_subcommand console-producer" -l max-memory-bytes -d 'Accepted for compatibility' -r
+complete -c rk -n "__fish_rk_using_subcommand console-producer" -l max-partition-memory-bytes -d 'batch.size (Kafka\'s older name)' -r
+complete -c rk -n "__fish_rk_using_subcommand console-producer" -l socket-buffer-size -d 'Accepted for compatibility' -r
+complete -c rk -n "__fish_rk_using_subcommand console-producer" -l line-reader -d 'Only Kafka\'s default reader is built in' -r
+complete -c rk -n "__fish_rk_using_subcommand console-producer" -l property -l reader-property -d 'Reader property: parse.key, key.separator, parse.headers, headers.delimiter, headers.separator, headers.key.separator, null.marker, ignore.error' -r
+complete -c rk -n "__fish_rk_using_subcommand console-producer" -l reader-config -d 'A file of reader properties (--property wins)' -r -F
+complete -c rk -n "__fish_rk_using_subcommand console-producer" -l producer-property -d 'A producer property: key=value (repeatable)' -r
+complete -c rk -n "__fish_rk_using_subcommand console-producer" -l producer.config -d 'A producer properties file' -r -F
+complete -c rk -n "__fish_rk_using_subcommand console-producer" -l sync -d 'Send each record synchronously, one at a time'
+complete -c rk -n "__fish_rk_using_subcommand console-producer" -s h -l help -d 'Print help'
+complete -c rk -n "__fish_rk_using_subcommand console-producer" -s V -l version -d 'Print version'
+complete -c rk -n "__fish_rk_using_subcommand console-consumer" -l bootstrap-server -d 'The Kafka server(s) to connect to: host:port[,host:port]. Defaults to $RK_BROKERS, then localhost:9092' -r
+complete -c rk -n "__fish_rk_using_subcommand console-consumer" -l command-config -d 'A Java properties file with client configs (bootstrap.servers, client.id, request.timeout.ms, …)' -r -F
+complete -c rk -n "__fish_rk_using_subcommand console-consumer" -l command-property -d 'A client property (KIP-1147): key=value (repeatable; wins over --command-config)' -r
+complete -c rk -n "__fish_rk_using_subcommand console-consumer" -l topic -d 'The topic to consume' -r
+complete -c rk -n "__fish_rk_using_subcommand console-consumer" -l include -l whitelist -d 'Regular expression of topics to consume (whole-name match)' -r
+complete -c rk -n "__fish_rk_using_subcommand console-consumer" -l partition -d 'Consume only this partition (starts at the end unless --offset/--from-beginning)' -r
+complete -c rk -n "__fish_rk_using_subcommand console-consumer" -l offset -d 'Start offset with --partition: earliest, latest or a non-negative number' -r
+complete -c rk -n "__fish_rk_using_subcommand console-consumer" -l group -d 'The consumer group (default: a random console-consumer-N group without commits)' -r
+complete -c rk -n "__fish_rk_using_subcommand console-consumer" -l max-messages -d 'Exit after this many messages' -r
+complete -c rk -n "__fish_rk_using_subcommand console-consumer" -l timeout-ms -d 'Exit (cleanly) when no message arrives for this many milliseconds' -r
+complete -c rk -n "__fish_rk_using_subcommand console-consumer" -l formatter -d 'Only Kafka\'s DefaultMessageFormatter is built in' -r
+complete -c rk -n "__fish_rk_using_subcommand console-consumer" -l property -l formatter-property -d 'Formatter property: print.timestamp, print.key, print.offset, print.partition, print.headers, print.value, print.topic, key.separator, line.separator, headers.separator, null.literal' -r
+complete -c rk -n "__fish_rk_using_subcommand console-consumer" -l formatter-config -d 'A file of formatter properties' -r -F
+complete -c rk -n "__fish_rk_using_subcommand console-consumer" -l key-deserializer -d 'Key deserializer: StringDeserializer, ByteArrayDeserializer, LongDeserializer, IntegerDeserializer, ShortDeserializer, DoubleDeserializer' -r
+complete -c rk -n "__fish_rk_using_subcommand console-consumer" -l value-deserializer -d 'Value deserializer (same choices as --key-deserializer)' -r
+complete -c rk -n "__fish_rk_using_subcommand console-consumer" -l consumer-property -d 'A consumer property: key=value (repeatable)' -r
+complete -c rk -n "__fish_rk_using_subcommand console-consumer" -l consumer.config -d 'A consumer properties file' -r -F
+complete -c rk -n "__fish_rk_using_subcommand console-consumer" -l isolation-level -d 'read_uncommitted (default) or read_committed' -r
+complete -c rk -n "__fish_rk_using_subcommand console-consumer" -l format -d 'A kcat-style template: %t topic, %p partition, %o offset, %k key, %v or %s value, %h headers, %T timestamp, %K key length, %V value length; \\n \\t \\\\ escapes' -r
+complete -c rk -n "__fish_rk_using_subcommand console-consumer" -l from-beginning -d 'Start from the earliest offset when the group has no committed offset'
+complete -c rk -n "__fish_rk_using_subcommand console-consumer" -l exit-at-end -d 'Exit once the end of every assigned partition (as of start-up) is reached'
+complete -c rk -n "__fish_rk_using_subcommand console-consumer" -l skip-message-on-error -d 'Skip records that cannot be formatted instead of stopping'
+complete -c rk -n "__fish_rk_using_subcommand console-consumer" -l json -d 'Print each record as one JSON object (non-UTF-8 keys/values as base64)'
+complete -c rk -n "__fish_rk_using_subcommand console-consumer" -s h -l help -d 'Print help'
+complete -c rk -n "__fish_rk_using_subcommand console-consumer" -s V -l version -d 'Print version'
 complete -c rk -n "__fish_rk_using_subcommand completions" -s h -l help -d 'Print help'
 complete -c rk -n "__fish_rk_using_subcommand completions" -s V -l version -d 'Print version'
 complete -c rk -n "__fish_rk_using_subcommand man" -l dir -d 'Directory to write the pages to' -r -F
@@ -78,10 +131,12 @@ complete -c rk -n "__fish_rk_using_subcommand man" -s h -l help -d 'Print help'
 complete -c rk -n "__fish_rk_using_subcommand man" -s V -l version -d 'Print version'
 complete -c rk -n "__fish_rk_using_subcommand links" -s h -l help -d 'Print help'
 complete -c rk -n "__fish_rk_using_subcommand links" -s V -l version -d 'Print version'
-complete -c rk -n "__fish_rk_using_subcommand help; and not __fish_seen_subcommand_from server topics completions man links help" -f -a "server" -d 'Run a Kafka-compatible broker (kafka-server-start.sh)'
-complete -c rk -n "__fish_rk_using_subcommand help; and not __fish_seen_subcommand_from server topics completions man links help" -f -a "topics" -d 'Create, list, describe, alter and delete topics (kafka-topics.sh)'
-complete -c rk -n "__fish_rk_using_subcommand help; and not __fish_seen_subcommand_from server topics completions man links help" -f -a "completions" -d 'Print a shell completion script for bash, zsh or fish'
-complete -c rk -n "__fish_rk_using_subcommand help; and not __fish_seen_subcommand_from server topics completions man links help" -f -a "man" -d 'Write man pages for rk and every subcommand'
-complete -c rk -n "__fish_rk_using_subcommand help; and not __fish_seen_subcommand_from server topics completions man links help" -f -a "links" -d 'Create kafka-*.sh style links to this binary in a directory'
-complete -c rk -n "__fish_rk_using_subcommand help; and not __fish_seen_subcommand_from server topics completions man links help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c rk -n "__fish_rk_using_subcommand help; and not __fish_seen_subcommand_from server topics console-producer console-consumer completions man links help" -f -a "server" -d 'Run a Kafka-compatible broker (kafka-server-start.sh)'
+complete -c rk -n "__fish_rk_using_subcommand help; and not __fish_seen_subcommand_from server topics console-producer console-consumer completions man links help" -f -a "topics" -d 'Create, list, describe, alter and delete topics (kafka-topics.sh)'
+complete -c rk -n "__fish_rk_using_subcommand help; and not __fish_seen_subcommand_from server topics console-producer console-consumer completions man links help" -f -a "console-producer" -d 'Read lines from stdin and produce them as records (kafka-console-producer.sh)'
+complete -c rk -n "__fish_rk_using_subcommand help; and not __fish_seen_subcommand_from server topics console-producer console-consumer completions man links help" -f -a "console-consumer" -d 'Consume records and print them (kafka-console-consumer.sh)'
+complete -c rk -n "__fish_rk_using_subcommand help; and not __fish_seen_subcommand_from server topics console-producer console-consumer completions man links help" -f -a "completions" -d 'Print a shell completion script for bash, zsh or fish'
+complete -c rk -n "__fish_rk_using_subcommand help; and not __fish_seen_subcommand_from server topics console-producer console-consumer completions man links help" -f -a "man" -d 'Write man pages for rk and every subcommand'
+complete -c rk -n "__fish_rk_using_subcommand help; and not __fish_seen_subcommand_from server topics console-producer console-consumer completions man links help" -f -a "links" -d 'Create kafka-*.sh style links to this binary in a directory'
+complete -c rk -n "__fish_rk_using_subcommand help; and not __fish_seen_subcommand_from server topics console-producer console-consumer completions man links help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c rk -n "__fish_rk_using_subcommand help; and __fish_seen_subcommand_from server" -f -a "start" -d 'Start a broker (single node). With no arguments it serves 127.0.0.1:9092 on the default data dir'

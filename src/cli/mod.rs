@@ -3,6 +3,7 @@
 
 pub mod common;
 pub mod completions;
+pub mod console_consumer;
 pub mod console_producer;
 pub mod server;
 pub mod topics;
@@ -31,6 +32,8 @@ pub enum Command {
     Topics(topics::TopicsArgs),
     /// Read lines from stdin and produce them as records (kafka-console-producer.sh).
     ConsoleProducer(console_producer::ConsoleProducerArgs),
+    /// Consume records and print them (kafka-console-consumer.sh).
+    ConsoleConsumer(console_consumer::ConsoleConsumerArgs),
     /// Print a shell completion script for bash, zsh or fish.
     Completions(completions::CompletionsArgs),
     /// Write man pages for rk and every subcommand.
@@ -40,8 +43,12 @@ pub enum Command {
 }
 
 /// argv[0] names (with or without `.sh`) and the rk arguments they stand for.
-pub const ALIASES: &[(&str, &[&str])] =
-    &[("kafka-server-start", &["server", "start"]), ("kafka-topics", &["topics"]), ("kafka-console-producer", &["console-producer"])];
+pub const ALIASES: &[(&str, &[&str])] = &[
+    ("kafka-server-start", &["server", "start"]),
+    ("kafka-topics", &["topics"]),
+    ("kafka-console-producer", &["console-producer"]),
+    ("kafka-console-consumer", &["console-consumer"]),
+];
 
 /// Rewrites the argument list when invoked under an alias name.
 pub fn expand_alias(args: Vec<OsString>) -> Vec<OsString> {
@@ -80,6 +87,7 @@ pub fn main(args: Vec<OsString>) -> i32 {
         Command::Server(cmd) => server::run(cmd),
         Command::Topics(a) => topics::run(a),
         Command::ConsoleProducer(a) => console_producer::run(a),
+        Command::ConsoleConsumer(a) => console_consumer::run(a),
         Command::Completions(a) => completions::run_completions(a),
         Command::Man(a) => completions::run_man(a),
         Command::Links(a) => completions::run_links(a),

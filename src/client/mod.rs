@@ -6,6 +6,7 @@ pub mod admin;
 pub mod cluster;
 pub mod config;
 pub mod connection;
+pub mod consumer;
 pub mod producer;
 
 pub use cluster::Cluster;

@@ -193,6 +193,10 @@ async fn init_idempotence(cluster: &Cluster, cfg: &ProducerConfig) -> Result<Opt
     }
 }
 
+type TopicPartition = (String, i32);
+/// (error code, base offset, log append time, error message) from a Produce response.
+type PartitionResult = (i16, i64, i64, Option<String>);
+
 struct Pending {
     record: ProducerRecord,
     timestamp: i64,
@@ -359,7 +363,7 @@ impl Sender {
     /// Sends the ready batches, one Produce request per leader; retriable failures are
     /// put back (after a metadata refresh) until `retries` is exhausted.
     async fn send_ready(&mut self, ready: Vec<(String, i32)>) {
-        let mut by_leader: BTreeMap<i32, Vec<((String, i32), Batch)>> = BTreeMap::new();
+        let mut by_leader: BTreeMap<i32, Vec<(TopicPartition, Batch)>> = BTreeMap::new();
         for key in ready {
             let Some(batch) = self.batches.remove(&key) else { continue };
             if batch.records.is_empty() {
@@ -418,7 +422,7 @@ impl Sender {
                     }
                 }
                 Ok(resp) => {
-                    let mut results: HashMap<(String, i32), (i16, i64, i64, Option<String>)> = HashMap::new();
+                    let mut results: HashMap<TopicPartition, PartitionResult> = HashMap::new();
                     for t in resp.responses {
                         let name = if version >= 13 {
                             self.cluster.metadata().topics.values().find(|m| m.id == t.topic_id).map(|m| m.name.clone()).unwrap_or_default()

@@ -1,0 +1,450 @@
+//! The consumer: explicit assignment or group subscription (classic protocol), a fetch
+//! loop against partition leaders, `auto.offset.reset`, `isolation.level`, and auto or
+//! manual commits.
+
+pub mod assignors;
+pub mod group;
+
+use super::admin::{Admin, OffsetSpec};
+use super::cluster::Cluster;
+use super::connection::ClientError;
+use assignors::Assignor;
+use bytes::Bytes;
+use group::{GroupMember, HeartbeatOutcome};
+use kafka_protocol::error::ResponseError as E;
+use kafka_protocol::messages::*;
+use kafka_protocol::protocol::StrBytes;
+use kafka_protocol::records::{RecordBatchDecoder, TimestampType};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OffsetReset {
+    Earliest,
+    Latest,
+    None,
+}
+
+#[derive(Debug, Clone)]
+pub struct ConsumerConfig {
+    pub group_id: Option<String>,
+    pub group_instance_id: Option<String>,
+    pub auto_offset_reset: OffsetReset,
+    pub enable_auto_commit: bool,
+    pub auto_commit_interval: Duration,
+    pub isolation_level: i8,
+    pub fetch_max_wait: Duration,
+    pub max_partition_fetch_bytes: i32,
+    pub fetch_max_bytes: i32,
+    pub session_timeout: Duration,
+    pub heartbeat_interval: Duration,
+    pub assignors: Vec<Assignor>,
+}
+
+impl ConsumerConfig {
+    pub fn from_props(p: &BTreeMap<String, String>) -> Result<ConsumerConfig, String> {
+        let ms = |k: &str, d: u64| -> Result<Duration, String> {
+            match p.get(k) {
+                Some(v) => v.trim().parse().map(Duration::from_millis).map_err(|_| format!("Invalid value {v} for configuration {k}")),
+                None => Ok(Duration::from_millis(d)),
+            }
+        };
+        let int = |k: &str, d: i32| -> Result<i32, String> {
+            match p.get(k) {
+                Some(v) => v.trim().parse().map_err(|_| format!("Invalid value {v} for configuration {k}")),
+                None => Ok(d),
+            }
+        };
+        let auto_offset_reset = match p.get("auto.offset.reset").map(|s| s.trim().to_ascii_lowercase()).as_deref() {
+            None | Some("latest") => OffsetReset::Latest,
+            Some("earliest") => OffsetReset::Earliest,
+            Some("none") => OffsetReset::None,
+            Some(o) => {
+                return Err(format!(
+                    "Invalid value {o} for configuration auto.offset.reset: String must be one of: latest, earliest, none"
+                ));
+            }
+        };
+        let isolation_level = match p.get("isolation.level").map(|s| s.trim().to_ascii_lowercase()).as_deref() {
+            None | Some("read_uncommitted") => 0,
+            Some("read_committed") => 1,
+            Some(o) => {
+                return Err(format!(
+                    "Invalid value {o} for configuration isolation.level: String must be one of: read_committed, read_uncommitted"
+                ));
+            }
+        };
+        let assignors = match p.get("partition.assignment.strategy") {
+            Some(s) => s.split(',').map(|a| Assignor::parse(a.trim())).collect::<Result<Vec<_>, _>>()?,
+            None => vec![Assignor::Range],
+        };
+        Ok(ConsumerConfig {
+            group_id: p.get("group.id").cloned().filter(|g| !g.is_empty()),
+            group_instance_id: p.get("group.instance.id").cloned().filter(|g| !g.is_empty()),
+            auto_offset_reset,
+            enable_auto_commit: p.get("enable.auto.commit").is_none_or(|v| v.trim().eq_ignore_ascii_case("true")),
+            auto_commit_interval: ms("auto.commit.interval.ms", 5000)?,
+            isolation_level,
+            fetch_max_wait: ms("fetch.max.wait.ms", 500)?,
+            max_partition_fetch_bytes: int("max.partition.fetch.bytes", 1 << 20)?,
+            fetch_max_bytes: int("fetch.max.bytes", 50 << 20)?,
+            session_timeout: ms("session.timeout.ms", 45_000)?,
+            heartbeat_interval: ms("heartbeat.interval.ms", 3000)?,
+            assignors,
+        })
+    }
+}
+
+/// One consumed record.
+#[derive(Debug, Clone)]
+pub struct ConsumedRecord {
+    pub topic: String,
+    pub partition: i32,
+    pub offset: i64,
+    pub timestamp: i64,
+    pub log_append_time: bool,
+    pub leader_epoch: i32,
+    pub key: Option<Bytes>,
+    pub value: Option<Bytes>,
+    pub headers: Vec<(String, Option<Bytes>)>,
+}
+
+/// Where an assigned partition starts.
+#[derive(Debug, Clone, Copy)]
+pub enum StartAt {
+    Earliest,
+    Latest,
+    Offset(i64),
+    /// The committed offset, else auto.offset.reset.
+    Committed,
+}
+
+enum Subscription {
+    Topics(Vec<String>),
+    Pattern(regex::Regex),
+}
+
+pub struct Consumer {
+    pub cluster: Arc<Cluster>,
+    cfg: ConsumerConfig,
+    positions: BTreeMap<(String, i32), i64>,
+    buffer: VecDeque<ConsumedRecord>,
+    group: Option<GroupMember>,
+    subscription: Option<Subscription>,
+    needs_join: bool,
+    last_heartbeat: Instant,
+    last_commit: Instant,
+}
+
+impl Consumer {
+    pub fn new(cluster: Arc<Cluster>, cfg: ConsumerConfig) -> Consumer {
+        let group =
+            cfg.group_id.clone().map(|g| GroupMember::new(g, cfg.group_instance_id.clone(), cfg.session_timeout, cfg.assignors.clone()));
+        Consumer {
+            cluster,
+            cfg,
+            positions: BTreeMap::new(),
+            buffer: VecDeque::new(),
+            group,
+            subscription: None,
+            needs_join: false,
+            last_heartbeat: Instant::now(),
+            last_commit: Instant::now(),
+        }
+    }
+
+    /// Explicitly assigns partitions with their start positions.
+    pub async fn assign(&mut self, parts: Vec<(String, i32, StartAt)>) -> Result<(), ClientError> {
+        self.positions.clear();
+        self.buffer.clear();
+        for (t, p, start) in parts {
+            let pos = self.resolve_start(&t, p, start).await?;
+            self.positions.insert((t, p), pos);
+        }
+        Ok(())
+    }
+
+    /// Subscribes to topics (group management; requires group.id).
+    pub fn subscribe(&mut self, topics: Vec<String>) -> Result<(), ClientError> {
+        self.require_group()?;
+        self.subscription = Some(Subscription::Topics(topics));
+        self.needs_join = true;
+        Ok(())
+    }
+
+    /// Subscribes to every topic matching a regex (whole-name match, like Java's).
+    pub fn subscribe_pattern(&mut self, pattern: regex::Regex) -> Result<(), ClientError> {
+        self.require_group()?;
+        self.subscription = Some(Subscription::Pattern(pattern));
+        self.needs_join = true;
+        Ok(())
+    }
+
+    fn require_group(&self) -> Result<(), ClientError> {
+        match self.group {
+            Some(_) => Ok(()),
+            None => Err(ClientError::Protocol("subscribe requires a group.id".into())),
+        }
+    }
+
+    pub fn assignment(&self) -> BTreeSet<(String, i32)> {
+        self.positions.keys().cloned().collect()
+    }
+
+    pub fn position(&self, topic: &str, partition: i32) -> Option<i64> {
+        self.positions.get(&(topic.to_string(), partition)).copied()
+    }
+
+    async fn resolve_start(&mut self, topic: &str, partition: i32, start: StartAt) -> Result<i64, ClientError> {
+        let admin = Admin::new(self.cluster.clone());
+        let spec = match start {
+            StartAt::Offset(o) => return Ok(o),
+            StartAt::Earliest => OffsetSpec::Earliest,
+            StartAt::Latest => OffsetSpec::Latest,
+            StartAt::Committed => {
+                if let Some(g) = self.group.as_mut() {
+                    let tps: BTreeSet<(String, i32)> = [(topic.to_string(), partition)].into();
+                    if let Some(Some(o)) = g.committed(&self.cluster, &tps).await?.remove(&(topic.to_string(), partition)) {
+                        return Ok(o);
+                    }
+                }
+                match self.cfg.auto_offset_reset {
+                    OffsetReset::Earliest => OffsetSpec::Earliest,
+                    OffsetReset::Latest => OffsetSpec::Latest,
+                    OffsetReset::None => {
+                        return Err(ClientError::Protocol(format!(
+                            "Undefined offset with no reset policy for partitions: [{topic}-{partition}]"
+                        )));
+                    }
+                }
+            }
+        };
+        let r = admin.list_offsets(topic, &[partition], spec).await?;
+        match r.into_iter().next() {
+            Some((_, Ok((o, _)))) => Ok(o),
+            Some((_, Err(e))) => Err(e),
+            None => Err(ClientError::Protocol("empty ListOffsets answer".into())),
+        }
+    }
+
+    fn subscribed_topics(&self) -> Vec<String> {
+        let meta = self.cluster.metadata();
+        match &self.subscription {
+            Some(Subscription::Topics(t)) => t.clone(),
+            Some(Subscription::Pattern(re)) => {
+                meta.topics.values().filter(|t| !t.internal && re.is_match(&t.name)).map(|t| t.name.clone()).collect()
+            }
+            None => Vec::new(),
+        }
+    }
+
+    /// Group upkeep: join when needed, heartbeat when due, auto-commit when due.
+    async fn maintain_group(&mut self) -> Result<(), ClientError> {
+        if self.group.is_none() || self.subscription.is_none() {
+            return Ok(());
+        }
+        if !self.needs_join && self.last_heartbeat.elapsed() >= self.cfg.heartbeat_interval {
+            self.last_heartbeat = Instant::now();
+            let hb = self.group.as_mut().expect("group").heartbeat(&self.cluster).await?;
+            if hb == HeartbeatOutcome::Rejoin {
+                self.needs_join = true;
+            }
+        }
+        if self.cfg.enable_auto_commit && !self.needs_join && self.last_commit.elapsed() >= self.cfg.auto_commit_interval {
+            self.commit().await.ok();
+        }
+        if self.needs_join {
+            if self.cfg.enable_auto_commit {
+                // Eager protocol: commit what was consumed before giving partitions up.
+                self.commit().await.ok();
+            }
+            if matches!(self.subscription, Some(Subscription::Pattern(_))) {
+                self.cluster.refresh(None).await?;
+            }
+            let topics = self.subscribed_topics();
+            let assigned = self.group.as_mut().expect("group").join(&self.cluster, &topics).await?;
+            self.needs_join = false;
+            self.last_heartbeat = Instant::now();
+            self.positions.clear();
+            self.buffer.clear();
+            for (t, p) in assigned {
+                let pos = self.resolve_start(&t, p, StartAt::Committed).await?;
+                self.positions.insert((t, p), pos);
+            }
+        }
+        Ok(())
+    }
+
+    /// Returns the next records, waiting up to `timeout` for some to arrive.
+    pub async fn poll(&mut self, timeout: Duration) -> Result<Vec<ConsumedRecord>, ClientError> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            self.maintain_group().await?;
+            if !self.buffer.is_empty() {
+                return Ok(self.buffer.drain(..).collect());
+            }
+            let now = Instant::now();
+            if now >= deadline && !timeout.is_zero() {
+                return Ok(Vec::new());
+            }
+            let wait = self.cfg.fetch_max_wait.min(deadline.saturating_duration_since(now)).min(self.cfg.heartbeat_interval);
+            if self.positions.is_empty() {
+                tokio::time::sleep(wait.max(Duration::from_millis(10))).await;
+            } else {
+                self.fetch_once(wait).await?;
+            }
+            if timeout.is_zero() {
+                return Ok(self.buffer.drain(..).collect());
+            }
+        }
+    }
+
+    async fn fetch_once(&mut self, wait: Duration) -> Result<(), ClientError> {
+        let mut by_leader: BTreeMap<i32, Vec<(String, i32, i64)>> = BTreeMap::new();
+        for ((t, p), pos) in &self.positions {
+            let leader = self.cluster.leader(t, *p).await?;
+            by_leader.entry(leader).or_default().push((t.clone(), *p, *pos));
+        }
+        // One leader per call keeps long polls simple; rotate through leaders.
+        for (leader, parts) in by_leader {
+            let version = self.cluster.version_for::<FetchRequest>(Some(leader)).await?;
+            let mut topics: BTreeMap<String, Vec<fetch_request::FetchPartition>> = BTreeMap::new();
+            for (t, p, pos) in &parts {
+                topics.entry(t.clone()).or_default().push(
+                    fetch_request::FetchPartition::default()
+                        .with_partition(*p)
+                        .with_fetch_offset(*pos)
+                        .with_partition_max_bytes(self.cfg.max_partition_fetch_bytes),
+                );
+            }
+            let meta = self.cluster.metadata();
+            let req = FetchRequest::default()
+                .with_replica_id(BrokerId(-1))
+                .with_max_wait_ms(wait.as_millis() as i32)
+                .with_min_bytes(1)
+                .with_max_bytes(self.cfg.fetch_max_bytes)
+                .with_isolation_level(self.cfg.isolation_level)
+                .with_session_id(0)
+                .with_session_epoch(-1)
+                .with_topics(
+                    topics
+                        .into_iter()
+                        .map(|(t, ps)| {
+                            let ft = fetch_request::FetchTopic::default().with_partitions(ps);
+                            if version >= 13 {
+                                ft.with_topic_id(meta.topics.get(&t).map(|m| m.id).unwrap_or_default())
+                            } else {
+                                ft.with_topic(TopicName(StrBytes::from_string(t)))
+                            }
+                        })
+                        .collect(),
+                );
+            let resp = self.cluster.send(Some(leader), &req).await?;
+            if resp.error_code != 0 {
+                return Err(ClientError::kafka(resp.error_code));
+            }
+            for t in resp.responses {
+                let name = if version >= 13 {
+                    meta.topics.values().find(|m| m.id == t.topic_id).map(|m| m.name.clone()).unwrap_or_default()
+                } else {
+                    t.topic.0.to_string()
+                };
+                for p in t.partitions {
+                    self.handle_partition(&name, p).await?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn handle_partition(&mut self, topic: &str, p: fetch_response::PartitionData) -> Result<(), ClientError> {
+        let key = (topic.to_string(), p.partition_index);
+        let Some(pos) = self.positions.get(&key).copied() else { return Ok(()) };
+        match p.error_code {
+            0 => {}
+            c if c == E::OffsetOutOfRange.code() => {
+                let start = match self.cfg.auto_offset_reset {
+                    OffsetReset::Earliest => StartAt::Earliest,
+                    OffsetReset::Latest => StartAt::Latest,
+                    OffsetReset::None => return Err(ClientError::kafka(c)),
+                };
+                let new = self.resolve_start(topic, p.partition_index, start).await?;
+                self.positions.insert(key, new);
+                return Ok(());
+            }
+            c if E::try_from_code(c).is_some_and(|e| e.is_retriable()) => {
+                self.cluster.refresh(Some(&[topic.to_string()])).await?;
+                return Ok(());
+            }
+            c => return Err(ClientError::kafka(c)),
+        }
+        let mut data = p.records.unwrap_or_default();
+        let mut next = pos;
+        while !data.is_empty() {
+            // A partial batch at the end of a response is normal: stop there.
+            let Ok(set) = RecordBatchDecoder::decode(&mut data) else { break };
+            for r in set.records {
+                if r.offset < pos {
+                    continue;
+                }
+                next = r.offset + 1;
+                if r.control {
+                    continue;
+                }
+                self.buffer.push_back(ConsumedRecord {
+                    topic: topic.to_string(),
+                    partition: p.partition_index,
+                    offset: r.offset,
+                    timestamp: r.timestamp,
+                    log_append_time: r.timestamp_type == TimestampType::LogAppend,
+                    leader_epoch: r.partition_leader_epoch,
+                    key: r.key,
+                    value: r.value,
+                    headers: r.headers.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
+                });
+            }
+        }
+        self.positions.insert(key, next);
+        Ok(())
+    }
+
+    /// Commits the current positions (group members or standalone group.id users).
+    pub async fn commit(&mut self) -> Result<(), ClientError> {
+        self.last_commit = Instant::now();
+        let Some(g) = self.group.as_mut() else { return Ok(()) };
+        g.commit(&self.cluster, &self.positions).await
+    }
+
+    /// Commits (when auto commit is on) and leaves the group.
+    pub async fn close(mut self) -> Result<(), ClientError> {
+        if self.cfg.enable_auto_commit && self.group.is_some() && !self.positions.is_empty() {
+            self.commit().await?;
+        }
+        if let Some(g) = self.group.as_mut() {
+            g.leave(&self.cluster).await?;
+        }
+        Ok(())
+    }
+
+    /// Rewinds positions to just after the given records (for records not handed out).
+    pub fn seek(&mut self, topic: &str, partition: i32, offset: i64) {
+        self.positions.insert((topic.to_string(), partition), offset);
+    }
+
+    /// The log end offsets of the assigned partitions (for stop-at-end).
+    pub async fn end_offsets(&self) -> Result<BTreeMap<(String, i32), i64>, ClientError> {
+        let admin = Admin::new(self.cluster.clone());
+        let mut by_topic: BTreeMap<String, Vec<i32>> = BTreeMap::new();
+        for (t, p) in self.positions.keys() {
+            by_topic.entry(t.clone()).or_default().push(*p);
+        }
+        let mut out = BTreeMap::new();
+        for (t, ps) in by_topic {
+            for (p, r) in admin.list_offsets(&t, &ps, OffsetSpec::Latest).await? {
+                out.insert((t.clone(), p), r?.0);
+            }
+        }
+        Ok(out)
+    }
+}
