@@ -5,6 +5,7 @@ pub mod common;
 pub mod completions;
 pub mod console_consumer;
 pub mod console_producer;
+pub mod leader_election;
 pub mod server;
 pub mod topics;
 
@@ -34,6 +35,8 @@ pub enum Command {
     ConsoleProducer(console_producer::ConsoleProducerArgs),
     /// Consume records and print them (kafka-console-consumer.sh).
     ConsoleConsumer(console_consumer::ConsoleConsumerArgs),
+    /// Elect preferred or unclean partition leaders (kafka-leader-election.sh).
+    LeaderElection(leader_election::LeaderElectionArgs),
     /// Print a shell completion script for bash, zsh or fish.
     Completions(completions::CompletionsArgs),
     /// Write man pages for rk and every subcommand.
@@ -48,6 +51,7 @@ pub const ALIASES: &[(&str, &[&str])] = &[
     ("kafka-topics", &["topics"]),
     ("kafka-console-producer", &["console-producer"]),
     ("kafka-console-consumer", &["console-consumer"]),
+    ("kafka-leader-election", &["leader-election"]),
 ];
 
 /// Rewrites the argument list when invoked under an alias name.
@@ -88,6 +92,7 @@ pub fn main(args: Vec<OsString>) -> i32 {
         Command::Topics(a) => topics::run(a),
         Command::ConsoleProducer(a) => console_producer::run(a),
         Command::ConsoleConsumer(a) => console_consumer::run(a),
+        Command::LeaderElection(a) => leader_election::run(a),
         Command::Completions(a) => completions::run_completions(a),
         Command::Man(a) => completions::run_man(a),
         Command::Links(a) => completions::run_links(a),

@@ -4,6 +4,7 @@
 
 mod cluster;
 mod configs;
+mod elect;
 mod fetch;
 mod groups;
 mod list_offsets;
@@ -150,6 +151,7 @@ api_table! {
     IncrementalAlterConfigs [0, 1, advertised 0] IncrementalAlterConfigsRequest => configs::incremental_alter_configs;
     OffsetDelete [0, 0, advertised 0] OffsetDeleteRequest => offsets::offset_delete;
     DescribeCluster [0, 2, advertised 0] DescribeClusterRequest => cluster::describe_cluster;
+    ElectLeaders [0, 2, advertised 0] ElectLeadersRequest => elect::elect_leaders;
 }
 
 fn find(key: ApiKey) -> Option<&'static Api> {
