@@ -30,6 +30,8 @@ complete -c rk -n "__fish_rk_needs_command" -f -a "server" -d 'Run a Kafka-compa
 complete -c rk -n "__fish_rk_needs_command" -f -a "topics" -d 'Create, list, describe, alter and delete topics (kafka-topics.sh)'
 complete -c rk -n "__fish_rk_needs_command" -f -a "console-producer" -d 'Read lines from stdin and produce them as records (kafka-console-producer.sh)'
 complete -c rk -n "__fish_rk_needs_command" -f -a "console-consumer" -d 'Consume records and print them (kafka-console-consumer.sh)'
+complete -c rk -n "__fish_rk_needs_command" -f -a "consumer-groups" -d 'List, describe, reset and delete consumer groups (kafka-consumer-groups.sh)'
+complete -c rk -n "__fish_rk_needs_command" -f -a "leader-election" -d 'Elect preferred or unclean partition leaders (kafka-leader-election.sh)'
 complete -c rk -n "__fish_rk_needs_command" -f -a "completions" -d 'Print a shell completion script for bash, zsh or fish'
 complete -c rk -n "__fish_rk_needs_command" -f -a "man" -d 'Write man pages for rk and every subcommand'
 complete -c rk -n "__fish_rk_needs_command" -f -a "links" -d 'Create kafka-*.sh style links to this binary in a directory'
@@ -124,6 +126,51 @@ complete -c rk -n "__fish_rk_using_subcommand console-consumer" -l skip-message-
 complete -c rk -n "__fish_rk_using_subcommand console-consumer" -l json -d 'Print each record as one JSON object (non-UTF-8 keys/values as base64)'
 complete -c rk -n "__fish_rk_using_subcommand console-consumer" -s h -l help -d 'Print help'
 complete -c rk -n "__fish_rk_using_subcommand console-consumer" -s V -l version -d 'Print version'
+complete -c rk -n "__fish_rk_using_subcommand consumer-groups" -l bootstrap-server -d 'The Kafka server(s) to connect to: host:port[,host:port]. Defaults to $RK_BROKERS, then localhost:9092' -r
+complete -c rk -n "__fish_rk_using_subcommand consumer-groups" -l command-config -d 'A Java properties file with client configs (bootstrap.servers, client.id, request.timeout.ms, …)' -r -F
+complete -c rk -n "__fish_rk_using_subcommand consumer-groups" -l command-property -d 'A client property (KIP-1147): key=value (repeatable; wins over --command-config)' -r
+complete -c rk -n "__fish_rk_using_subcommand consumer-groups" -l group -d 'The consumer group (repeatable)' -r
+complete -c rk -n "__fish_rk_using_subcommand consumer-groups" -l topic -d 'Topic scope: topic or topic:0,1,2 (repeatable)' -r
+complete -c rk -n "__fish_rk_using_subcommand consumer-groups" -l state -d 'Describe view: group state; with --list, filter by states (comma-separated)' -r
+complete -c rk -n "__fish_rk_using_subcommand consumer-groups" -l type -d 'With --list, filter by group type (classic, consumer)' -r
+complete -c rk -n "__fish_rk_using_subcommand consumer-groups" -l to-offset -d 'Reset to this offset' -r
+complete -c rk -n "__fish_rk_using_subcommand consumer-groups" -l shift-by -d 'Shift the current offset by N (may be negative)' -r
+complete -c rk -n "__fish_rk_using_subcommand consumer-groups" -l to-datetime -d 'Reset to the first offset at or after \'YYYY-MM-DDTHH:mm:SS.sss[Z|+HH:mm]\'' -r
+complete -c rk -n "__fish_rk_using_subcommand consumer-groups" -l by-duration -d 'Reset to the offset by duration from now: PnDTnHnMnS' -r
+complete -c rk -n "__fish_rk_using_subcommand consumer-groups" -l from-file -d 'Reset to the offsets in a CSV file (topic,partition,offset or group,topic,partition,offset)' -r -F
+complete -c rk -n "__fish_rk_using_subcommand consumer-groups" -l timeout -d 'Admin call timeout in milliseconds' -r
+complete -c rk -n "__fish_rk_using_subcommand consumer-groups" -l output -d 'Output format for --list and --describe' -r -f -a "text\t''
+json\t''"
+complete -c rk -n "__fish_rk_using_subcommand consumer-groups" -l list -d 'List all consumer groups'
+complete -c rk -n "__fish_rk_using_subcommand consumer-groups" -l describe -d 'Describe consumer groups and their lag'
+complete -c rk -n "__fish_rk_using_subcommand consumer-groups" -l delete -d 'Delete consumer groups'
+complete -c rk -n "__fish_rk_using_subcommand consumer-groups" -l reset-offsets -d 'Reset the committed offsets of consumer groups'
+complete -c rk -n "__fish_rk_using_subcommand consumer-groups" -l delete-offsets -d 'Delete committed offsets of a group for topics/partitions'
+complete -c rk -n "__fish_rk_using_subcommand consumer-groups" -l all-groups -d 'Apply to all consumer groups'
+complete -c rk -n "__fish_rk_using_subcommand consumer-groups" -l all-topics -d 'Reset scope: every topic the group has committed offsets for'
+complete -c rk -n "__fish_rk_using_subcommand consumer-groups" -l offsets -d 'Describe view: committed offsets and lag (default)'
+complete -c rk -n "__fish_rk_using_subcommand consumer-groups" -l members -d 'Describe view: members'
+complete -c rk -n "__fish_rk_using_subcommand consumer-groups" -l verbose -d 'More detail (member assignments; log start offset and total lag in the offsets view)'
+complete -c rk -n "__fish_rk_using_subcommand consumer-groups" -l dry-run -d 'Print the reset plan only (the default)'
+complete -c rk -n "__fish_rk_using_subcommand consumer-groups" -l execute -d 'Perform the reset'
+complete -c rk -n "__fish_rk_using_subcommand consumer-groups" -l export -d 'Print the reset plan as CSV (readable by --from-file)'
+complete -c rk -n "__fish_rk_using_subcommand consumer-groups" -l to-earliest -d 'Reset to the earliest offset'
+complete -c rk -n "__fish_rk_using_subcommand consumer-groups" -l to-latest -d 'Reset to the latest offset'
+complete -c rk -n "__fish_rk_using_subcommand consumer-groups" -l to-current -d 'Reset to the current committed offset (log end where none)'
+complete -c rk -n "__fish_rk_using_subcommand consumer-groups" -s h -l help -d 'Print help'
+complete -c rk -n "__fish_rk_using_subcommand consumer-groups" -s V -l version -d 'Print version'
+complete -c rk -n "__fish_rk_using_subcommand leader-election" -l bootstrap-server -d 'The Kafka server(s) to connect to: host:port[,host:port]. Defaults to $RK_BROKERS, then localhost:9092' -r
+complete -c rk -n "__fish_rk_using_subcommand leader-election" -l command-config -d 'A Java properties file with client configs (bootstrap.servers, client.id, request.timeout.ms, …)' -r -F
+complete -c rk -n "__fish_rk_using_subcommand leader-election" -l command-property -d 'A client property (KIP-1147): key=value (repeatable; wins over --command-config)' -r
+complete -c rk -n "__fish_rk_using_subcommand leader-election" -l admin.config -d 'Admin client properties file (Kafka\'s --admin.config)' -r -F
+complete -c rk -n "__fish_rk_using_subcommand leader-election" -l election-type -d 'Type of election: preferred or unclean' -r -f -a "preferred\t''
+unclean\t''"
+complete -c rk -n "__fish_rk_using_subcommand leader-election" -l topic -d 'The topic of the partition to elect a leader for (with --partition)' -r
+complete -c rk -n "__fish_rk_using_subcommand leader-election" -l partition -d 'The partition to elect a leader for (with --topic)' -r
+complete -c rk -n "__fish_rk_using_subcommand leader-election" -l path-to-json-file -d 'A JSON file: {"partitions":[{"topic":"foo","partition":1},...]}' -r -F
+complete -c rk -n "__fish_rk_using_subcommand leader-election" -l all-topic-partitions -d 'Elect leaders for every partition'
+complete -c rk -n "__fish_rk_using_subcommand leader-election" -s h -l help -d 'Print help'
+complete -c rk -n "__fish_rk_using_subcommand leader-election" -s V -l version -d 'Print version'
 complete -c rk -n "__fish_rk_using_subcommand completions" -s h -l help -d 'Print help'
 complete -c rk -n "__fish_rk_using_subcommand completions" -s V -l version -d 'Print version'
 complete -c rk -n "__fish_rk_using_subcommand man" -l dir -d 'Directory to write the pages to' -r -F
@@ -131,12 +178,14 @@ complete -c rk -n "__fish_rk_using_subcommand man" -s h -l help -d 'Print help'
 complete -c rk -n "__fish_rk_using_subcommand man" -s V -l version -d 'Print version'
 complete -c rk -n "__fish_rk_using_subcommand links" -s h -l help -d 'Print help'
 complete -c rk -n "__fish_rk_using_subcommand links" -s V -l version -d 'Print version'
-complete -c rk -n "__fish_rk_using_subcommand help; and not __fish_seen_subcommand_from server topics console-producer console-consumer completions man links help" -f -a "server" -d 'Run a Kafka-compatible broker (kafka-server-start.sh)'
-complete -c rk -n "__fish_rk_using_subcommand help; and not __fish_seen_subcommand_from server topics console-producer console-consumer completions man links help" -f -a "topics" -d 'Create, list, describe, alter and delete topics (kafka-topics.sh)'
-complete -c rk -n "__fish_rk_using_subcommand help; and not __fish_seen_subcommand_from server topics console-producer console-consumer completions man links help" -f -a "console-producer" -d 'Read lines from stdin and produce them as records (kafka-console-producer.sh)'
-complete -c rk -n "__fish_rk_using_subcommand help; and not __fish_seen_subcommand_from server topics console-producer console-consumer completions man links help" -f -a "console-consumer" -d 'Consume records and print them (kafka-console-consumer.sh)'
-complete -c rk -n "__fish_rk_using_subcommand help; and not __fish_seen_subcommand_from server topics console-producer console-consumer completions man links help" -f -a "completions" -d 'Print a shell completion script for bash, zsh or fish'
-complete -c rk -n "__fish_rk_using_subcommand help; and not __fish_seen_subcommand_from server topics console-producer console-consumer completions man links help" -f -a "man" -d 'Write man pages for rk and every subcommand'
-complete -c rk -n "__fish_rk_using_subcommand help; and not __fish_seen_subcommand_from server topics console-producer console-consumer completions man links help" -f -a "links" -d 'Create kafka-*.sh style links to this binary in a directory'
-complete -c rk -n "__fish_rk_using_subcommand help; and not __fish_seen_subcommand_from server topics console-producer console-consumer completions man links help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c rk -n "__fish_rk_using_subcommand help; and not __fish_seen_subcommand_from server topics console-producer console-consumer consumer-groups leader-election completions man links help" -f -a "server" -d 'Run a Kafka-compatible broker (kafka-server-start.sh)'
+complete -c rk -n "__fish_rk_using_subcommand help; and not __fish_seen_subcommand_from server topics console-producer console-consumer consumer-groups leader-election completions man links help" -f -a "topics" -d 'Create, list, describe, alter and delete topics (kafka-topics.sh)'
+complete -c rk -n "__fish_rk_using_subcommand help; and not __fish_seen_subcommand_from server topics console-producer console-consumer consumer-groups leader-election completions man links help" -f -a "console-producer" -d 'Read lines from stdin and produce them as records (kafka-console-producer.sh)'
+complete -c rk -n "__fish_rk_using_subcommand help; and not __fish_seen_subcommand_from server topics console-producer console-consumer consumer-groups leader-election completions man links help" -f -a "console-consumer" -d 'Consume records and print them (kafka-console-consumer.sh)'
+complete -c rk -n "__fish_rk_using_subcommand help; and not __fish_seen_subcommand_from server topics console-producer console-consumer consumer-groups leader-election completions man links help" -f -a "consumer-groups" -d 'List, describe, reset and delete consumer groups (kafka-consumer-groups.sh)'
+complete -c rk -n "__fish_rk_using_subcommand help; and not __fish_seen_subcommand_from server topics console-producer console-consumer consumer-groups leader-election completions man links help" -f -a "leader-election" -d 'Elect preferred or unclean partition leaders (kafka-leader-election.sh)'
+complete -c rk -n "__fish_rk_using_subcommand help; and not __fish_seen_subcommand_from server topics console-producer console-consumer consumer-groups leader-election completions man links help" -f -a "completions" -d 'Print a shell completion script for bash, zsh or fish'
+complete -c rk -n "__fish_rk_using_subcommand help; and not __fish_seen_subcommand_from server topics console-producer console-consumer consumer-groups leader-election completions man links help" -f -a "man" -d 'Write man pages for rk and every subcommand'
+complete -c rk -n "__fish_rk_using_subcommand help; and not __fish_seen_subcommand_from server topics console-producer console-consumer consumer-groups leader-election completions man links help" -f -a "links" -d 'Create kafka-*.sh style links to this binary in a directory'
+complete -c rk -n "__fish_rk_using_subcommand help; and not __fish_seen_subcommand_from server topics console-producer console-consumer consumer-groups leader-election completions man links help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c rk -n "__fish_rk_using_subcommand help; and __fish_seen_subcommand_from server" -f -a "start" -d 'Start a broker (single node). With no arguments it serves 127.0.0.1:9092 on the default data dir'

@@ -5,6 +5,7 @@ pub mod common;
 pub mod completions;
 pub mod console_consumer;
 pub mod console_producer;
+pub mod consumer_groups;
 pub mod leader_election;
 pub mod server;
 pub mod topics;
@@ -35,6 +36,8 @@ pub enum Command {
     ConsoleProducer(console_producer::ConsoleProducerArgs),
     /// Consume records and print them (kafka-console-consumer.sh).
     ConsoleConsumer(console_consumer::ConsoleConsumerArgs),
+    /// List, describe, reset and delete consumer groups (kafka-consumer-groups.sh).
+    ConsumerGroups(consumer_groups::ConsumerGroupsArgs),
     /// Elect preferred or unclean partition leaders (kafka-leader-election.sh).
     LeaderElection(leader_election::LeaderElectionArgs),
     /// Print a shell completion script for bash, zsh or fish.
@@ -52,6 +55,7 @@ pub const ALIASES: &[(&str, &[&str])] = &[
     ("kafka-console-producer", &["console-producer"]),
     ("kafka-console-consumer", &["console-consumer"]),
     ("kafka-leader-election", &["leader-election"]),
+    ("kafka-consumer-groups", &["consumer-groups"]),
 ];
 
 /// Rewrites the argument list when invoked under an alias name.
@@ -93,6 +97,7 @@ pub fn main(args: Vec<OsString>) -> i32 {
         Command::ConsoleProducer(a) => console_producer::run(a),
         Command::ConsoleConsumer(a) => console_consumer::run(a),
         Command::LeaderElection(a) => leader_election::run(a),
+        Command::ConsumerGroups(a) => consumer_groups::run(a),
         Command::Completions(a) => completions::run_completions(a),
         Command::Man(a) => completions::run_man(a),
         Command::Links(a) => completions::run_links(a),

@@ -3,6 +3,7 @@
 //! integration tests; it speaks only the wire protocol.
 
 pub mod admin;
+pub mod admin_groups;
 pub mod cluster;
 pub mod config;
 pub mod connection;
