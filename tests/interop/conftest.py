@@ -152,7 +152,9 @@ class Broker:
     def check_alive(self) -> None:
         """Fails if the broker exited on its own (crash, panic) rather than by stop()/kill9()."""
         if self.proc is not None and not self.expect_down and self.proc.poll() is not None:
-            pytest.fail(f"rk process died by itself (exit code {self.proc.returncode}):\n{self.log()[-4000:]}")
+            rc = self.proc.returncode
+            how = f"killed by signal {signal.Signals(-rc).name}" if rc < 0 else f"exit code {rc}"
+            pytest.fail(f"rk process died by itself ({how}):\n{self.log()[-4000:]}")
 
     def log(self) -> str:
         try:

@@ -372,7 +372,8 @@ def test_acks(broker, acks):
     assert [(r.offset, r.key) for r in got] == [(i, b"%d" % i) for i in range(50)]
 
 
-def test_restart_kafka_python(fresh_broker):
+def test_crash_restart_kafka_python(fresh_broker):
+    """kill -9 and restart: records, topic configs and end offsets are all back."""
     b = fresh_broker
     name = unique("kp-restart")
     adm = kp_admin(b)

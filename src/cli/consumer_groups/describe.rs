@@ -50,7 +50,7 @@ async fn offset_rows(admin: &Admin, d: &GroupDescription) -> anyhow::Result<Vec<
     let committed = admin.group_offsets(&d.group_id).await?;
     let mut members: Vec<_> = d.members.iter().filter(|m| !m.assignment.is_empty()).collect();
     // Kafka: members by number of partitions (descending), partitions ascending.
-    members.sort_by(|a, b| b.assignment.len().cmp(&a.assignment.len()));
+    members.sort_by_key(|m| std::cmp::Reverse(m.assignment.len()));
     let mut all: BTreeSet<(String, i32)> = committed.keys().cloned().collect();
     for m in &members {
         all.extend(m.assignment.iter().cloned());
@@ -254,12 +254,11 @@ fn print_state(d: &GroupDescription, a: &ConsumerGroupsArgs, json: &mut Vec<serd
     }
     let kw = coordinator.len().max(25);
     println!(
-        "\n{:<kw$} {:<25} {:<20} {:<15} {}\n{:<kw$} {:<25} {:<20} {:<15} {}",
+        "\n{:<kw$} {:<25} {:<20} {:<15} #MEMBERS\n{:<kw$} {:<25} {:<20} {:<15} {}",
         "GROUP",
         "COORDINATOR (ID)",
         "ASSIGNMENT-STRATEGY",
         "STATE",
-        "#MEMBERS",
         d.group_id,
         coordinator,
         d.assignment_strategy,
