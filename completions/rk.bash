@@ -40,6 +40,9 @@ _rk() {
             rk,man)
                 cmd="rk__subcmd__man"
                 ;;
+            rk,perf-test)
+                cmd="rk__subcmd__perf__subcmd__test"
+                ;;
             rk,server)
                 cmd="rk__subcmd__server"
                 ;;
@@ -70,14 +73,50 @@ _rk() {
             rk__subcmd__help,man)
                 cmd="rk__subcmd__help__subcmd__man"
                 ;;
+            rk__subcmd__help,perf-test)
+                cmd="rk__subcmd__help__subcmd__perf__subcmd__test"
+                ;;
             rk__subcmd__help,server)
                 cmd="rk__subcmd__help__subcmd__server"
                 ;;
             rk__subcmd__help,topics)
                 cmd="rk__subcmd__help__subcmd__topics"
                 ;;
+            rk__subcmd__help__subcmd__perf__subcmd__test,consumer)
+                cmd="rk__subcmd__help__subcmd__perf__subcmd__test__subcmd__consumer"
+                ;;
+            rk__subcmd__help__subcmd__perf__subcmd__test,e2e)
+                cmd="rk__subcmd__help__subcmd__perf__subcmd__test__subcmd__e2e"
+                ;;
+            rk__subcmd__help__subcmd__perf__subcmd__test,producer)
+                cmd="rk__subcmd__help__subcmd__perf__subcmd__test__subcmd__producer"
+                ;;
             rk__subcmd__help__subcmd__server,start)
                 cmd="rk__subcmd__help__subcmd__server__subcmd__start"
+                ;;
+            rk__subcmd__perf__subcmd__test,consumer)
+                cmd="rk__subcmd__perf__subcmd__test__subcmd__consumer"
+                ;;
+            rk__subcmd__perf__subcmd__test,e2e)
+                cmd="rk__subcmd__perf__subcmd__test__subcmd__e2e"
+                ;;
+            rk__subcmd__perf__subcmd__test,help)
+                cmd="rk__subcmd__perf__subcmd__test__subcmd__help"
+                ;;
+            rk__subcmd__perf__subcmd__test,producer)
+                cmd="rk__subcmd__perf__subcmd__test__subcmd__producer"
+                ;;
+            rk__subcmd__perf__subcmd__test__subcmd__help,consumer)
+                cmd="rk__subcmd__perf__subcmd__test__subcmd__help__subcmd__consumer"
+                ;;
+            rk__subcmd__perf__subcmd__test__subcmd__help,e2e)
+                cmd="rk__subcmd__perf__subcmd__test__subcmd__help__subcmd__e2e"
+                ;;
+            rk__subcmd__perf__subcmd__test__subcmd__help,help)
+                cmd="rk__subcmd__perf__subcmd__test__subcmd__help__subcmd__help"
+                ;;
+            rk__subcmd__perf__subcmd__test__subcmd__help,producer)
+                cmd="rk__subcmd__perf__subcmd__test__subcmd__help__subcmd__producer"
                 ;;
             rk__subcmd__server,help)
                 cmd="rk__subcmd__server__subcmd__help"
@@ -98,7 +137,7 @@ _rk() {
 
     case "${cmd}" in
         rk)
-            opts="-h -V --help --version server topics console-producer console-consumer consumer-groups leader-election completions man links help"
+            opts="-h -V --help --version server topics console-producer console-consumer consumer-groups leader-election perf-test completions man links help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -404,7 +443,7 @@ _rk() {
             return 0
             ;;
         rk__subcmd__help)
-            opts="server topics console-producer console-consumer consumer-groups leader-election completions man links help"
+            opts="server topics console-producer console-consumer consumer-groups leader-election perf-test completions man links help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -529,6 +568,62 @@ _rk() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        rk__subcmd__help__subcmd__perf__subcmd__test)
+            opts="producer consumer e2e"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        rk__subcmd__help__subcmd__perf__subcmd__test__subcmd__consumer)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        rk__subcmd__help__subcmd__perf__subcmd__test__subcmd__e2e)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        rk__subcmd__help__subcmd__perf__subcmd__test__subcmd__producer)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         rk__subcmd__help__subcmd__server)
             opts="start"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -640,6 +735,292 @@ _rk() {
             case "${prev}" in
                 --dir)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        rk__subcmd__perf__subcmd__test)
+            opts="-h -V --help --version producer consumer e2e help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        rk__subcmd__perf__subcmd__test__subcmd__consumer)
+            opts="-h -V --bootstrap-server --command-config --command-property --topic --num-records --messages --group --from-latest --fetch-size --socket-buffer-size --consumer.config --timeout --show-detailed-stats --reporting-interval --date-format --hide-header --print-metrics --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --bootstrap-server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --command-config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --command-property)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --topic)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --messages)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --num-records)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --group)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --fetch-size)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --socket-buffer-size)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --consumer.config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --reporting-interval)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --date-format)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        rk__subcmd__perf__subcmd__test__subcmd__e2e)
+            opts="-h -V --bootstrap-server --command-config --command-property --topic --num-records --record-size --acks --throughput --timeout --output --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --bootstrap-server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --command-config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --command-property)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --topic)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --num-records)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --record-size)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --acks)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --throughput)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        rk__subcmd__perf__subcmd__test__subcmd__help)
+            opts="producer consumer e2e help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        rk__subcmd__perf__subcmd__test__subcmd__help__subcmd__consumer)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        rk__subcmd__perf__subcmd__test__subcmd__help__subcmd__e2e)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        rk__subcmd__perf__subcmd__test__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        rk__subcmd__perf__subcmd__test__subcmd__help__subcmd__producer)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        rk__subcmd__perf__subcmd__test__subcmd__producer)
+            opts="-h -V --bootstrap-server --command-config --command-property --topic --num-records --record-size --payload-file --payload-delimiter --payload-monotonic --throughput --producer-props --producer.config --warmup-records --reporting-interval --producers --transactional-id --transaction-duration-ms --print-metrics --output --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --bootstrap-server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --command-config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --command-property)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --topic)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --num-records)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --record-size)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --payload-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --payload-delimiter)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --throughput)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --producer-props)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --producer.config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --warmup-records)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --reporting-interval)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --producers)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --transactional-id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --transaction-duration-ms)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
                     return 0
                     ;;
                 *)

@@ -32,6 +32,7 @@ complete -c rk -n "__fish_rk_needs_command" -f -a "console-producer" -d 'Read li
 complete -c rk -n "__fish_rk_needs_command" -f -a "console-consumer" -d 'Consume records and print them (kafka-console-consumer.sh)'
 complete -c rk -n "__fish_rk_needs_command" -f -a "consumer-groups" -d 'List, describe, reset and delete consumer groups (kafka-consumer-groups.sh)'
 complete -c rk -n "__fish_rk_needs_command" -f -a "leader-election" -d 'Elect preferred or unclean partition leaders (kafka-leader-election.sh)'
+complete -c rk -n "__fish_rk_needs_command" -f -a "perf-test" -d 'Producer, consumer and end-to-end latency benchmarks (kafka-*-perf-test.sh)'
 complete -c rk -n "__fish_rk_needs_command" -f -a "completions" -d 'Print a shell completion script for bash, zsh or fish'
 complete -c rk -n "__fish_rk_needs_command" -f -a "man" -d 'Write man pages for rk and every subcommand'
 complete -c rk -n "__fish_rk_needs_command" -f -a "links" -d 'Create kafka-*.sh style links to this binary in a directory'
@@ -171,6 +172,69 @@ complete -c rk -n "__fish_rk_using_subcommand leader-election" -l path-to-json-f
 complete -c rk -n "__fish_rk_using_subcommand leader-election" -l all-topic-partitions -d 'Elect leaders for every partition'
 complete -c rk -n "__fish_rk_using_subcommand leader-election" -s h -l help -d 'Print help'
 complete -c rk -n "__fish_rk_using_subcommand leader-election" -s V -l version -d 'Print version'
+complete -c rk -n "__fish_rk_using_subcommand perf-test; and not __fish_seen_subcommand_from producer consumer e2e help" -s h -l help -d 'Print help'
+complete -c rk -n "__fish_rk_using_subcommand perf-test; and not __fish_seen_subcommand_from producer consumer e2e help" -s V -l version -d 'Print version'
+complete -c rk -n "__fish_rk_using_subcommand perf-test; and not __fish_seen_subcommand_from producer consumer e2e help" -f -a "producer" -d 'Producer throughput and latency (kafka-producer-perf-test.sh)'
+complete -c rk -n "__fish_rk_using_subcommand perf-test; and not __fish_seen_subcommand_from producer consumer e2e help" -f -a "consumer" -d 'Consumer throughput (kafka-consumer-perf-test.sh)'
+complete -c rk -n "__fish_rk_using_subcommand perf-test; and not __fish_seen_subcommand_from producer consumer e2e help" -f -a "e2e" -d 'End-to-end latency: produce one record, consume it, repeat (like Kafka\'s EndToEndLatency)'
+complete -c rk -n "__fish_rk_using_subcommand perf-test; and not __fish_seen_subcommand_from producer consumer e2e help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c rk -n "__fish_rk_using_subcommand perf-test; and __fish_seen_subcommand_from producer" -l bootstrap-server -d 'The Kafka server(s) to connect to: host:port[,host:port]. Defaults to $RK_BROKERS, then localhost:9092' -r
+complete -c rk -n "__fish_rk_using_subcommand perf-test; and __fish_seen_subcommand_from producer" -l command-config -d 'A Java properties file with client configs (bootstrap.servers, client.id, request.timeout.ms, …)' -r -F
+complete -c rk -n "__fish_rk_using_subcommand perf-test; and __fish_seen_subcommand_from producer" -l command-property -d 'A client property (KIP-1147): key=value (repeatable; wins over --command-config)' -r
+complete -c rk -n "__fish_rk_using_subcommand perf-test; and __fish_seen_subcommand_from producer" -l topic -d 'Topic to produce to' -r
+complete -c rk -n "__fish_rk_using_subcommand perf-test; and __fish_seen_subcommand_from producer" -l num-records -d 'Number of records to send (after any warm-up records)' -r
+complete -c rk -n "__fish_rk_using_subcommand perf-test; and __fish_seen_subcommand_from producer" -l record-size -d 'Size of each record in bytes' -r
+complete -c rk -n "__fish_rk_using_subcommand perf-test; and __fish_seen_subcommand_from producer" -l payload-file -d 'File of payloads (split by --payload-delimiter); one is picked at random per record' -r -F
+complete -c rk -n "__fish_rk_using_subcommand perf-test; and __fish_seen_subcommand_from producer" -l payload-delimiter -d 'Delimiter of --payload-file' -r
+complete -c rk -n "__fish_rk_using_subcommand perf-test; and __fish_seen_subcommand_from producer" -l throughput -d 'Records per second (-1: unthrottled)' -r
+complete -c rk -n "__fish_rk_using_subcommand perf-test; and __fish_seen_subcommand_from producer" -l producer-props -d 'Producer properties key=value (values may contain \'=\')' -r
+complete -c rk -n "__fish_rk_using_subcommand perf-test; and __fish_seen_subcommand_from producer" -l producer.config -d 'Producer properties file' -r -F
+complete -c rk -n "__fish_rk_using_subcommand perf-test; and __fish_seen_subcommand_from producer" -l warmup-records -d 'Records sent first and left out of the steady-state summary (KIP-1052)' -r
+complete -c rk -n "__fish_rk_using_subcommand perf-test; and __fish_seen_subcommand_from producer" -l reporting-interval -d 'Milliseconds between periodic lines' -r
+complete -c rk -n "__fish_rk_using_subcommand perf-test; and __fish_seen_subcommand_from producer" -l producers -d 'Number of producers sharing the load in this process' -r
+complete -c rk -n "__fish_rk_using_subcommand perf-test; and __fish_seen_subcommand_from producer" -l transactional-id -d 'Transactions are not supported by rk yet' -r
+complete -c rk -n "__fish_rk_using_subcommand perf-test; and __fish_seen_subcommand_from producer" -l transaction-duration-ms -d 'Transactions are not supported by rk yet' -r
+complete -c rk -n "__fish_rk_using_subcommand perf-test; and __fish_seen_subcommand_from producer" -l output -d '`json` adds one JSON summary object as the last line' -r -f -a "text\t''
+json\t''"
+complete -c rk -n "__fish_rk_using_subcommand perf-test; and __fish_seen_subcommand_from producer" -l payload-monotonic -d 'Payloads are the decimal record index'
+complete -c rk -n "__fish_rk_using_subcommand perf-test; and __fish_seen_subcommand_from producer" -l print-metrics -d 'Accepted for compatibility (rk prints no client metrics yet)'
+complete -c rk -n "__fish_rk_using_subcommand perf-test; and __fish_seen_subcommand_from producer" -s h -l help -d 'Print help'
+complete -c rk -n "__fish_rk_using_subcommand perf-test; and __fish_seen_subcommand_from producer" -s V -l version -d 'Print version'
+complete -c rk -n "__fish_rk_using_subcommand perf-test; and __fish_seen_subcommand_from consumer" -l bootstrap-server -d 'The Kafka server(s) to connect to: host:port[,host:port]. Defaults to $RK_BROKERS, then localhost:9092' -r
+complete -c rk -n "__fish_rk_using_subcommand perf-test; and __fish_seen_subcommand_from consumer" -l command-config -d 'A Java properties file with client configs (bootstrap.servers, client.id, request.timeout.ms, …)' -r -F
+complete -c rk -n "__fish_rk_using_subcommand perf-test; and __fish_seen_subcommand_from consumer" -l command-property -d 'A client property (KIP-1147): key=value (repeatable; wins over --command-config)' -r
+complete -c rk -n "__fish_rk_using_subcommand perf-test; and __fish_seen_subcommand_from consumer" -l topic -d 'Topic to consume' -r
+complete -c rk -n "__fish_rk_using_subcommand perf-test; and __fish_seen_subcommand_from consumer" -l messages -l num-records -d 'Number of records to consume' -r
+complete -c rk -n "__fish_rk_using_subcommand perf-test; and __fish_seen_subcommand_from consumer" -l group -d 'Consumer group (default perf-consumer-<random>)' -r
+complete -c rk -n "__fish_rk_using_subcommand perf-test; and __fish_seen_subcommand_from consumer" -l fetch-size -d 'max.partition.fetch.bytes' -r
+complete -c rk -n "__fish_rk_using_subcommand perf-test; and __fish_seen_subcommand_from consumer" -l socket-buffer-size -d 'Accepted for compatibility' -r
+complete -c rk -n "__fish_rk_using_subcommand perf-test; and __fish_seen_subcommand_from consumer" -l consumer.config -d 'Consumer properties file' -r -F
+complete -c rk -n "__fish_rk_using_subcommand perf-test; and __fish_seen_subcommand_from consumer" -l timeout -d 'Maximum time between records in milliseconds before giving up' -r
+complete -c rk -n "__fish_rk_using_subcommand perf-test; and __fish_seen_subcommand_from consumer" -l reporting-interval -d 'Milliseconds between detailed rows' -r
+complete -c rk -n "__fish_rk_using_subcommand perf-test; and __fish_seen_subcommand_from consumer" -l date-format -d 'Date format of start/end times (Java SimpleDateFormat subset)' -r
+complete -c rk -n "__fish_rk_using_subcommand perf-test; and __fish_seen_subcommand_from consumer" -l from-latest -d 'Start from the latest offset instead of the earliest'
+complete -c rk -n "__fish_rk_using_subcommand perf-test; and __fish_seen_subcommand_from consumer" -l show-detailed-stats -d 'Print a row per reporting interval instead of one summary'
+complete -c rk -n "__fish_rk_using_subcommand perf-test; and __fish_seen_subcommand_from consumer" -l hide-header -d 'Do not print the header'
+complete -c rk -n "__fish_rk_using_subcommand perf-test; and __fish_seen_subcommand_from consumer" -l print-metrics -d 'Accepted for compatibility (rk prints no client metrics yet)'
+complete -c rk -n "__fish_rk_using_subcommand perf-test; and __fish_seen_subcommand_from consumer" -s h -l help -d 'Print help'
+complete -c rk -n "__fish_rk_using_subcommand perf-test; and __fish_seen_subcommand_from consumer" -s V -l version -d 'Print version'
+complete -c rk -n "__fish_rk_using_subcommand perf-test; and __fish_seen_subcommand_from e2e" -l bootstrap-server -d 'The Kafka server(s) to connect to: host:port[,host:port]. Defaults to $RK_BROKERS, then localhost:9092' -r
+complete -c rk -n "__fish_rk_using_subcommand perf-test; and __fish_seen_subcommand_from e2e" -l command-config -d 'A Java properties file with client configs (bootstrap.servers, client.id, request.timeout.ms, …)' -r -F
+complete -c rk -n "__fish_rk_using_subcommand perf-test; and __fish_seen_subcommand_from e2e" -l command-property -d 'A client property (KIP-1147): key=value (repeatable; wins over --command-config)' -r
+complete -c rk -n "__fish_rk_using_subcommand perf-test; and __fish_seen_subcommand_from e2e" -l topic -d 'Topic to use (created beforehand)' -r
+complete -c rk -n "__fish_rk_using_subcommand perf-test; and __fish_seen_subcommand_from e2e" -l num-records -d 'Number of records' -r
+complete -c rk -n "__fish_rk_using_subcommand perf-test; and __fish_seen_subcommand_from e2e" -l record-size -d 'Record size in bytes (at least 16)' -r
+complete -c rk -n "__fish_rk_using_subcommand perf-test; and __fish_seen_subcommand_from e2e" -l acks -d 'Producer acks: -1/all, 0 or 1' -r
+complete -c rk -n "__fish_rk_using_subcommand perf-test; and __fish_seen_subcommand_from e2e" -l throughput -d 'Records per second (0: one at a time, each after the previous arrived)' -r
+complete -c rk -n "__fish_rk_using_subcommand perf-test; and __fish_seen_subcommand_from e2e" -l timeout -d 'Give up after this many milliseconds without a record' -r
+complete -c rk -n "__fish_rk_using_subcommand perf-test; and __fish_seen_subcommand_from e2e" -l output -d '`json` adds one JSON summary object as the last line' -r -f -a "text\t''
+json\t''"
+complete -c rk -n "__fish_rk_using_subcommand perf-test; and __fish_seen_subcommand_from e2e" -s h -l help -d 'Print help'
+complete -c rk -n "__fish_rk_using_subcommand perf-test; and __fish_seen_subcommand_from e2e" -s V -l version -d 'Print version'
+complete -c rk -n "__fish_rk_using_subcommand perf-test; and __fish_seen_subcommand_from help" -f -a "producer" -d 'Producer throughput and latency (kafka-producer-perf-test.sh)'
+complete -c rk -n "__fish_rk_using_subcommand perf-test; and __fish_seen_subcommand_from help" -f -a "consumer" -d 'Consumer throughput (kafka-consumer-perf-test.sh)'
+complete -c rk -n "__fish_rk_using_subcommand perf-test; and __fish_seen_subcommand_from help" -f -a "e2e" -d 'End-to-end latency: produce one record, consume it, repeat (like Kafka\'s EndToEndLatency)'
+complete -c rk -n "__fish_rk_using_subcommand perf-test; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c rk -n "__fish_rk_using_subcommand completions" -s h -l help -d 'Print help'
 complete -c rk -n "__fish_rk_using_subcommand completions" -s V -l version -d 'Print version'
 complete -c rk -n "__fish_rk_using_subcommand man" -l dir -d 'Directory to write the pages to' -r -F
@@ -178,14 +242,18 @@ complete -c rk -n "__fish_rk_using_subcommand man" -s h -l help -d 'Print help'
 complete -c rk -n "__fish_rk_using_subcommand man" -s V -l version -d 'Print version'
 complete -c rk -n "__fish_rk_using_subcommand links" -s h -l help -d 'Print help'
 complete -c rk -n "__fish_rk_using_subcommand links" -s V -l version -d 'Print version'
-complete -c rk -n "__fish_rk_using_subcommand help; and not __fish_seen_subcommand_from server topics console-producer console-consumer consumer-groups leader-election completions man links help" -f -a "server" -d 'Run a Kafka-compatible broker (kafka-server-start.sh)'
-complete -c rk -n "__fish_rk_using_subcommand help; and not __fish_seen_subcommand_from server topics console-producer console-consumer consumer-groups leader-election completions man links help" -f -a "topics" -d 'Create, list, describe, alter and delete topics (kafka-topics.sh)'
-complete -c rk -n "__fish_rk_using_subcommand help; and not __fish_seen_subcommand_from server topics console-producer console-consumer consumer-groups leader-election completions man links help" -f -a "console-producer" -d 'Read lines from stdin and produce them as records (kafka-console-producer.sh)'
-complete -c rk -n "__fish_rk_using_subcommand help; and not __fish_seen_subcommand_from server topics console-producer console-consumer consumer-groups leader-election completions man links help" -f -a "console-consumer" -d 'Consume records and print them (kafka-console-consumer.sh)'
-complete -c rk -n "__fish_rk_using_subcommand help; and not __fish_seen_subcommand_from server topics console-producer console-consumer consumer-groups leader-election completions man links help" -f -a "consumer-groups" -d 'List, describe, reset and delete consumer groups (kafka-consumer-groups.sh)'
-complete -c rk -n "__fish_rk_using_subcommand help; and not __fish_seen_subcommand_from server topics console-producer console-consumer consumer-groups leader-election completions man links help" -f -a "leader-election" -d 'Elect preferred or unclean partition leaders (kafka-leader-election.sh)'
-complete -c rk -n "__fish_rk_using_subcommand help; and not __fish_seen_subcommand_from server topics console-producer console-consumer consumer-groups leader-election completions man links help" -f -a "completions" -d 'Print a shell completion script for bash, zsh or fish'
-complete -c rk -n "__fish_rk_using_subcommand help; and not __fish_seen_subcommand_from server topics console-producer console-consumer consumer-groups leader-election completions man links help" -f -a "man" -d 'Write man pages for rk and every subcommand'
-complete -c rk -n "__fish_rk_using_subcommand help; and not __fish_seen_subcommand_from server topics console-producer console-consumer consumer-groups leader-election completions man links help" -f -a "links" -d 'Create kafka-*.sh style links to this binary in a directory'
-complete -c rk -n "__fish_rk_using_subcommand help; and not __fish_seen_subcommand_from server topics console-producer console-consumer consumer-groups leader-election completions man links help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c rk -n "__fish_rk_using_subcommand help; and not __fish_seen_subcommand_from server topics console-producer console-consumer consumer-groups leader-election perf-test completions man links help" -f -a "server" -d 'Run a Kafka-compatible broker (kafka-server-start.sh)'
+complete -c rk -n "__fish_rk_using_subcommand help; and not __fish_seen_subcommand_from server topics console-producer console-consumer consumer-groups leader-election perf-test completions man links help" -f -a "topics" -d 'Create, list, describe, alter and delete topics (kafka-topics.sh)'
+complete -c rk -n "__fish_rk_using_subcommand help; and not __fish_seen_subcommand_from server topics console-producer console-consumer consumer-groups leader-election perf-test completions man links help" -f -a "console-producer" -d 'Read lines from stdin and produce them as records (kafka-console-producer.sh)'
+complete -c rk -n "__fish_rk_using_subcommand help; and not __fish_seen_subcommand_from server topics console-producer console-consumer consumer-groups leader-election perf-test completions man links help" -f -a "console-consumer" -d 'Consume records and print them (kafka-console-consumer.sh)'
+complete -c rk -n "__fish_rk_using_subcommand help; and not __fish_seen_subcommand_from server topics console-producer console-consumer consumer-groups leader-election perf-test completions man links help" -f -a "consumer-groups" -d 'List, describe, reset and delete consumer groups (kafka-consumer-groups.sh)'
+complete -c rk -n "__fish_rk_using_subcommand help; and not __fish_seen_subcommand_from server topics console-producer console-consumer consumer-groups leader-election perf-test completions man links help" -f -a "leader-election" -d 'Elect preferred or unclean partition leaders (kafka-leader-election.sh)'
+complete -c rk -n "__fish_rk_using_subcommand help; and not __fish_seen_subcommand_from server topics console-producer console-consumer consumer-groups leader-election perf-test completions man links help" -f -a "perf-test" -d 'Producer, consumer and end-to-end latency benchmarks (kafka-*-perf-test.sh)'
+complete -c rk -n "__fish_rk_using_subcommand help; and not __fish_seen_subcommand_from server topics console-producer console-consumer consumer-groups leader-election perf-test completions man links help" -f -a "completions" -d 'Print a shell completion script for bash, zsh or fish'
+complete -c rk -n "__fish_rk_using_subcommand help; and not __fish_seen_subcommand_from server topics console-producer console-consumer consumer-groups leader-election perf-test completions man links help" -f -a "man" -d 'Write man pages for rk and every subcommand'
+complete -c rk -n "__fish_rk_using_subcommand help; and not __fish_seen_subcommand_from server topics console-producer console-consumer consumer-groups leader-election perf-test completions man links help" -f -a "links" -d 'Create kafka-*.sh style links to this binary in a directory'
+complete -c rk -n "__fish_rk_using_subcommand help; and not __fish_seen_subcommand_from server topics console-producer console-consumer consumer-groups leader-election perf-test completions man links help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c rk -n "__fish_rk_using_subcommand help; and __fish_seen_subcommand_from server" -f -a "start" -d 'Start a broker (single node). With no arguments it serves 127.0.0.1:9092 on the default data dir'
+complete -c rk -n "__fish_rk_using_subcommand help; and __fish_seen_subcommand_from perf-test" -f -a "producer" -d 'Producer throughput and latency (kafka-producer-perf-test.sh)'
+complete -c rk -n "__fish_rk_using_subcommand help; and __fish_seen_subcommand_from perf-test" -f -a "consumer" -d 'Consumer throughput (kafka-consumer-perf-test.sh)'
+complete -c rk -n "__fish_rk_using_subcommand help; and __fish_seen_subcommand_from perf-test" -f -a "e2e" -d 'End-to-end latency: produce one record, consume it, repeat (like Kafka\'s EndToEndLatency)'

@@ -234,7 +234,7 @@ async fn join_validation_errors() {
     // Simple (standalone) commits work for a group with no members.
     create_topic(&mut c, "t", 1, &[]).await;
     assert_eq!(commit(&mut c, "standalone", -1, "", "t", 5, None).await, 0);
-    assert_eq!(fetch_offset(&mut c, "standalone", "t").await, (5, None), "null metadata stays null");
+    assert_eq!(fetch_offset(&mut c, "standalone", "t").await, (5, Some(String::new())), "null metadata is stored as \"\" like Kafka");
 }
 
 #[tokio::test]

@@ -7,6 +7,7 @@ pub mod console_consumer;
 pub mod console_producer;
 pub mod consumer_groups;
 pub mod leader_election;
+pub mod perf_test;
 pub mod server;
 pub mod topics;
 
@@ -40,6 +41,9 @@ pub enum Command {
     ConsumerGroups(consumer_groups::ConsumerGroupsArgs),
     /// Elect preferred or unclean partition leaders (kafka-leader-election.sh).
     LeaderElection(leader_election::LeaderElectionArgs),
+    /// Producer, consumer and end-to-end latency benchmarks (kafka-*-perf-test.sh).
+    #[command(subcommand)]
+    PerfTest(perf_test::PerfTestCommand),
     /// Print a shell completion script for bash, zsh or fish.
     Completions(completions::CompletionsArgs),
     /// Write man pages for rk and every subcommand.
@@ -56,6 +60,8 @@ pub const ALIASES: &[(&str, &[&str])] = &[
     ("kafka-console-consumer", &["console-consumer"]),
     ("kafka-leader-election", &["leader-election"]),
     ("kafka-consumer-groups", &["consumer-groups"]),
+    ("kafka-producer-perf-test", &["perf-test", "producer"]),
+    ("kafka-consumer-perf-test", &["perf-test", "consumer"]),
 ];
 
 /// Rewrites the argument list when invoked under an alias name.
@@ -98,6 +104,7 @@ pub fn main(args: Vec<OsString>) -> i32 {
         Command::ConsoleConsumer(a) => console_consumer::run(a),
         Command::LeaderElection(a) => leader_election::run(a),
         Command::ConsumerGroups(a) => consumer_groups::run(a),
+        Command::PerfTest(c) => perf_test::run(c),
         Command::Completions(a) => completions::run_completions(a),
         Command::Man(a) => completions::run_man(a),
         Command::Links(a) => completions::run_links(a),

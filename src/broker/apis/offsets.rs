@@ -75,7 +75,7 @@ fn fetch_group(ctx: &Ctx<'_>, group: &str, topics: Option<Vec<(String, Vec<i32>)
     for ((t, p), o) in ctx.broker.groups.fetch_offsets(group, wanted) {
         // A missing offset is -1 with empty metadata, as Kafka answers.
         let (off, ep, md) = match o {
-            // Metadata comes back exactly as committed (a null stays null).
+            // Metadata comes back exactly as stored (a null commit was stored as "").
             Some(o) => (o.offset, o.leader_epoch, o.metadata),
             None => (-1, -1, Some(String::new())),
         };

@@ -140,7 +140,15 @@ impl Producer {
     pub async fn new(cluster: Arc<Cluster>, cfg: ProducerConfig) -> Result<Producer, ClientError> {
         let idem = init_idempotence(&cluster, &cfg).await?;
         let (tx, rx) = mpsc::unbounded_channel();
-        let sender = Sender { cluster, cfg, idem, batches: BTreeMap::new(), sticky: HashMap::new(), sequences: HashMap::new() };
+        let sender = Sender {
+            cluster,
+            cfg,
+            idem,
+            batches: BTreeMap::new(),
+            sticky: HashMap::new(),
+            sequences: HashMap::new(),
+            partition_counts: HashMap::new(),
+        };
         let task = tokio::spawn(sender.run(rx));
         Ok(Producer { tx, task })
     }
@@ -217,6 +225,7 @@ struct Sender {
     batches: BTreeMap<(String, i32), Batch>,
     sticky: HashMap<String, i32>,
     sequences: HashMap<(String, i32), i32>,
+    partition_counts: HashMap<String, i32>,
 }
 
 fn now_ms() -> i64 {
@@ -237,19 +246,21 @@ impl Sender {
             };
             let mut flush_all = false;
             let closed = msg.is_none();
+            let mut full = false;
             match msg {
                 None => flush_all = true,
-                Some(Some(Msg::Send(r, ack))) => self.append(r, ack).await,
+                Some(Some(Msg::Send(r, ack))) => full = self.append(r, ack).await,
                 Some(Some(Msg::Flush(w))) => {
                     flush_waiters.push(w);
                     flush_all = true;
                 }
                 Some(None) => {}
             }
-            // Take whatever else is already queued before sending (bigger batches).
-            while !flush_all {
+            // Take whatever else is already queued before sending (bigger batches), until a
+            // batch reaches batch.size.
+            while !flush_all && !full {
                 match rx.try_recv() {
-                    Ok(Msg::Send(r, ack)) => self.append(r, ack).await,
+                    Ok(Msg::Send(r, ack)) => full = self.append(r, ack).await,
                     Ok(Msg::Flush(w)) => {
                         flush_waiters.push(w);
                         flush_all = true;
@@ -278,11 +289,16 @@ impl Sender {
         }
     }
 
-    async fn partition_count(&self, topic: &str) -> Result<i32, ClientError> {
+    async fn partition_count(&mut self, topic: &str) -> Result<i32, ClientError> {
+        // Hot path: a cached count (metadata refreshes on retriable errors clear it).
+        if let Some(n) = self.partition_counts.get(topic) {
+            return Ok(*n);
+        }
         for attempt in 0..10 {
             if let Some(t) = self.cluster.topic(topic)
                 && !t.partitions.is_empty()
             {
+                self.partition_counts.insert(topic.to_string(), t.partitions.len() as i32);
                 return Ok(t.partitions.len() as i32);
             }
             self.cluster.refresh_with(Some(&[topic.to_string()]), true).await?;
@@ -293,19 +309,20 @@ impl Sender {
         Err(ClientError::kafka_msg(ResponseError::UnknownTopicOrPartition.code(), Some(&format!("Topic {topic} not present in metadata"))))
     }
 
-    async fn append(&mut self, record: ProducerRecord, ack: Ack) {
+    /// Adds a record to its partition's batch; true when that batch reached batch.size.
+    async fn append(&mut self, record: ProducerRecord, ack: Ack) -> bool {
         let count = match self.partition_count(&record.topic).await {
             Ok(n) => n,
             Err(e) => {
                 let _ = ack.send(Err(e));
-                return;
+                return false;
             }
         };
         let partition = match (record.partition, &record.key) {
             (Some(p), _) if p >= count || p < 0 => {
                 let msg = format!("Invalid partition given with record: {p} is not in the range [0...{count}).");
                 let _ = ack.send(Err(ClientError::kafka_msg(ResponseError::UnknownTopicOrPartition.code(), Some(&msg))));
-                return;
+                return false;
             }
             (Some(p), _) => p,
             (None, Some(k)) => partitioner::partition_for_key(k, count),
@@ -317,6 +334,7 @@ impl Sender {
         let b = self.batches.entry(key).or_insert_with(|| Batch { records: Vec::new(), bytes: 0, created: Instant::now(), attempts: 0 });
         b.records.push(Pending { record, timestamp, ack });
         b.bytes += size;
+        b.bytes >= self.cfg.batch_size
     }
 
     fn encode(&mut self, key: &(String, i32), batch: &Batch) -> Bytes {
@@ -468,7 +486,8 @@ impl Sender {
         if retriable && batch.attempts < self.cfg.retries {
             batch.attempts += 1;
             batch.created = Instant::now() + self.cfg.retry_backoff;
-            // Leaders may have moved: forget cached metadata for this topic.
+            // Leaders or partition counts may have changed: forget cached metadata.
+            self.partition_counts.remove(&key.0);
             let cluster = self.cluster.clone();
             let topic = key.0.clone();
             tokio::spawn(async move {

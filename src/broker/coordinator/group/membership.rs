@@ -200,7 +200,6 @@ impl GroupCoordinator {
         if let Some(tx) = m.sync_waiter.take() {
             let _ = tx.send(sync_error(E::FencedInstanceId));
         }
-        let changed = m.protocols != p.protocols;
         m.member_id = new_id.clone();
         m.protocols = p.protocols.clone();
         m.session_timeout_ms = p.session_timeout_ms;
@@ -214,8 +213,12 @@ impl GroupCoordinator {
         if g.leader.as_deref() == Some(old_id.as_str()) {
             g.leader = Some(new_id.clone());
         }
+        // Kafka rebalances a returning static member only when the protocol the group
+        // would select changes; new metadata bytes alone (e.g. sticky owned partitions)
+        // are just stored.
+        let same_protocol = g.select_protocol() == g.protocol_name;
         match g.state {
-            GroupState::Stable if !changed => {
+            GroupState::Stable if same_protocol => {
                 let (k, v) = Self::group_record(g);
                 if let Err(c) = self.persist(replicas, &g.id, vec![(k, v)]) {
                     return Reply::Now(JoinOutcome { error: c, member_id: new_id, generation: -1, ..Default::default() });

@@ -295,7 +295,7 @@ impl GroupCoordinator {
         let mut results = Vec::with_capacity(offsets.len());
         let mut records = Vec::new();
         let mut accepted = Vec::new();
-        for o in offsets {
+        for mut o in offsets {
             if !known_partition(&o.topic, o.partition) {
                 results.push(code(E::UnknownTopicOrPartition));
                 continue;
@@ -304,6 +304,8 @@ impl GroupCoordinator {
                 results.push(code(E::OffsetMetadataTooLarge));
                 continue;
             }
+            // Kafka stores a null commit metadata as "" (OffsetAndMetadata.NO_METADATA).
+            o.metadata.get_or_insert_with(String::new);
             let v = OffsetValue { offset: o.offset, leader_epoch: o.leader_epoch, metadata: o.metadata.clone(), commit_timestamp: now };
             records
                 .push((Key::Offset { group: group_id.into(), topic: o.topic.clone(), partition: o.partition }.encode(), Some(v.encode())));
@@ -517,7 +519,7 @@ mod tests {
         assert_eq!(got.len(), 1);
         let c = got[0].1.clone().unwrap();
         assert_eq!((c.offset, c.leader_epoch, c.metadata.as_deref()), (5, 3, Some("m")));
-        assert_eq!(reloaded.fetch_offsets("h", None)[0].1.as_ref().unwrap().metadata, None);
+        assert_eq!(reloaded.fetch_offsets("h", None)[0].1.as_ref().unwrap().metadata.as_deref(), Some(""));
         // Nothing expires before offsets.retention; everything after, and empty groups go.
         let now = now_ms();
         assert_eq!(gc.expire_offsets(&replicas, now), 0);
