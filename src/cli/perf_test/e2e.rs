@@ -51,7 +51,7 @@ pub fn run(a: E2eArgs) -> anyhow::Result<i32> {
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     rt.block_on(async move {
         let cluster = Cluster::connect(cfg.clone()).await.context("cannot reach the cluster")?;
-        let topic = cluster.refresh(Some(&[a.topic.clone()])).await?.topics.get(&a.topic).filter(|t| t.error == 0).cloned();
+        let topic = cluster.refresh(Some(std::slice::from_ref(&a.topic))).await?.topics.get(&a.topic).filter(|t| t.error == 0).cloned();
         let Some(topic) = topic else { anyhow::bail!("Topic '{}' does not exist (create it first)", a.topic) };
         let parts: Vec<i32> = topic.partitions.iter().map(|p| p.index).collect();
         // The consumer gets its own connections so its long polls never delay produces.

@@ -274,14 +274,15 @@ pub fn run(a: ProducerPerfArgs) -> anyhow::Result<i32> {
             pb.finish_and_clear();
         }
         let elapsed = start.elapsed();
-        let s = stats.lock().expect("stats");
-        summary(&s, elapsed, if a.warmup_records > 0 { OutputFormat::Text } else { a.output });
-        if a.warmup_records > 0 {
-            let st = steady.lock().expect("stats");
-            summary(&st, steady_start.elapsed(), a.output);
-        }
-        let errors = s.errors;
-        drop(s);
+        let errors = {
+            let s = stats.lock().expect("stats");
+            summary(&s, elapsed, if a.warmup_records > 0 { OutputFormat::Text } else { a.output });
+            if a.warmup_records > 0 {
+                let st = steady.lock().expect("stats");
+                summary(&st, steady_start.elapsed(), a.output);
+            }
+            s.errors
+        };
         for p in producers {
             p.close().await;
         }
