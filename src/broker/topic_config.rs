@@ -271,6 +271,7 @@ pub struct LogConfig {
     pub min_compaction_lag_ms: i64,
     pub min_cleanable_dirty_ratio: f64,
     pub compression_type: String,
+    pub min_insync_replicas: usize,
 }
 
 impl LogConfig {
@@ -298,6 +299,7 @@ impl LogConfig {
             min_compaction_lag_ms: long("min.compaction.lag.ms"),
             min_cleanable_dirty_ratio: get("min.cleanable.dirty.ratio").parse().unwrap_or(0.5),
             compression_type: get("compression.type").to_ascii_lowercase(),
+            min_insync_replicas: long("min.insync.replicas").clamp(1, i32::MAX as i64) as usize,
         }
     }
 

@@ -21,7 +21,8 @@ pub const SOURCE_DEFAULT: i8 = 5;
 /// One described config value.
 pub struct Entry {
     pub name: String,
-    pub value: String,
+    /// None for a broker config with no value (Kafka answers null).
+    pub value: Option<String>,
     pub source: i8,
     pub synonyms: Vec<(String, String, i8)>,
     pub config_type: i8,
@@ -59,7 +60,7 @@ pub fn topic_entries(broker: &BrokerConfig, overrides: &BTreeMap<String, String>
                 None if broker_set => (broker_value, SOURCE_STATIC_BROKER),
                 None => (d.default.to_string(), SOURCE_DEFAULT),
             };
-            Entry { name: d.name.to_string(), value, source, synonyms, config_type: config_type(d.kind), doc: d.doc, read_only: false }
+            Entry { name: d.name.to_string(), value: Some(value), source, synonyms, config_type: config_type(d.kind), doc: d.doc, read_only: false }
         })
         .collect()
 }
@@ -70,7 +71,12 @@ fn broker_entries(broker: &BrokerConfig) -> Vec<Entry> {
         .into_iter()
         .map(|(name, value, set)| {
             let source = if set { SOURCE_STATIC_BROKER } else { SOURCE_DEFAULT };
-            Entry { synonyms: vec![(name.clone(), value.clone(), source)], name, value, source, config_type: 2, doc: "", read_only: true }
+            // Broker keys that are topic-config defaults share the topic config's type.
+            let config_type = TOPIC_CONFIGS.iter().find(|d| d.broker_key == name).map(|d| config_type(d.kind)).unwrap_or(2);
+            // An unset key without a default is null, as Kafka reports it.
+            let value = (set || !value.is_empty()).then_some(value);
+            let synonyms = value.iter().map(|v| (name.clone(), v.clone(), source)).collect();
+            Entry { synonyms, name, value, source, config_type, doc: "", read_only: true }
         })
         .collect()
 }
@@ -128,7 +134,7 @@ pub async fn describe_configs(ctx: &Ctx<'_>, req: DescribeConfigsRequest) -> Des
                             };
                             DescribeConfigsResourceResult::default()
                                 .with_name(sb(e.name))
-                                .with_value(Some(sb(e.value)))
+                                .with_value(e.value.map(sb))
                                 .with_read_only(e.read_only)
                                 .with_config_source(e.source)
                                 .with_synonyms(synonyms)

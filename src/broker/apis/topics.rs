@@ -187,7 +187,7 @@ pub async fn create_topics(ctx: &Ctx<'_>, req: CreateTopicsRequest) -> CreateTop
                     .map(|e| {
                         CreatableTopicConfigs::default()
                             .with_name(sb(e.name))
-                            .with_value(Some(sb(e.value)))
+                            .with_value(e.value.map(sb))
                             .with_config_source(e.source)
                             .with_read_only(false)
                     })

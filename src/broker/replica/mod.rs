@@ -91,6 +91,10 @@ impl Partition {
     pub fn size_bytes(&self) -> u64 {
         self.log().size_bytes()
     }
+    pub fn min_insync_replicas(&self) -> usize {
+        self.log().config().min_insync_replicas
+    }
+
     pub fn config(&self) -> LogConfig {
         self.log().config().clone()
     }

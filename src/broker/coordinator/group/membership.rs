@@ -129,7 +129,8 @@ impl GroupCoordinator {
             _ => {
                 let rx = Self::set_join_waiter(g, &p.member_id, p.version);
                 if g.state != GroupState::PreparingRebalance {
-                    self.prepare_rebalance(g, now);
+                    let why = if changed { "a member rejoined with changed protocol metadata" } else { "the leader rejoined" };
+                    self.prepare_rebalance(g, now, why);
                 }
                 self.maybe_complete_join(replicas, g, now);
                 Reply::Later(rx)
@@ -180,7 +181,7 @@ impl GroupCoordinator {
                 g.join_deadline = Some((now + Duration::from_millis(self.cfg.initial_rebalance_delay_ms)).min(cap));
             }
         } else {
-            self.prepare_rebalance(g, now);
+            self.prepare_rebalance(g, now, "new member joined");
         }
         Reply::Later(rx)
     }
@@ -223,12 +224,16 @@ impl GroupCoordinator {
                 if let Err(c) = self.persist(replicas, &g.id, vec![(k, v)]) {
                     return Reply::Now(JoinOutcome { error: c, member_id: new_id, generation: -1, ..Default::default() });
                 }
+                // A returning static leader gets the member list (v9+: with skip_assignment).
+                // Kafka sends older clients an empty list; clients such as kafka-python then
+                // see changed metadata and rejoin, so rk keeps the list: the SyncGroup that
+                // follows in Stable returns the stored assignments either way.
                 Reply::Now(current_generation(g, &new_id, p.version >= 9))
             }
             _ => {
                 let rx = Self::set_join_waiter(g, &new_id, p.version);
                 if g.state != GroupState::PreparingRebalance {
-                    self.prepare_rebalance(g, now);
+                    self.prepare_rebalance(g, now, "static member rejoined with another protocol");
                 }
                 self.maybe_complete_join(replicas, g, now);
                 Reply::Later(rx)
@@ -237,7 +242,8 @@ impl GroupCoordinator {
     }
 
     /// Enters PreparingRebalance; members waiting for a sync learn a rebalance started.
-    pub(crate) fn prepare_rebalance(&self, g: &mut Group, now: Instant) {
+    pub(crate) fn prepare_rebalance(&self, g: &mut Group, now: Instant, why: &str) {
+        tracing::info!(group = %g.id, generation = g.generation, "preparing rebalance: {why}");
         let initial = g.state == GroupState::Empty;
         for m in g.members.values_mut() {
             if let Some(tx) = m.sync_waiter.take() {
@@ -326,7 +332,7 @@ impl GroupCoordinator {
     fn after_departure(&self, replicas: &ReplicaManager, g: &mut Group, now: Instant) {
         match g.state {
             GroupState::Stable | GroupState::CompletingRebalance => {
-                self.prepare_rebalance(g, now);
+                self.prepare_rebalance(g, now, "member left or expired");
                 self.maybe_complete_join(replicas, g, now);
             }
             GroupState::PreparingRebalance => self.maybe_complete_join(replicas, g, now),
@@ -394,7 +400,7 @@ impl GroupCoordinator {
                                     let _ = tx.send(SyncOutcome { error: c, ..Default::default() });
                                 }
                             }
-                            self.prepare_rebalance(g, now);
+                            self.prepare_rebalance(g, now, "storing the assignment failed");
                         }
                     }
                 }
