@@ -5,6 +5,11 @@
 //! - `client`   — the async Kafka client the tools and tests use (wire protocol only).
 //! - `broker`   — `rk server`: network, API handlers, storage engine, metadata, controller.
 
+pub mod alloc;
 pub mod broker;
 pub mod cli;
 pub mod client;
+
+/// Huge allocations sized from wire data are reserved lazily instead of aborting (see alloc.rs).
+#[global_allocator]
+static GLOBAL: alloc::GuardedAlloc = alloc::GuardedAlloc;

@@ -72,6 +72,12 @@ async fn bad_frames_close_only_their_connection() {
     s.write_all(&[0, 0, 0, 10, 0, 3, 0, 12, 0, 0, 0, 7, 0, 0]).unwrap();
     assert!(closed(s));
 
+    // Lying array lengths (found by the fuzzer): a 14-byte Metadata v8 request whose topic
+    // array claims 2^31-1 entries (~170 GB of structs) must be refused, not allocated.
+    let mut s = raw(&b);
+    s.write_all(&[0, 0, 0, 14, 0x0, 0x3, 0x0, 0x8, 0, 0, 0, 1, 0, 0, 0x7f, 0xff, 0xff, 0xff]).unwrap();
+    assert!(closed(s));
+
     // Everyone else is still served.
     let (err, base) = produce(&mut healthy, "ok", 0, simple_batch(0, 2), 1).await;
     assert_eq!((err, base), (0, 0));

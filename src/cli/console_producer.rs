@@ -321,7 +321,9 @@ mod tests {
         assert_eq!(v.as_deref(), Some(&b"value"[..]));
         assert_eq!(h, vec![("h1".to_string(), Some(Bytes::from_static(b"v1"))), ("h2".to_string(), None)]);
         let (k, v, _) = r.parse("\tNULL\tNULL", 1).unwrap();
-        assert_eq!((k, v), (Some(Bytes::new()), None));
+        assert_eq!((k, v), (None, None));
+        let (k, _, h) = r.parse("\t\tv", 1).unwrap();
+        assert_eq!((k, h.len()), (Some(Bytes::new()), 0), "an empty key is not null");
         let e = reader(&[("parse.key", "true")]).parse("novalue", 3).unwrap_err().to_string();
         assert_eq!(e, "No key separator found on line number 3: 'novalue'");
         let (k, v, _) = reader(&[("parse.key", "true"), ("ignore.error", "true")]).parse("novalue", 3).unwrap();

@@ -60,7 +60,15 @@ pub fn topic_entries(broker: &BrokerConfig, overrides: &BTreeMap<String, String>
                 None if broker_set => (broker_value, SOURCE_STATIC_BROKER),
                 None => (d.default.to_string(), SOURCE_DEFAULT),
             };
-            Entry { name: d.name.to_string(), value: Some(value), source, synonyms, config_type: config_type(d.kind), doc: d.doc, read_only: false }
+            Entry {
+                name: d.name.to_string(),
+                value: Some(value),
+                source,
+                synonyms,
+                config_type: config_type(d.kind),
+                doc: d.doc,
+                read_only: false,
+            }
         })
         .collect()
 }

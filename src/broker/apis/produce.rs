@@ -47,7 +47,8 @@ pub async fn handle(ctx: &Ctx<'_>, req: ProduceRequest) -> MaybeResponse<Produce
             // acks=all needs at least min.insync.replicas in the ISR (Kafka refuses the
             // write up front with NOT_ENOUGH_REPLICAS).
             if req.acks == -1 {
-                let isr = name.as_ref().ok().and_then(|n| image.topic(n)).and_then(|t| t.partitions.get(&pd.index)).map_or(0, |p| p.isr.len());
+                let isr =
+                    name.as_ref().ok().and_then(|n| image.topic(n)).and_then(|t| t.partitions.get(&pd.index)).map_or(0, |p| p.isr.len());
                 let min = partition.min_insync_replicas();
                 if isr < min {
                     let msg = format!("The size of the current ISR {isr} is insufficient to satisfy the min.isr requirement of {min}");

@@ -135,6 +135,11 @@ pub fn validate(batch: &[u8]) -> Result<BatchHeader, BatchError> {
     if h.record_count == 0 || h.record_count != h.last_offset_delta + 1 {
         return Err(BatchError::BadCount);
     }
+    // An uncompressed record takes at least 7 bytes: a count beyond that is a lie (and
+    // decoders would size vectors from it).
+    if h.compression() == 0 && h.record_count as usize > (h.size - HEADER_LEN) / 7 {
+        return Err(BatchError::BadCount);
+    }
     Ok(h)
 }
 
