@@ -759,7 +759,7 @@ _rk() {
             return 0
             ;;
         rk__subcmd__perf__subcmd__test__subcmd__consumer)
-            opts="-h -V --bootstrap-server --command-config --command-property --topic --num-records --messages --group --from-latest --fetch-size --socket-buffer-size --consumer.config --timeout --show-detailed-stats --reporting-interval --date-format --hide-header --print-metrics --help --version"
+            opts="-h -V --bootstrap-server --command-config --command-property --topic --num-records --messages --group --from-latest --fetch-size --socket-buffer-size --consumer.config --timeout --show-detailed-stats --reporting-interval --date-format --hide-header --print-metrics --consumers --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -814,6 +814,10 @@ _rk() {
                     return 0
                     ;;
                 --date-format)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --consumers)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

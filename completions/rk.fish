@@ -212,6 +212,7 @@ complete -c rk -n "__fish_rk_using_subcommand perf-test; and __fish_seen_subcomm
 complete -c rk -n "__fish_rk_using_subcommand perf-test; and __fish_seen_subcommand_from consumer" -l timeout -d 'Maximum time between records in milliseconds before giving up' -r
 complete -c rk -n "__fish_rk_using_subcommand perf-test; and __fish_seen_subcommand_from consumer" -l reporting-interval -d 'Milliseconds between detailed rows' -r
 complete -c rk -n "__fish_rk_using_subcommand perf-test; and __fish_seen_subcommand_from consumer" -l date-format -d 'Date format of start/end times (Java SimpleDateFormat subset)' -r
+complete -c rk -n "__fish_rk_using_subcommand perf-test; and __fish_seen_subcommand_from consumer" -l consumers -d 'Number of consumers (one group) sharing the partitions in this process' -r
 complete -c rk -n "__fish_rk_using_subcommand perf-test; and __fish_seen_subcommand_from consumer" -l from-latest -d 'Start from the latest offset instead of the earliest'
 complete -c rk -n "__fish_rk_using_subcommand perf-test; and __fish_seen_subcommand_from consumer" -l show-detailed-stats -d 'Print a row per reporting interval instead of one summary'
 complete -c rk -n "__fish_rk_using_subcommand perf-test; and __fish_seen_subcommand_from consumer" -l hide-header -d 'Do not print the header'

@@ -125,6 +125,12 @@ impl Cluster {
             let result = conn.lock().await.send(req).await;
             match result {
                 Err(ClientError::Io(_)) if attempt == 0 => self.forget(node).await,
+                Err(e @ (ClientError::Timeout(_) | ClientError::Io(_) | ClientError::Protocol(_))) => {
+                    // A late or garbled answer would be read by the next request: drop the
+                    // connection so the next call opens a fresh one.
+                    self.forget(node).await;
+                    return Err(e);
+                }
                 other => return other,
             }
         }

@@ -8,6 +8,8 @@ use crate::client::consumer::{Consumer, ConsumerConfig};
 use anyhow::Context;
 use clap::Args;
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 #[derive(Args, Debug)]
@@ -53,6 +55,30 @@ pub struct ConsumerPerfArgs {
     /// Accepted for compatibility (rk prints no client metrics yet).
     #[arg(long)]
     pub print_metrics: bool,
+    /// Number of consumers (one group) sharing the partitions in this process.
+    #[arg(long, default_value_t = 1)]
+    pub consumers: usize,
+}
+
+/// Counters shared by the consumer tasks.
+struct Shared {
+    count: AtomicU64,
+    bytes: AtomicU64,
+    assigned_at_ms: AtomicU64,
+    last_record_ms: AtomicU64,
+    stop: AtomicBool,
+}
+
+impl Default for Shared {
+    fn default() -> Self {
+        Shared {
+            count: AtomicU64::new(0),
+            bytes: AtomicU64::new(0),
+            assigned_at_ms: AtomicU64::new(u64::MAX),
+            last_record_ms: AtomicU64::new(0),
+            stop: AtomicBool::new(false),
+        }
+    }
 }
 
 /// Converts the common Java SimpleDateFormat letters to chrono's format.
@@ -89,11 +115,9 @@ pub fn run(a: ConsumerPerfArgs) -> anyhow::Result<i32> {
     }
     let cfg = a.client.config_with("perf-consumer-client", &[], &props.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>())?;
     let ccfg = ConsumerConfig::from_props(&cfg.props).map_err(anyhow::Error::msg)?;
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     rt.block_on(async move {
         let cluster = Cluster::connect(cfg).await.context("cannot reach the cluster")?;
-        let mut consumer = Consumer::new(cluster, ccfg);
-        consumer.subscribe(vec![a.topic.clone()])?;
         let header = "start.time, end.time, data.consumed.in.MB, MB.sec, data.consumed.in.nMsg, nMsg.sec, rebalance.time.ms, fetch.time.ms, fetch.MB.sec, fetch.nMsg.sec";
         let detailed_header = "time, threadId, data.consumed.in.MB, MB.sec, data.consumed.in.nMsg, nMsg.sec, rebalance.time.ms, fetch.time.ms, fetch.MB.sec, fetch.nMsg.sec";
         if !a.hide_header {
@@ -101,48 +125,82 @@ pub fn run(a: ConsumerPerfArgs) -> anyhow::Result<i32> {
         }
         let start_wall = chrono::Local::now();
         let start = Instant::now();
-        let mut rebalance_ms: Option<u128> = None;
-        let (mut count, mut bytes) = (0u64, 0u64);
-        let mut last_record = Instant::now();
+        let shared = Arc::new(Shared::default());
+        // Several consumers in one group share the partitions (--consumers N).
+        let mut tasks = Vec::new();
+        for i in 0..a.consumers.max(1) {
+            // Each consumer gets its own connections, as separate clients would: a JoinGroup
+            // waiting for the rebalance must not hold up the other members' requests.
+            let own = if i == 0 { cluster.clone() } else { Cluster::connect(cluster.cfg.clone()).await? };
+            let mut consumer = Consumer::new(own, ccfg.clone());
+            consumer.subscribe(vec![a.topic.clone()])?;
+            let shared = shared.clone();
+            let limit = a.messages;
+            tasks.push(tokio::spawn(async move {
+                while !shared.stop.load(Ordering::Relaxed) {
+                    let recs = match consumer.poll(Duration::from_millis(100)).await {
+                        Ok(r) => r,
+                        Err(e) => {
+                            eprintln!("consumer error: {e}");
+                            break;
+                        }
+                    };
+                    if !consumer.assignment().is_empty() {
+                        shared.assigned_at_ms.fetch_min(start.elapsed().as_millis() as u64, Ordering::Relaxed);
+                    }
+                    for r in &recs {
+                        if shared.count.fetch_add(1, Ordering::Relaxed) >= limit {
+                            break;
+                        }
+                        let n = (r.key.as_ref().map_or(0, |k| k.len()) + r.value.as_ref().map_or(0, |v| v.len())) as u64;
+                        shared.bytes.fetch_add(n, Ordering::Relaxed);
+                    }
+                    if !recs.is_empty() {
+                        shared.last_record_ms.store(start.elapsed().as_millis() as u64, Ordering::Relaxed);
+                    }
+                }
+                let _ = consumer.close().await;
+            }));
+        }
         let (mut win_start, mut win_count, mut win_bytes) = (Instant::now(), 0u64, 0u64);
         let mut timed_out = false;
-        while count < a.messages {
-            let recs = consumer.poll(Duration::from_millis(100)).await?;
-            if rebalance_ms.is_none() && !consumer.assignment().is_empty() {
-                rebalance_ms = Some(start.elapsed().as_millis());
-                last_record = Instant::now();
+        let (count, bytes) = loop {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            let count = shared.count.load(Ordering::Relaxed).min(a.messages);
+            let bytes = shared.bytes.load(Ordering::Relaxed);
+            if count >= a.messages {
+                break (count, bytes);
             }
-            for r in recs.iter().take((a.messages - count) as usize) {
-                let n = (r.key.as_ref().map_or(0, |k| k.len()) + r.value.as_ref().map_or(0, |v| v.len())) as u64;
-                count += 1;
-                bytes += n;
-                win_count += 1;
-                win_bytes += n;
-            }
-            if !recs.is_empty() {
-                last_record = Instant::now();
-            }
-            if last_record.elapsed() >= Duration::from_millis(a.timeout) {
+            let assigned = shared.assigned_at_ms.load(Ordering::Relaxed);
+            let last = shared.last_record_ms.load(Ordering::Relaxed).max(if assigned == u64::MAX { 0 } else { assigned });
+            if assigned != u64::MAX && start.elapsed().as_millis() as u64 >= last + a.timeout {
                 timed_out = true;
-                break;
+                break (count, bytes);
             }
             if a.show_detailed_stats && win_start.elapsed() >= Duration::from_millis(a.reporting_interval) {
                 let secs = win_start.elapsed().as_secs_f64();
+                let (dc, db) = (count - win_count, bytes - win_bytes);
                 println!(
                     "{}, 0, {:.4}, {:.4}, {}, {:.4}, {}, {}, {:.4}, {:.4}",
                     fmt_time(chrono::Local::now(), &a.date_format),
                     bytes as f64 / MB,
-                    win_bytes as f64 / MB / secs,
+                    db as f64 / MB / secs,
                     count,
-                    win_count as f64 / secs,
+                    dc as f64 / secs,
                     0,
                     (secs * 1000.0) as u64,
-                    win_bytes as f64 / MB / secs,
-                    win_count as f64 / secs
+                    db as f64 / MB / secs,
+                    dc as f64 / secs
                 );
-                (win_start, win_count, win_bytes) = (Instant::now(), 0, 0);
+                (win_start, win_count, win_bytes) = (Instant::now(), count, bytes);
             }
+        };
+        shared.stop.store(true, Ordering::Relaxed);
+        for t in tasks {
+            let _ = t.await;
         }
+        let assigned = shared.assigned_at_ms.load(Ordering::Relaxed);
+        let rebalance_ms: Option<u128> = (assigned != u64::MAX).then_some(assigned as u128);
         let elapsed = start.elapsed().as_secs_f64().max(1e-9);
         let reb = rebalance_ms.unwrap_or(0);
         let fetch_secs = (elapsed - reb as f64 / 1000.0).max(1e-9);
@@ -167,7 +225,7 @@ pub fn run(a: ConsumerPerfArgs) -> anyhow::Result<i32> {
                 count as f64 / fetch_secs
             );
         }
-        let _ = consumer.close().await;
+        // Like Kafka: running out of records is reported, not an error.
         Ok(0)
     })
 }
