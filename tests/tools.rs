@@ -179,3 +179,32 @@ fn consumer_groups_commit_and_resume() {
     assert_eq!(first.len(), 10);
     assert_eq!(out(&o).lines().count(), 6, "{}", err(&o));
 }
+
+#[tokio::test]
+async fn client_consumer_uses_incremental_fetch_sessions() {
+    use rk::client::consumer::{Consumer, ConsumerConfig, StartAt};
+    let b = TestBroker::start();
+    let mut c = b.connect().await;
+    create_topic(&mut c, "sess", 3, &[]).await;
+    for p in 0..3 {
+        produce(&mut c, "sess", p, simple_batch(0, 5), 1).await;
+    }
+    let cfg = rk::client::ClientConfig::new(Some(&b.addr()), vec![], "t").unwrap();
+    let cluster = rk::client::Cluster::connect(cfg).await.unwrap();
+    let mut consumer = Consumer::new(cluster, ConsumerConfig::from_props(&Default::default()).unwrap());
+    consumer.assign((0..3).map(|p| ("sess".to_string(), p, StartAt::Earliest)).collect()).await.unwrap();
+    let mut got = 0;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while got < 15 && std::time::Instant::now() < deadline {
+        got += consumer.poll(std::time::Duration::from_millis(200)).await.unwrap().len();
+    }
+    assert_eq!(got, 15);
+    assert!(consumer.fetch_session(1).is_some_and(|id| id > 0), "a session was established");
+    // New data on one partition arrives through the incremental session.
+    produce(&mut c, "sess", 1, simple_batch(5, 2), 1).await;
+    let mut more = Vec::new();
+    while more.len() < 2 && std::time::Instant::now() < deadline {
+        more.extend(consumer.poll(std::time::Duration::from_millis(200)).await.unwrap());
+    }
+    assert_eq!(more.iter().map(|r| (r.partition, r.offset)).collect::<Vec<_>>(), vec![(1, 5), (1, 6)]);
+}

@@ -120,6 +120,15 @@ pub enum StartAt {
     Committed,
 }
 
+/// This consumer's fetch session with one broker.
+#[derive(Default)]
+struct FetchSessionState {
+    id: i32,
+    epoch: i32,
+    /// Positions the broker last heard from us.
+    sent: BTreeMap<(String, i32), i64>,
+}
+
 enum Subscription {
     Topics(Vec<String>),
     Pattern(regex::Regex),
@@ -135,6 +144,7 @@ pub struct Consumer {
     needs_join: bool,
     last_heartbeat: Instant,
     last_commit: Instant,
+    sessions: std::collections::HashMap<i32, FetchSessionState>,
 }
 
 impl Consumer {
@@ -151,6 +161,7 @@ impl Consumer {
             needs_join: false,
             last_heartbeat: Instant::now(),
             last_commit: Instant::now(),
+            sessions: Default::default(),
         }
     }
 
@@ -186,6 +197,11 @@ impl Consumer {
             Some(_) => Ok(()),
             None => Err(ClientError::Protocol("subscribe requires a group.id".into())),
         }
+    }
+
+    /// The fetch session id held with a broker (0 or None: sessionless).
+    pub fn fetch_session(&self, broker: i32) -> Option<i32> {
+        self.sessions.get(&broker).map(|s| s.id)
     }
 
     pub fn assignment(&self) -> BTreeSet<(String, i32)> {
@@ -309,8 +325,15 @@ impl Consumer {
         // One leader per call keeps long polls simple; rotate through leaders.
         for (leader, parts) in by_leader {
             let version = self.cluster.version_for::<FetchRequest>(Some(leader)).await?;
+            let meta = self.cluster.metadata();
+            // KIP-227 fetch sessions (v7+): after one full fetch, only partitions whose
+            // position changed are sent, and dropped ones are listed as forgotten.
+            let session = self.sessions.entry(leader).or_default();
+            let full = version < 7 || session.id == 0;
+            let changed: Vec<&(String, i32, i64)> =
+                parts.iter().filter(|(t, p, pos)| full || session.sent.get(&(t.clone(), *p)) != Some(pos)).collect();
             let mut topics: BTreeMap<String, Vec<fetch_request::FetchPartition>> = BTreeMap::new();
-            for (t, p, pos) in &parts {
+            for (t, p, pos) in changed {
                 topics.entry(t.clone()).or_default().push(
                     fetch_request::FetchPartition::default()
                         .with_partition(*p)
@@ -318,31 +341,78 @@ impl Consumer {
                         .with_partition_max_bytes(self.cfg.max_partition_fetch_bytes),
                 );
             }
-            let meta = self.cluster.metadata();
+            let mut forgotten: BTreeMap<String, Vec<i32>> = BTreeMap::new();
+            if !full {
+                for (t, p) in session.sent.keys() {
+                    if !parts.iter().any(|(pt, pp, _)| pt == t && pp == p) {
+                        forgotten.entry(t.clone()).or_default().push(*p);
+                    }
+                }
+            }
+            let (session_id, epoch) = match (version >= 7, full) {
+                (false, _) => (0, -1),
+                (true, true) => (0, 0),
+                (true, false) => (session.id, session.epoch),
+            };
+            let topic_ref = |t: String| -> (TopicName, uuid::Uuid) {
+                if version >= 13 {
+                    (TopicName(StrBytes::from_static_str("")), meta.topics.get(&t).map(|m| m.id).unwrap_or_default())
+                } else {
+                    (TopicName(StrBytes::from_string(t)), uuid::Uuid::nil())
+                }
+            };
             let req = FetchRequest::default()
                 .with_replica_id(BrokerId(-1))
                 .with_max_wait_ms(wait.as_millis() as i32)
                 .with_min_bytes(1)
                 .with_max_bytes(self.cfg.fetch_max_bytes)
                 .with_isolation_level(self.cfg.isolation_level)
-                .with_session_id(0)
-                .with_session_epoch(-1)
+                .with_session_id(session_id)
+                .with_session_epoch(epoch)
                 .with_topics(
                     topics
                         .into_iter()
                         .map(|(t, ps)| {
-                            let ft = fetch_request::FetchTopic::default().with_partitions(ps);
-                            if version >= 13 {
-                                ft.with_topic_id(meta.topics.get(&t).map(|m| m.id).unwrap_or_default())
-                            } else {
-                                ft.with_topic(TopicName(StrBytes::from_string(t)))
-                            }
+                            let (name, id) = topic_ref(t);
+                            fetch_request::FetchTopic::default().with_partitions(ps).with_topic(name).with_topic_id(id)
+                        })
+                        .collect(),
+                )
+                .with_forgotten_topics_data(
+                    forgotten
+                        .into_iter()
+                        .map(|(t, ps)| {
+                            let (name, id) = topic_ref(t);
+                            fetch_request::ForgottenTopic::default().with_topic(name).with_topic_id(id).with_partitions(ps)
                         })
                         .collect(),
                 );
-            let resp = self.cluster.send(Some(leader), &req).await?;
+            let resp = match self.cluster.send(Some(leader), &req).await {
+                Ok(r) => r,
+                Err(e) => {
+                    self.sessions.remove(&leader);
+                    return Err(e);
+                }
+            };
+            if resp.error_code == E::FetchSessionIdNotFound.code() || resp.error_code == E::InvalidFetchSessionEpoch.code() {
+                // The broker lost or rejected our session: start over with a full fetch.
+                self.sessions.remove(&leader);
+                continue;
+            }
             if resp.error_code != 0 {
                 return Err(ClientError::kafka(resp.error_code));
+            }
+            if version >= 7 {
+                let session = self.sessions.entry(leader).or_default();
+                session.id = resp.session_id;
+                session.epoch = if full {
+                    1
+                } else if session.epoch == i32::MAX {
+                    1
+                } else {
+                    session.epoch + 1
+                };
+                session.sent = parts.iter().map(|(t, p, pos)| ((t.clone(), *p), *pos)).collect();
             }
             for t in resp.responses {
                 let name = if version >= 13 {
