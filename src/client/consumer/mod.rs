@@ -405,13 +405,8 @@ impl Consumer {
             if version >= 7 {
                 let session = self.sessions.entry(leader).or_default();
                 session.id = resp.session_id;
-                session.epoch = if full {
-                    1
-                } else if session.epoch == i32::MAX {
-                    1
-                } else {
-                    session.epoch + 1
-                };
+                // Epochs run 1..=i32::MAX and wrap back to 1.
+                session.epoch = if full || session.epoch == i32::MAX { 1 } else { session.epoch + 1 };
                 session.sent = parts.iter().map(|(t, p, pos)| ((t.clone(), *p), *pos)).collect();
             }
             for t in resp.responses {
