@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import subprocess
 
+import pytest
+
 from confluent_kafka import Producer, TopicPartition
 
 from conftest import rk_bin, unique
@@ -81,3 +83,40 @@ def test_keyed_partitioning_matches_librdkafka_murmur2(broker):
         if who == "rk":
             rk_parts[k] = int(part)
     assert rk_parts == delivered
+
+
+@pytest.mark.parametrize("strategy", ["range", "roundrobin", "cooperative-sticky"])
+def test_two_rk_consumers_split_a_group(broker_factory, strategy):
+    """Two rk console-consumers in one group (rk's own assignors, including the
+    incremental cooperative-sticky protocol) split the partitions and read every record
+    exactly once."""
+    import time
+
+    b = broker_factory({"group.initial.rebalance.delay.ms": "0"})
+    topic, group = unique("split"), unique("g")
+    create_topic(admin(b.bootstrap), topic, partitions=4)
+
+    def start():
+        return subprocess.Popen([rk_bin(), "console-consumer", "--bootstrap-server", b.bootstrap, "--topic", topic,
+                                 "--group", group, "--timeout-ms", "9000", "--format", "%p %o\\n",
+                                 "--consumer-property", f"partition.assignment.strategy={strategy}",
+                                 "--consumer-property", "heartbeat.interval.ms=300"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    procs = [start()]
+    try:
+        time.sleep(1.0)
+        procs.append(start())
+        time.sleep(4.0)  # both joined and the (possibly two-step) rebalance settled
+        p = Producer({"bootstrap.servers": b.bootstrap})
+        for i in range(200):
+            p.produce(topic, value=f"v{i}".encode(), partition=i % 4)
+        assert p.flush(10) == 0
+        outs = [pr.communicate(timeout=60)[0] for pr in procs]
+        assert all(pr.returncode == 0 for pr in procs)
+    finally:
+        for pr in procs:
+            pr.kill()
+    seen = [[tuple(map(int, line.split())) for line in o.splitlines()] for o in outs]
+    assert all(seen), f"both consumers got partitions: {[len(x) for x in seen]}"
+    assert sorted(seen[0] + seen[1]) == sorted((i % 4, i // 4) for i in range(200)), "every record exactly once"

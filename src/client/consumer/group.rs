@@ -70,8 +70,16 @@ impl GroupMember {
     }
 
     /// Joins (or rejoins) the group and returns this member's assignment.
-    pub async fn join(&mut self, cluster: &Cluster, topics: &[String]) -> Result<BTreeSet<(String, i32)>, ClientError> {
-        let metadata = assignors::encode_subscription(topics);
+    /// Joins (or rejoins) the group; `owned` are the partitions held now (cooperative
+    /// rebalancing keeps them). Returns the assignment and whether the chosen protocol
+    /// is cooperative.
+    pub async fn join(
+        &mut self,
+        cluster: &Cluster,
+        topics: &[String],
+        owned: &BTreeSet<(String, i32)>,
+    ) -> Result<(BTreeSet<(String, i32)>, bool), ClientError> {
+        let metadata = assignors::encode_subscription(topics, owned);
         loop {
             let coord = self.coordinator(cluster).await?;
             let req = JoinGroupRequest::default()
@@ -135,7 +143,10 @@ impl GroupMember {
                 );
             let s = cluster.send(Some(coord), &sync).await?;
             match s.error_code {
-                0 => return Ok(assignors::decode_assignment(s.assignment).unwrap_or_default()),
+                0 => {
+                    let cooperative = self.assignors.iter().any(|a| a.name() == protocol && a.is_cooperative());
+                    return Ok((assignors::decode_assignment(s.assignment).unwrap_or_default(), cooperative));
+                }
                 c if c == E::RebalanceInProgress.code() => continue,
                 c if c == E::UnknownMemberId.code() || c == E::IllegalGeneration.code() => {
                     self.member_id.clear();
@@ -153,17 +164,17 @@ impl GroupMember {
         members: &[join_group_response::JoinGroupResponseMember],
     ) -> Result<Vec<(String, Bytes)>, ClientError> {
         let assignor = self.assignors.iter().find(|a| a.name() == protocol).copied().unwrap_or(Assignor::Range);
-        let subs: BTreeMap<String, Vec<String>> = members
+        let subs: BTreeMap<String, assignors::MemberSubscription> = members
             .iter()
             .map(|m| (m.member_id.to_string(), assignors::decode_subscription(m.metadata.clone()).unwrap_or_default()))
             .collect();
-        let all: Vec<String> = subs.values().flatten().cloned().collect::<BTreeSet<_>>().into_iter().collect();
+        let all: Vec<String> = subs.values().flat_map(|s| s.topics.iter().cloned()).collect::<BTreeSet<_>>().into_iter().collect();
         let meta = cluster.refresh(Some(&all)).await?;
         let partitions: BTreeMap<String, i32> = all
             .iter()
             .filter_map(|t| meta.topics.get(t).filter(|m| m.error == 0).map(|m| (t.clone(), m.partitions.len() as i32)))
             .collect();
-        let plan = assignor.assign(&subs, &partitions);
+        let plan = assignor.assign_members(&subs, &partitions);
         Ok(plan.into_iter().map(|(m, a)| (m, assignors::encode_assignment(&a))).collect())
     }
 

@@ -279,12 +279,29 @@ impl Consumer {
                 self.cluster.refresh(None).await?;
             }
             let topics = self.subscribed_topics();
-            let assigned = self.group.as_mut().expect("group").join(&self.cluster, &topics).await?;
+            let owned = self.assignment();
+            let (assigned, cooperative) = self.group.as_mut().expect("group").join(&self.cluster, &topics, &owned).await?;
             self.needs_join = false;
             self.last_heartbeat = Instant::now();
-            self.positions.clear();
-            self.buffer.clear();
+            if cooperative {
+                // Incremental: keep positions of partitions we still own; give up revoked
+                // ones and rejoin so they can move (KIP-429's second round).
+                let revoked: Vec<(String, i32)> = owned.iter().filter(|tp| !assigned.contains(*tp)).cloned().collect();
+                for tp in &revoked {
+                    self.positions.remove(tp);
+                }
+                self.buffer.retain(|r| assigned.contains(&(r.topic.clone(), r.partition)));
+                if !revoked.is_empty() {
+                    self.needs_join = true;
+                }
+            } else {
+                self.positions.clear();
+                self.buffer.clear();
+            }
             for (t, p) in assigned {
+                if self.positions.contains_key(&(t.clone(), p)) {
+                    continue;
+                }
                 let pos = self.resolve_start(&t, p, StartAt::Committed).await?;
                 self.positions.insert((t, p), pos);
             }
