@@ -6,7 +6,7 @@ use crate::broker::log::{LogError, PartitionLog};
 use crate::broker::metadata::{MetadataImage, MetadataRecord};
 use crate::broker::topic_config::LogConfig;
 use bytes::{Bytes, BytesMut};
-use kafka_protocol::records::{Compression, Record, RecordBatchDecoder, RecordBatchEncoder, RecordEncodeOptions, TimestampType};
+use kafka_protocol::records::RecordBatchDecoder;
 use std::path::Path;
 use std::sync::{Arc, Mutex, RwLock};
 
@@ -92,29 +92,6 @@ impl Controller {
 }
 
 fn encode_batch(records: &[MetadataRecord]) -> BytesMut {
-    let now = crate::broker::log::now_ms();
-    let recs: Vec<Record> = records
-        .iter()
-        .enumerate()
-        .map(|(i, r)| Record {
-            transactional: false,
-            control: false,
-            delete_horizon: false,
-            partition_leader_epoch: 0,
-            producer_id: -1,
-            producer_epoch: -1,
-            timestamp_type: TimestampType::Creation,
-            offset: i as i64,
-            // offset - sequence must stay constant for the encoder to emit one batch.
-            sequence: i as i32 - 1,
-            timestamp: now,
-            key: None,
-            value: Some(Bytes::from(serde_json::to_vec(r).expect("metadata records serialise"))),
-            headers: Default::default(),
-        })
-        .collect();
-    let mut buf = BytesMut::new();
-    RecordBatchEncoder::encode(&mut buf, &recs, &RecordEncodeOptions { version: 2, compression: Compression::None })
-        .expect("encoding an uncompressed batch cannot fail");
-    buf
+    let values = records.iter().map(|r| (None, Some(Bytes::from(serde_json::to_vec(r).expect("metadata records serialise")))));
+    crate::broker::log::batch::encode_records(values, crate::broker::log::now_ms())
 }

@@ -143,6 +143,36 @@ pub fn validate(batch: &[u8]) -> Result<BatchHeader, BatchError> {
     Ok(h)
 }
 
+/// Encodes (key, value) pairs as one uncompressed, non-transactional v2 batch with
+/// offsets from 0 — the broker's own writes (metadata, group records).
+pub fn encode_records(records: impl IntoIterator<Item = (Option<bytes::Bytes>, Option<bytes::Bytes>)>, timestamp: i64) -> bytes::BytesMut {
+    use kafka_protocol::records::{Compression, Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType};
+    let recs: Vec<Record> = records
+        .into_iter()
+        .enumerate()
+        .map(|(i, (key, value))| Record {
+            transactional: false,
+            control: false,
+            delete_horizon: false,
+            partition_leader_epoch: 0,
+            producer_id: -1,
+            producer_epoch: -1,
+            timestamp_type: TimestampType::Creation,
+            offset: i as i64,
+            // offset - sequence must stay constant for the encoder to emit one batch.
+            sequence: i as i32 - 1,
+            timestamp,
+            key,
+            value,
+            headers: Default::default(),
+        })
+        .collect();
+    let mut buf = bytes::BytesMut::new();
+    RecordBatchEncoder::encode(&mut buf, &recs, &RecordEncodeOptions { version: 2, compression: Compression::None })
+        .expect("encoding an uncompressed batch cannot fail");
+    buf
+}
+
 /// Iterates over complete batches in a buffer: yields (position, header) and stops at the
 /// first incomplete or unparsable batch. Used by fetch trimming and recovery.
 pub fn walk(buf: &[u8]) -> impl Iterator<Item = (usize, BatchHeader)> + '_ {

@@ -9,9 +9,9 @@ pub mod store;
 
 use crate::broker::log::now_ms;
 use crate::broker::replica::ReplicaManager;
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use kafka_protocol::error::ResponseError as E;
-use kafka_protocol::records::{Compression, Record, RecordBatchDecoder, RecordBatchEncoder, RecordEncodeOptions, TimestampType};
+use kafka_protocol::records::RecordBatchDecoder;
 use state::{CommittedOffset, Group, GroupState};
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -87,29 +87,7 @@ impl GroupCoordinator {
         }
         let p = store::partition_for(group, self.cfg.offsets_partitions);
         let partition = replicas.get(OFFSETS_TOPIC, p).ok_or(code(E::CoordinatorNotAvailable))?;
-        let ts = now_ms();
-        let recs: Vec<Record> = records
-            .into_iter()
-            .enumerate()
-            .map(|(i, (k, v))| Record {
-                transactional: false,
-                control: false,
-                delete_horizon: false,
-                partition_leader_epoch: 0,
-                producer_id: -1,
-                producer_epoch: -1,
-                timestamp_type: TimestampType::Creation,
-                offset: i as i64,
-                sequence: i as i32 - 1,
-                timestamp: ts,
-                key: Some(k),
-                value: v,
-                headers: Default::default(),
-            })
-            .collect();
-        let mut buf = BytesMut::new();
-        RecordBatchEncoder::encode(&mut buf, &recs, &RecordEncodeOptions { version: 2, compression: Compression::None })
-            .map_err(|_| code(E::UnknownServerError))?;
+        let mut buf = crate::broker::log::batch::encode_records(records.into_iter().map(|(k, v)| (Some(k), v)), now_ms());
         partition.append(&mut buf).map(|_| ()).map_err(|e| match e.code() {
             // Kafka maps a too-large group record to UNKNOWN_SERVER_ERROR for the caller.
             c if c == code(E::MessageTooLarge) || c == code(E::RecordListTooLarge) => code(E::UnknownServerError),
