@@ -421,7 +421,7 @@ async fn log_append_time_topics_stamp_broker_time() {
 #[tokio::test]
 async fn metadata_auto_create_and_topic_ids() {
     let b = TestBroker::start_with(&["num.partitions=3"]);
-    let mut c = b.connect().await;
+    let c = b.connect().await;
     let req = MetadataRequest::default()
         .with_topics(Some(vec![metadata_request::MetadataRequestTopic::default().with_name(Some(tn("auto")))]))
         .with_allow_auto_topic_creation(true);

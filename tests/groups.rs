@@ -150,7 +150,7 @@ async fn join_sync_heartbeat_commit_and_describe() {
 async fn second_member_triggers_rebalance_and_both_rejoin() {
     let b = TestBroker::start_with(FAST);
     let mut c1 = b.connect().await;
-    let mut c2 = b.connect().await;
+    let c2 = b.connect().await;
     let j1 = join(&mut c1, "rb", 10_000).await;
     let m1 = j1.member_id.to_string();
     sync(&mut c1, "rb", 1, &m1, vec![(&m1, b"a")]).await;

@@ -129,3 +129,45 @@ async fn acks_zero_gets_no_response_but_is_written() {
     // The next request on the same connection gets its own answer (no stray response).
     assert_eq!(list_offset(&mut c, "a0", 0, -1).await, (0, 3, -1));
 }
+
+#[tokio::test]
+async fn client_connections_pipeline_and_survive_timeouts() {
+    let b = TestBroker::start();
+    let mut c = b.connect().await;
+    create_topic(&mut c, "pipe", 1, &[]).await;
+    produce(&mut c, "pipe", 0, simple_batch(0, 3), 1).await;
+    // Many requests in flight on one connection, answered by correlation id.
+    let c = std::sync::Arc::new(c);
+    let mut tasks = Vec::new();
+    for ts in [-1i64, -2, -1, -2, -1, -2, -1, -2] {
+        let c = c.clone();
+        tasks.push(tokio::spawn(async move {
+            let req = ListOffsetsRequest::default().with_replica_id(BrokerId(-1)).with_topics(vec![
+                list_offsets_request::ListOffsetsTopic::default().with_name(tn("pipe")).with_partitions(vec![
+                    list_offsets_request::ListOffsetsPartition::default().with_partition_index(0).with_timestamp(ts),
+                ]),
+            ]);
+            (ts, c.send(&req).await.unwrap().topics[0].partitions[0].offset)
+        }));
+    }
+    for t in tasks {
+        let (ts, offset) = t.await.unwrap();
+        assert_eq!(offset, if ts == -1 { 3 } else { 0 });
+    }
+    // A request that times out client-side does not poison the connection: its late
+    // answer is dropped and the next request gets its own.
+    let mut slow = b.connect().await;
+    slow.set_timeout(std::time::Duration::from_millis(200));
+    let req = FetchRequest::default()
+        .with_replica_id(BrokerId(-1))
+        .with_max_wait_ms(1000)
+        .with_min_bytes(1)
+        .with_max_bytes(1 << 20)
+        .with_session_epoch(-1)
+        .with_topics(vec![fetch_request::FetchTopic::default().with_topic(tn("pipe")).with_partitions(vec![
+            fetch_request::FetchPartition::default().with_partition(0).with_fetch_offset(3).with_partition_max_bytes(1 << 20),
+        ])]);
+    assert!(matches!(slow.send_at(&req, 12).await, Err(rk::client::ClientError::Timeout(_))));
+    slow.set_timeout(std::time::Duration::from_secs(10));
+    assert_eq!(list_offset(&mut slow, "pipe", 0, -1).await, (0, 3, -1));
+}

@@ -41,7 +41,7 @@ pub struct ClusterMeta {
     pub topics: BTreeMap<String, TopicMeta>,
 }
 
-type Conn = Arc<Mutex<Connection>>;
+type Conn = Arc<Connection>;
 
 pub struct Cluster {
     pub cfg: ClientConfig,
@@ -80,7 +80,7 @@ impl Cluster {
         for addr in self.cfg.bootstrap.iter().chain(known.iter()) {
             match self.open(addr).await {
                 Ok(c) => {
-                    let c = Arc::new(Mutex::new(c));
+                    let c = Arc::new(c);
                     *slot = Some(c.clone());
                     return Ok(c);
                 }
@@ -101,7 +101,7 @@ impl Cluster {
             let (h, p) = meta.brokers.get(&node).ok_or_else(|| ClientError::Protocol(format!("unknown broker id {node}")))?;
             format!("{h}:{p}")
         };
-        let c = Arc::new(Mutex::new(self.open(&addr).await?));
+        let c = Arc::new(self.open(&addr).await?);
         conns.insert(node, c.clone());
         Ok(c)
     }
@@ -122,7 +122,8 @@ impl Cluster {
                 Some(n) => self.broker(n).await?,
                 None => self.any().await?,
             };
-            let result = conn.lock().await.send(req).await;
+            // Pipelined: no lock is held while waiting for the answer.
+            let result = conn.send(req).await;
             match result {
                 Err(ClientError::Io(_)) if attempt == 0 => self.forget(node).await,
                 Err(e @ (ClientError::Timeout(_) | ClientError::Io(_) | ClientError::Protocol(_))) => {
@@ -140,8 +141,7 @@ impl Cluster {
     /// Sends a request that gets no response (Produce with acks=0).
     pub async fn send_no_response<R: Request>(&self, node: i32, req: &R) -> Result<(), ClientError> {
         let conn = self.broker(node).await?;
-        let mut guard = conn.lock().await;
-        guard.send_no_response(req).await
+        conn.send_no_response(req).await
     }
 
     /// The version `node` (None = any broker) would use for `R`.
@@ -150,8 +150,7 @@ impl Cluster {
             Some(n) => self.broker(n).await?,
             None => self.any().await?,
         };
-        let guard = conn.lock().await;
-        guard.version_for::<R>()
+        conn.version_for::<R>()
     }
 
     /// Reloads metadata for `topics` (None = all topics).

@@ -1,14 +1,18 @@
-//! One connection to a broker: size-prefixed frames, correlation ids, and API version
-//! negotiation from ApiVersions (each request goes out at the highest version both sides
-//! support).
+//! One connection to a broker: size-prefixed frames, pipelined in-flight requests matched
+//! by correlation id, and API version negotiation from ApiVersions (each request goes out
+//! at the highest version both sides support).
 
-use bytes::{Buf, BufMut, Bytes, BytesMut};
+use bytes::{BufMut, Bytes, BytesMut};
 use kafka_protocol::messages::*;
 use kafka_protocol::protocol::{Decodable, Encodable, HeaderVersion, Request, StrBytes};
 use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI32, Ordering};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::sync::oneshot;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
@@ -54,13 +58,50 @@ impl ClientError {
     }
 }
 
+/// Responses waiting for their request, by correlation id.
+type Waiters = std::sync::Mutex<(HashMap<i32, oneshot::Sender<Bytes>>, bool)>;
+
+/// A pipelined connection: any number of requests may be in flight; a reader task hands
+/// each response to its request by correlation id, so a late answer to a timed-out
+/// request is simply dropped.
 pub struct Connection {
-    stream: BufReader<TcpStream>,
-    next_correlation: i32,
+    writer: tokio::sync::Mutex<OwnedWriteHalf>,
+    waiters: Arc<Waiters>,
+    next_correlation: AtomicI32,
     client_id: String,
     /// Broker's supported (min, max) per api key.
     versions: HashMap<i16, (i16, i16)>,
     timeout: Duration,
+    reader: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Connection {
+    fn drop(&mut self) {
+        self.reader.abort();
+    }
+}
+
+async fn read_frames(mut r: BufReader<OwnedReadHalf>, waiters: Arc<Waiters>) {
+    loop {
+        let len = match r.read_i32().await {
+            Ok(l) if (4..=512 * 1024 * 1024).contains(&l) => l,
+            _ => break,
+        };
+        let mut buf = BytesMut::zeroed(len as usize);
+        if r.read_exact(&mut buf).await.is_err() {
+            break;
+        }
+        let frame = buf.freeze();
+        let correlation = i32::from_be_bytes([frame[0], frame[1], frame[2], frame[3]]);
+        let tx = waiters.lock().expect("waiters lock").0.remove(&correlation);
+        if let Some(tx) = tx {
+            let _ = tx.send(frame);
+        }
+    }
+    // Closed or garbled: every waiting request fails (its sender is dropped).
+    let mut w = waiters.lock().expect("waiters lock");
+    w.0.clear();
+    w.1 = true;
 }
 
 impl Connection {
@@ -72,12 +113,17 @@ impl Connection {
             .map_err(|_| ClientError::Timeout(timeout))?
             .map_err(|source| ClientError::Connect { addr: addr.to_string(), source })?;
         stream.set_nodelay(true)?;
+        let (r, w) = stream.into_split();
+        let waiters: Arc<Waiters> = Arc::new(std::sync::Mutex::new((HashMap::new(), false)));
+        let reader = tokio::spawn(read_frames(BufReader::with_capacity(64 * 1024, r), waiters.clone()));
         let mut conn = Connection {
-            stream: BufReader::new(stream),
-            next_correlation: 0,
+            writer: tokio::sync::Mutex::new(w),
+            waiters,
+            next_correlation: AtomicI32::new(0),
             client_id: client_id.to_string(),
             versions: HashMap::new(),
             timeout,
+            reader,
         };
         let req = ApiVersionsRequest::default()
             .with_client_software_name(StrBytes::from_static_str("rk"))
@@ -106,20 +152,21 @@ impl Connection {
     }
 
     /// Sends a request at the negotiated version and waits for its response.
-    pub async fn send<R: Request>(&mut self, req: &R) -> Result<R::Response, ClientError> {
+    pub async fn send<R: Request>(&self, req: &R) -> Result<R::Response, ClientError> {
         let v = self.version_for::<R>()?;
         self.send_at(req, v).await
     }
 
     /// Sends a request that gets no response (Produce with acks=0).
-    pub async fn send_no_response<R: Request>(&mut self, req: &R) -> Result<(), ClientError> {
+    pub async fn send_no_response<R: Request>(&self, req: &R) -> Result<(), ClientError> {
         let v = self.version_for::<R>()?;
-        self.write_request(req, v).await.map(|_| ())
+        let (_, frame) = self.frame(req, v)?;
+        self.writer.lock().await.write_all(&frame).await?;
+        Ok(())
     }
 
-    async fn write_request<R: Request>(&mut self, req: &R, version: i16) -> Result<i32, ClientError> {
-        let correlation = self.next_correlation;
-        self.next_correlation = self.next_correlation.wrapping_add(1);
+    fn frame<R: Request>(&self, req: &R, version: i16) -> Result<(i32, BytesMut), ClientError> {
+        let correlation = self.next_correlation.fetch_add(1, Ordering::Relaxed);
         let header = RequestHeader::default()
             .with_request_api_key(R::KEY)
             .with_request_api_version(version)
@@ -131,42 +178,38 @@ impl Connection {
         req.encode(&mut buf, version).map_err(|e| ClientError::Protocol(e.to_string()))?;
         let len = (buf.len() - 4) as i32;
         buf[0..4].copy_from_slice(&len.to_be_bytes());
-        self.stream.get_mut().write_all(&buf).await?;
-        Ok(correlation)
+        Ok((correlation, buf))
     }
 
-    /// Sends at an explicit version.
-    pub async fn send_at<R: Request>(&mut self, req: &R, version: i16) -> Result<R::Response, ClientError> {
-        let correlation = self.write_request(req, version).await?;
+    /// Sends at an explicit version; other requests may be in flight meanwhile.
+    pub async fn send_at<R: Request>(&self, req: &R, version: i16) -> Result<R::Response, ClientError> {
+        let (correlation, frame) = self.frame(req, version)?;
+        let (tx, rx) = oneshot::channel();
+        {
+            let mut w = self.waiters.lock().expect("waiters lock");
+            if w.1 {
+                return Err(ClientError::Io(std::io::Error::new(std::io::ErrorKind::ConnectionReset, "connection closed")));
+            }
+            w.0.insert(correlation, tx);
+        }
+        if let Err(e) = self.writer.lock().await.write_all(&frame).await {
+            self.waiters.lock().expect("waiters lock").0.remove(&correlation);
+            return Err(e.into());
+        }
         let timeout = self.timeout;
-        let frame = tokio::time::timeout(timeout, self.read_frame()).await.map_err(|_| ClientError::Timeout(timeout))??;
-        let mut frame = frame;
+        let mut frame = match tokio::time::timeout(timeout, rx).await {
+            Ok(Ok(f)) => f,
+            Ok(Err(_)) => return Err(ClientError::Io(std::io::Error::new(std::io::ErrorKind::ConnectionReset, "connection closed"))),
+            Err(_) => {
+                self.waiters.lock().expect("waiters lock").0.remove(&correlation);
+                return Err(ClientError::Timeout(timeout));
+            }
+        };
         let header = ResponseHeader::decode(&mut frame, <R::Response as HeaderVersion>::header_version(version))
             .map_err(|e| ClientError::Protocol(e.to_string()))?;
         if header.correlation_id != correlation {
             return Err(ClientError::Protocol(format!("correlation id mismatch: sent {correlation}, got {}", header.correlation_id)));
         }
         R::Response::decode(&mut frame, version).map_err(|e| ClientError::Protocol(e.to_string()))
-    }
-
-    async fn read_frame(&mut self) -> Result<Bytes, ClientError> {
-        let len = self.stream.read_i32().await?;
-        if !(0..=512 * 1024 * 1024).contains(&len) {
-            return Err(ClientError::Protocol(format!("invalid response size {len}")));
-        }
-        let mut buf = BytesMut::zeroed(len as usize);
-        self.stream.read_exact(&mut buf).await?;
-        Ok(buf.freeze())
-    }
-
-    /// Sends raw bytes (already framed) and reads one raw response frame; for tests of
-    /// malformed input.
-    pub async fn raw_round_trip(&mut self, framed: &[u8]) -> Result<Bytes, ClientError> {
-        self.stream.get_mut().write_all(framed).await?;
-        let mut f = self.read_frame().await?;
-        if f.remaining() < 4 {
-            return Err(ClientError::Protocol("short frame".into()));
-        }
-        Ok(f.split_off(0))
     }
 }
