@@ -143,30 +143,37 @@ pub fn validate(batch: &[u8]) -> Result<BatchHeader, BatchError> {
     Ok(h)
 }
 
+/// A non-idempotent, non-transactional record at `offset` (relative to its batch).
+pub fn plain_record(
+    offset: i64,
+    timestamp: i64,
+    key: Option<bytes::Bytes>,
+    value: Option<bytes::Bytes>,
+) -> kafka_protocol::records::Record {
+    kafka_protocol::records::Record {
+        transactional: false,
+        control: false,
+        delete_horizon: false,
+        partition_leader_epoch: 0,
+        producer_id: -1,
+        producer_epoch: -1,
+        timestamp_type: kafka_protocol::records::TimestampType::Creation,
+        offset,
+        // offset - sequence must stay constant for the encoder to emit one batch.
+        sequence: offset as i32 - 1,
+        timestamp,
+        key,
+        value,
+        headers: Default::default(),
+    }
+}
+
 /// Encodes (key, value) pairs as one uncompressed, non-transactional v2 batch with
 /// offsets from 0 — the broker's own writes (metadata, group records).
 pub fn encode_records(records: impl IntoIterator<Item = (Option<bytes::Bytes>, Option<bytes::Bytes>)>, timestamp: i64) -> bytes::BytesMut {
-    use kafka_protocol::records::{Compression, Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType};
-    let recs: Vec<Record> = records
-        .into_iter()
-        .enumerate()
-        .map(|(i, (key, value))| Record {
-            transactional: false,
-            control: false,
-            delete_horizon: false,
-            partition_leader_epoch: 0,
-            producer_id: -1,
-            producer_epoch: -1,
-            timestamp_type: TimestampType::Creation,
-            offset: i as i64,
-            // offset - sequence must stay constant for the encoder to emit one batch.
-            sequence: i as i32 - 1,
-            timestamp,
-            key,
-            value,
-            headers: Default::default(),
-        })
-        .collect();
+    use kafka_protocol::records::{Compression, Record, RecordBatchEncoder, RecordEncodeOptions};
+    let recs: Vec<Record> =
+        records.into_iter().enumerate().map(|(i, (key, value))| plain_record(i as i64, timestamp, key, value)).collect();
     let mut buf = bytes::BytesMut::new();
     RecordBatchEncoder::encode(&mut buf, &recs, &RecordEncodeOptions { version: 2, compression: Compression::None })
         .expect("encoding an uncompressed batch cannot fail");
@@ -214,20 +221,13 @@ mod tests {
 
     pub fn sample_batch(n: usize) -> BytesMut {
         let records: Vec<Record> = (0..n)
-            .map(|i| Record {
-                transactional: false,
-                control: false,
-                delete_horizon: false,
-                partition_leader_epoch: 0,
-                producer_id: -1,
-                producer_epoch: -1,
-                timestamp_type: TimestampType::Creation,
-                offset: i as i64,
-                sequence: i as i32 - 1,
-                timestamp: 1000 + i as i64,
-                key: Some(bytes::Bytes::from(format!("k{i}"))),
-                value: Some(bytes::Bytes::from(format!("v{i}"))),
-                headers: Default::default(),
+            .map(|i| {
+                plain_record(
+                    i as i64,
+                    1000 + i as i64,
+                    Some(bytes::Bytes::from(format!("k{i}"))),
+                    Some(bytes::Bytes::from(format!("v{i}"))),
+                )
             })
             .collect();
         let mut buf = BytesMut::new();

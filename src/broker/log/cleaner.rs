@@ -193,24 +193,9 @@ fn reencode(out: &mut BytesMut, h: &BatchHeader, mut keep: Vec<Record>) -> Resul
 mod tests {
     use super::*;
     use crate::broker::topic_config::LogConfig;
-    use kafka_protocol::records::TimestampType;
 
     fn rec(i: i64, key: &str, value: Option<&str>) -> Record {
-        Record {
-            transactional: false,
-            control: false,
-            delete_horizon: false,
-            partition_leader_epoch: 0,
-            producer_id: -1,
-            producer_epoch: -1,
-            timestamp_type: TimestampType::Creation,
-            offset: i,
-            sequence: i as i32 - 1,
-            timestamp: now_ms(),
-            key: Some(Bytes::from(key.to_string())),
-            value: value.map(|v| Bytes::from(v.to_string())),
-            headers: Default::default(),
-        }
+        batch::plain_record(i, now_ms(), Some(Bytes::from(key.to_string())), value.map(|v| Bytes::from(v.to_string())))
     }
 
     fn append(log: &mut PartitionLog, recs: &[Record], c: Compression) {

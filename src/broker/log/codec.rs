@@ -56,26 +56,12 @@ pub fn recompress(payload: &[u8], target: Compression) -> Result<Option<BytesMut
 #[cfg(test)]
 mod tests {
     use super::*;
-    use kafka_protocol::records::{Record, TimestampType};
+    use kafka_protocol::records::Record;
 
     #[test]
     fn recompresses_and_keeps_records() {
         let recs: Vec<Record> = (0..4)
-            .map(|i| Record {
-                transactional: false,
-                control: false,
-                delete_horizon: false,
-                partition_leader_epoch: 0,
-                producer_id: -1,
-                producer_epoch: -1,
-                timestamp_type: TimestampType::Creation,
-                offset: i,
-                sequence: i as i32 - 1,
-                timestamp: 100 + i,
-                key: Some(Bytes::from(format!("k{i}"))),
-                value: Some(Bytes::from(format!("v{i}"))),
-                headers: Default::default(),
-            })
+            .map(|i| batch::plain_record(i, 100 + i, Some(Bytes::from(format!("k{i}"))), Some(Bytes::from(format!("v{i}")))))
             .collect();
         let mut raw = BytesMut::new();
         RecordBatchEncoder::encode(&mut raw, &recs, &RecordEncodeOptions { version: 2, compression: Compression::Gzip }).unwrap();
