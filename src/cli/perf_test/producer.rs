@@ -227,7 +227,11 @@ pub fn run(a: ProducerPerfArgs) -> anyhow::Result<i32> {
         let mut steady_start = start;
         let mut steady = Arc::new(Mutex::new(Stats::new()));
         let mut last_report = Instant::now();
+        // Unacknowledged records, oldest first; bounded by buffer.memory as Kafka's
+        // producer blocks send() when its buffer is full.
         let mut inflight: std::collections::VecDeque<(Instant, usize, bool, Delivery)> = Default::default();
+        let mut inflight_bytes = 0usize;
+        let mut record = ProducerRecord { topic: a.topic.clone(), ..Default::default() };
         for i in 0..total {
             if i == a.warmup_records && a.warmup_records > 0 {
                 println!("Beginning steady state.");
@@ -245,15 +249,27 @@ pub fn run(a: ProducerPerfArgs) -> anyhow::Result<i32> {
             let value = payloads.next(i);
             let size = value.len();
             let p = &producers[(i as usize) % producers.len()];
-            let d = p.send(ProducerRecord { topic: a.topic.clone(), value: Some(value), ..Default::default() });
-            inflight.push_back((Instant::now(), size, i >= a.warmup_records && a.warmup_records > 0, d));
-            // Bound memory: settle deliveries as they complete.
-            while inflight.len() > 100_000 || inflight.front().is_some_and(|_| inflight.len() > 10_000) {
+            record.value = Some(value);
+            let sent = Instant::now();
+            let d = p.send(record.clone());
+            inflight.push_back((sent, size, i >= a.warmup_records && a.warmup_records > 0, d));
+            inflight_bytes += size + 16;
+            while inflight_bytes > pcfg.buffer_memory {
                 let (sent, size, st, d) = inflight.pop_front().expect("non-empty");
-                settle(&stats, &steady, st, sent, size, d.wait().await);
+                inflight_bytes -= size + 16;
+                settle(&stats, &steady, st, sent, size, d.acknowledged().await);
             }
-            if last_report.elapsed() >= Duration::from_millis(a.reporting_interval) {
-                last_report = Instant::now();
+            // Settle what is already acknowledged, so latencies and windows stay current.
+            while let Some((_, _, _, d)) = inflight.front() {
+                if !d.is_done() {
+                    break;
+                }
+                let (sent, size, st, d) = inflight.pop_front().expect("non-empty");
+                inflight_bytes -= size + 16;
+                settle(&stats, &steady, st, sent, size, d.acknowledged().await);
+            }
+            if sent.duration_since(last_report) >= Duration::from_millis(a.reporting_interval) {
+                last_report = sent;
                 let line = stats.lock().expect("stats").window_line();
                 match &pb {
                     Some(pb) => pb.println(line),
@@ -268,7 +284,7 @@ pub fn run(a: ProducerPerfArgs) -> anyhow::Result<i32> {
             p.flush().await;
         }
         while let Some((sent, size, st, d)) = inflight.pop_front() {
-            settle(&stats, &steady, st, sent, size, d.wait().await);
+            settle(&stats, &steady, st, sent, size, d.acknowledged().await);
         }
         if let Some(pb) = pb {
             pb.finish_and_clear();
@@ -296,12 +312,12 @@ fn settle(
     in_steady: bool,
     sent: Instant,
     size: usize,
-    r: Result<crate::client::producer::RecordMetadata, crate::client::ClientError>,
+    (r, acked): (Result<(), crate::client::ClientError>, Instant),
 ) {
     match r {
-        Ok(_) => {
+        Ok(()) => {
             // Latency is from send() to acknowledgement, as in Kafka's perf test.
-            let lat = sent.elapsed();
+            let lat = acked.saturating_duration_since(sent);
             stats.lock().expect("stats").record(lat, size);
             if in_steady {
                 steady.lock().expect("stats").record(lat, size);
