@@ -481,3 +481,60 @@ async fn topic_compression_type_recompresses_other_codecs() {
     let p = fetch(&mut c, "p", 0, 0, 0).await;
     assert_eq!(header(p.records).compression(), 1, "producer: stored as sent");
 }
+
+/// Fetch responses carry the records straight from the segment files (sendfile): several
+/// partitions in one response, at non-compact (v4, v11) and compact (v12, v13) versions,
+/// with partition_max_bytes cutting at whole batches.
+#[tokio::test]
+async fn zero_copy_fetch_of_several_partitions_at_every_encoding() {
+    let b = TestBroker::start();
+    let mut c = b.connect().await;
+    create_topic(&mut c, "zc", 3, &[]).await;
+    for p in 0..3 {
+        for i in 0..4 {
+            produce(&mut c, "zc", p, simple_batch(p as usize * 100 + i * 10, 10), 1).await;
+        }
+    }
+    let one_batch = simple_batch(0, 10).len() as i32;
+    let id = c
+        .send(
+            &MetadataRequest::default()
+                .with_topics(Some(vec![metadata_request::MetadataRequestTopic::default().with_name(Some(tn("zc")))])),
+        )
+        .await
+        .unwrap()
+        .topics[0]
+        .topic_id;
+    for version in [4i16, 11, 12, 13] {
+        let parts = (0..3)
+            .map(|p| {
+                // Partition 1 gets room for two batches and a half: exactly two come back.
+                let max = if p == 1 { one_batch * 5 / 2 } else { 10 << 20 };
+                fetch_request::FetchPartition::default().with_partition(p).with_fetch_offset(0).with_partition_max_bytes(max)
+            })
+            .collect();
+        let topic = if version >= 13 {
+            fetch_request::FetchTopic::default().with_topic_id(id)
+        } else {
+            fetch_request::FetchTopic::default().with_topic(tn("zc"))
+        };
+        let req = FetchRequest::default()
+            .with_replica_id(BrokerId(-1))
+            .with_max_bytes(50 << 20)
+            .with_min_bytes(1)
+            .with_session_epoch(-1)
+            .with_topics(vec![topic.with_partitions(parts)]);
+        let resp = c.send_at(&req, version).await.unwrap();
+        let ps = &resp.responses[0].partitions;
+        assert_eq!(ps.len(), 3, "v{version}");
+        for p in ps {
+            let recs = decode(&p.records);
+            let want = if p.partition_index == 1 { 20 } else { 40 };
+            assert_eq!(recs.len(), want, "v{version} partition {}", p.partition_index);
+            let base = p.partition_index as usize * 100;
+            assert_eq!(value_str(&recs[0]), format!("v{base}"));
+            assert_eq!(value_str(recs.last().unwrap()), format!("v{}", base + want - 1));
+            assert_eq!(p.high_watermark, 40);
+        }
+    }
+}

@@ -87,10 +87,9 @@ async fn read_frames(mut r: BufReader<OwnedReadHalf>, waiters: Arc<Waiters>) {
             Ok(l) if (4..=512 * 1024 * 1024).contains(&l) => l,
             _ => break,
         };
-        let mut buf = BytesMut::zeroed(len as usize);
-        if r.read_exact(&mut buf).await.is_err() {
+        let Ok(buf) = crate::frame::read_body(&mut r, len as usize).await else {
             break;
-        }
+        };
         let frame = buf.freeze();
         let correlation = i32::from_be_bytes([frame[0], frame[1], frame[2], frame[3]]);
         let tx = waiters.lock().expect("waiters lock").0.remove(&correlation);

@@ -5,6 +5,8 @@
 
 use super::{Ctx, code};
 use crate::broker::fetch_session::{FINAL_EPOCH, FetchSession, INITIAL_EPOCH, SessionError, SessionPartition};
+use crate::broker::log::FileRegion;
+use crate::broker::network::frame;
 use crate::broker::replica::Partition;
 use bytes::Bytes;
 use kafka_protocol::error::ResponseError as E;
@@ -16,8 +18,24 @@ use tokio::sync::Notify;
 
 const READ_COMMITTED: i8 = 1;
 
+/// A Fetch response whose records are still in the log: `response` carries a marker per
+/// region in place of the records, replaced at send time (network::frame).
+pub struct FetchReply {
+    pub response: FetchResponse,
+    pub regions: Vec<FileRegion>,
+    pub nonce: [u8; 12],
+}
+
+impl From<FetchResponse> for FetchReply {
+    fn from(response: FetchResponse) -> FetchReply {
+        FetchReply { response, regions: Vec::new(), nonce: [0; 12] }
+    }
+}
+
 struct Outcome {
     data: PartitionData,
+    /// The records to send, still in the segment file.
+    region: Option<FileRegion>,
     /// (high watermark, log start) reported, to detect news in sessions.
     offsets: Option<(i64, i64)>,
     is_error: bool,
@@ -36,22 +54,23 @@ fn error_data(idx: i32, e: E) -> PartitionData {
 fn read_one(p: Option<&Arc<Partition>>, sp: &SessionPartition, limit: usize, min_one: bool, committed: bool) -> Outcome {
     let Some(part) = p else {
         let e = if sp.topic.is_empty() { E::UnknownTopicId } else { E::UnknownTopicOrPartition };
-        return Outcome { data: error_data(sp.partition, e), offsets: None, is_error: true };
+        return Outcome { data: error_data(sp.partition, e), region: None, offsets: None, is_error: true };
     };
     let epoch = part.leader_epoch();
     if sp.current_leader_epoch >= 0 && sp.current_leader_epoch != epoch {
         let e = if sp.current_leader_epoch < epoch { E::FencedLeaderEpoch } else { E::UnknownLeaderEpoch };
-        return Outcome { data: error_data(sp.partition, e), offsets: None, is_error: true };
+        return Outcome { data: error_data(sp.partition, e), region: None, offsets: None, is_error: true };
     }
     let base = PartitionData::default().with_partition_index(sp.partition).with_preferred_read_replica(BrokerId(-1));
     let base = if committed { base.with_aborted_transactions(Some(Vec::new())) } else { base };
-    match part.read(sp.fetch_offset, limit, min_one) {
-        Ok((r, o)) => Outcome {
+    match part.read_region(sp.fetch_offset, limit, min_one) {
+        Ok((region, o)) => Outcome {
             data: base
                 .with_high_watermark(o.high_watermark)
                 .with_last_stable_offset(o.high_watermark)
                 .with_log_start_offset(o.log_start)
-                .with_records(Some(r.records)),
+                .with_records(Some(Bytes::new())),
+            region,
             offsets: Some((o.high_watermark, o.log_start)),
             is_error: false,
         },
@@ -64,6 +83,7 @@ fn read_one(p: Option<&Arc<Partition>>, sp: &SessionPartition, limit: usize, min
                     .with_last_stable_offset(o.high_watermark)
                     .with_log_start_offset(o.log_start)
                     .with_records(Some(Bytes::new())),
+                region: None,
                 offsets: Some((o.high_watermark, o.log_start)),
                 is_error: true,
             }
@@ -71,7 +91,7 @@ fn read_one(p: Option<&Arc<Partition>>, sp: &SessionPartition, limit: usize, min
     }
 }
 
-pub async fn handle(ctx: &Ctx<'_>, req: FetchRequest) -> FetchResponse {
+pub async fn handle(ctx: &Ctx<'_>, req: FetchRequest) -> FetchReply {
     let b = ctx.broker;
     let by_id = ctx.version >= 13;
     let image = b.controller.image();
@@ -135,7 +155,7 @@ pub async fn handle(ctx: &Ctx<'_>, req: FetchRequest) -> FetchResponse {
                         SessionError::NotFound => E::FetchSessionIdNotFound,
                         SessionError::InvalidEpoch => E::InvalidFetchSessionEpoch,
                     };
-                    return FetchResponse::default().with_error_code(code(err));
+                    return FetchResponse::default().with_error_code(code(err)).into();
                 }
             },
         }
@@ -164,7 +184,7 @@ pub async fn handle(ctx: &Ctx<'_>, req: FetchRequest) -> FetchResponse {
             .map(|(sp, h)| {
                 let limit = (sp.max_bytes.max(0) as usize).min(max_bytes.saturating_sub(total));
                 let o = read_one(h.as_ref(), sp, limit, total == 0 && sp.max_bytes > 0, committed);
-                total += o.data.records.as_ref().map_or(0, |r| r.len());
+                total += o.region.as_ref().map_or(0, |r| r.len);
                 any_error |= o.is_error;
                 o
             })
@@ -182,8 +202,10 @@ pub async fn handle(ctx: &Ctx<'_>, req: FetchRequest) -> FetchResponse {
 
     // Build the response; an incremental session only reports partitions with news.
     let mut responses: Vec<FetchableTopicResponse> = Vec::new();
-    for (sp, o) in parts.iter_mut().zip(outcomes) {
-        let has_records = o.data.records.as_ref().is_some_and(|r| !r.is_empty());
+    let nonce: [u8; 12] = rand::random();
+    let mut regions = Vec::new();
+    for (sp, mut o) in parts.iter_mut().zip(outcomes) {
+        let has_records = o.region.is_some();
         let changed = o.offsets != sp.last_sent;
         sp.last_sent = o.offsets;
         if incremental.is_some() && !(has_records || changed || o.is_error) {
@@ -198,6 +220,10 @@ pub async fn handle(ctx: &Ctx<'_>, req: FetchRequest) -> FetchResponse {
             };
             responses.push(t);
         }
+        if let Some(r) = o.region.take() {
+            o.data.records = Some(frame::marker(&nonce, regions.len()));
+            regions.push(r);
+        }
         responses.last_mut().expect("pushed").partitions.push(o.data);
     }
     {
@@ -209,5 +235,5 @@ pub async fn handle(ctx: &Ctx<'_>, req: FetchRequest) -> FetchResponse {
             session_id = cache.create(parts).unwrap_or(0);
         }
     }
-    FetchResponse::default().with_session_id(session_id).with_responses(responses)
+    FetchReply { response: FetchResponse::default().with_session_id(session_id).with_responses(responses), regions, nonce }
 }

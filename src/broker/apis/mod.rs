@@ -17,6 +17,7 @@ mod topics;
 pub use topics::{TopicSpec, commit as commit_topic_change, plan_create};
 
 use crate::broker::Broker;
+use crate::broker::network::frame::Frame;
 use bytes::{BufMut, Bytes, BytesMut};
 use kafka_protocol::messages::api_versions_response::ApiVersion;
 use kafka_protocol::messages::*;
@@ -46,7 +47,7 @@ pub enum ApiError {
 }
 
 type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
-type Handler = for<'a> fn(&'a Arc<Broker>, &'a ConnectionInfo, RequestHeader, Bytes) -> BoxFuture<'a, Result<Option<BytesMut>, ApiError>>;
+type Handler = for<'a> fn(&'a Arc<Broker>, &'a ConnectionInfo, RequestHeader, Bytes) -> BoxFuture<'a, Result<Option<Frame>, ApiError>>;
 
 pub struct Api {
     pub key: ApiKey,
@@ -80,16 +81,13 @@ macro_rules! api_table {
                 max: $max,
                 advertised_min: $adv,
                 handler: {
-                    fn route<'a>(b: &'a Arc<Broker>, c: &'a ConnectionInfo, h: RequestHeader, mut body: Bytes) -> BoxFuture<'a, Result<Option<BytesMut>, ApiError>> {
+                    fn route<'a>(b: &'a Arc<Broker>, c: &'a ConnectionInfo, h: RequestHeader, mut body: Bytes) -> BoxFuture<'a, Result<Option<Frame>, ApiError>> {
                         Box::pin(async move {
                             let v = h.request_api_version;
                             let req = <$req>::decode(&mut body, v).map_err(|e| ApiError::Decode(ApiKey::$key, e))?;
                             let ctx = Ctx { broker: b, conn: c, header: &h, version: v };
                             let resp = $handler(&ctx, req).await;
-                            match IntoResponse::into_option(resp) {
-                                Some(r) => encode_response(ApiKey::$key, v, h.correlation_id, &r).map(Some),
-                                None => Ok(None),
-                            }
+                            IntoResponse::into_frame(resp, ApiKey::$key, v, h.correlation_id)
                         })
                     }
                     route
@@ -105,22 +103,32 @@ macro_rules! api_table {
     };
 }
 
+/// What a handler returns, turned into the frame to send (None: no response is due).
 trait IntoResponse {
-    type R: Encodable;
-    fn into_option(self) -> Option<Self::R>;
+    fn into_frame(self, key: ApiKey, version: i16, correlation_id: i32) -> Result<Option<Frame>, ApiError>;
 }
 impl<T: Encodable + kafka_protocol::protocol::Message> IntoResponse for T {
-    type R = T;
-    fn into_option(self) -> Option<T> {
-        Some(self)
+    fn into_frame(self, key: ApiKey, version: i16, correlation_id: i32) -> Result<Option<Frame>, ApiError> {
+        encode_response(key, version, correlation_id, &self).map(|b| Some(Frame::Plain(b)))
     }
 }
 /// Wrapper for handlers that may send no response.
 pub struct MaybeResponse<T>(pub Option<T>);
 impl<T: Encodable> IntoResponse for MaybeResponse<T> {
-    type R = T;
-    fn into_option(self) -> Option<T> {
-        self.0
+    fn into_frame(self, key: ApiKey, version: i16, correlation_id: i32) -> Result<Option<Frame>, ApiError> {
+        self.0.map(|r| encode_response(key, version, correlation_id, &r).map(Frame::Plain)).transpose()
+    }
+}
+/// Fetch: records are sent from the log segments with sendfile (see network::frame).
+impl IntoResponse for fetch::FetchReply {
+    fn into_frame(self, key: ApiKey, version: i16, correlation_id: i32) -> Result<Option<Frame>, ApiError> {
+        let buf = encode_response(key, version, correlation_id, &self.response)?;
+        if self.regions.is_empty() {
+            return Ok(Some(Frame::Plain(buf)));
+        }
+        crate::broker::network::frame::splice(buf, &self.nonce, self.regions, version >= 12)
+            .map(Some)
+            .ok_or_else(|| ApiError::Encode(key, anyhow::anyhow!("records marker not found in the encoded response")))
     }
 }
 
@@ -183,7 +191,7 @@ pub fn encode_response<R: Encodable>(key: ApiKey, version: i16, correlation_id: 
 }
 
 /// Routes one request frame. `Ok(None)` means no response is due (acks=0).
-pub async fn dispatch(broker: &Arc<Broker>, conn: &ConnectionInfo, mut frame: Bytes) -> Result<Option<BytesMut>, ApiError> {
+pub async fn dispatch(broker: &Arc<Broker>, conn: &ConnectionInfo, mut frame: Bytes) -> Result<Option<Frame>, ApiError> {
     let key_raw = i16::from_be_bytes([frame[0], frame[1]]);
     let version = i16::from_be_bytes([frame[2], frame[3]]);
     let correlation_id = i32::from_be_bytes([frame[4], frame[5], frame[6], frame[7]]);
@@ -194,7 +202,7 @@ pub async fn dispatch(broker: &Arc<Broker>, conn: &ConnectionInfo, mut frame: By
         let resp = ApiVersionsResponse::default()
             .with_error_code(kafka_protocol::error::ResponseError::UnsupportedVersion.code())
             .with_api_keys(advertised());
-        return encode_response(key, 0, correlation_id, &resp).map(Some);
+        return encode_response(key, 0, correlation_id, &resp).map(|b| Some(Frame::Plain(b)));
     }
     if version < api.min || version > api.max {
         return Err(ApiError::UnsupportedVersion(key, version));

@@ -7,7 +7,7 @@ pub mod codec;
 pub mod partition;
 pub mod segment;
 
-pub use partition::{PartitionLog, ReadResult};
+pub use partition::{FileRegion, PartitionLog, ReadResult};
 
 use kafka_protocol::error::ResponseError;
 

@@ -9,8 +9,11 @@ use crate::broker::topic_config::LogConfig;
 use bytes::{Bytes, BytesMut};
 use kafka_protocol::records::RecordBatchDecoder;
 use std::collections::BTreeMap;
+use std::fs::File;
 use std::io;
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 const LOG_START_FILE: &str = "log-start-offset";
 
@@ -38,6 +41,14 @@ pub struct AppendInfo {
 /// Raw batches read for a fetch.
 pub struct ReadResult {
     pub records: Bytes,
+}
+
+/// Bytes of a segment file: what a fetch sends with sendfile(2) instead of copying.
+#[derive(Debug, Clone)]
+pub struct FileRegion {
+    pub file: Arc<File>,
+    pub pos: u64,
+    pub len: usize,
 }
 
 impl PartitionLog {
@@ -212,33 +223,32 @@ impl PartitionLog {
         Ok(())
     }
 
-    /// Reads whole batches starting at the batch holding `offset`, up to `max_bytes` (the
-    /// first batch is returned whole even if larger when `min_one`). Reads never cross a
+    /// Finds whole batches starting at the batch holding `offset`, up to `max_bytes` (the
+    /// first batch whole even if larger when `min_one`): the segment file, position and
+    /// length, for reading or for sending straight from the page cache. Reads never cross a
     /// segment boundary, like Kafka's.
-    pub fn read(&self, offset: i64, max_bytes: usize, min_one: bool) -> Result<ReadResult, LogError> {
+    /// None when there is nothing to read at `offset` (the log end, or nothing fits).
+    pub fn read_region(&self, offset: i64, max_bytes: usize, min_one: bool) -> Result<Option<FileRegion>, LogError> {
         if offset < self.log_start_offset || offset > self.next_offset {
             return Err(LogError::OffsetOutOfRange { offset, start: self.log_start_offset, end: self.next_offset });
         }
-        let empty = Ok(ReadResult { records: Bytes::new() });
-        if offset == self.next_offset {
-            return empty;
-        }
         let start_key = self.segments.range(..=offset).next_back().map(|(k, _)| *k).unwrap_or(i64::MIN);
-        for seg in self.segments.range(start_key..).map(|(_, s)| s) {
-            let Some((pos, h)) = seg.find_batch(offset)? else { continue };
-            let avail = (seg.size() - pos) as usize;
-            let mut buf = seg.read(pos, avail.min(max_bytes))?;
-            let complete = batch::walk(&buf).last().map(|(p, h)| p + h.size).unwrap_or(0);
-            if complete > 0 {
-                buf.truncate(complete);
-            } else if min_one {
-                buf = seg.read(pos, h.size)?;
-            } else {
-                buf.clear();
+        if offset < self.next_offset {
+            for seg in self.segments.range(start_key..).map(|(_, s)| s) {
+                let Some((pos, _)) = seg.find_batch(offset)? else { continue };
+                let len = seg.extent(pos, max_bytes, min_one)?;
+                return Ok((len > 0).then(|| FileRegion { file: seg.file(), pos, len }));
             }
-            return Ok(ReadResult { records: Bytes::from(buf) });
         }
-        empty
+        Ok(None)
+    }
+
+    /// Like `read_region`, with the bytes read into memory.
+    pub fn read(&self, offset: i64, max_bytes: usize, min_one: bool) -> Result<ReadResult, LogError> {
+        let Some(r) = self.read_region(offset, max_bytes, min_one)? else { return Ok(ReadResult { records: Bytes::new() }) };
+        let mut buf = vec![0u8; r.len];
+        r.file.read_exact_at(&mut buf, r.pos)?;
+        Ok(ReadResult { records: Bytes::from(buf) })
     }
 
     /// Reads and decodes the single batch at `pos` of the segment with base `seg_base`.

@@ -12,6 +12,7 @@ use std::sync::Arc;
 /// Add a sparse index entry every this many bytes (Kafka's `index.interval.bytes`).
 pub const INDEX_INTERVAL: u64 = 4096;
 const SCAN_CHUNK: usize = 64 * 1024;
+const LOOKUP_CHUNK: usize = 4 * 1024;
 
 pub fn file_name(base: i64, ext: &str) -> String {
     format!("{base:020}.{ext}")
@@ -265,10 +266,16 @@ impl LogSegment {
     }
 
     /// Walks batch headers from `pos`, calling `f(pos, header)` until it returns false.
-    pub fn scan_headers(&self, mut pos: u64, mut f: impl FnMut(u64, &BatchHeader) -> bool) -> io::Result<()> {
-        let mut buf = vec![0u8; SCAN_CHUNK];
+    pub fn scan_headers(&self, pos: u64, f: impl FnMut(u64, &BatchHeader) -> bool) -> io::Result<()> {
+        self.scan_headers_with(pos, SCAN_CHUNK, f)
+    }
+
+    /// `scan_headers` reading `chunk` bytes at a time: small chunks for lookups that stop
+    /// after a few batches (a 64 KiB read per header would cost more than the lookup).
+    fn scan_headers_with(&self, mut pos: u64, chunk: usize, mut f: impl FnMut(u64, &BatchHeader) -> bool) -> io::Result<()> {
+        let mut buf = vec![0u8; chunk];
         while pos + HEADER_LEN as u64 <= self.size {
-            let want = ((self.size - pos) as usize).min(SCAN_CHUNK);
+            let want = ((self.size - pos) as usize).min(chunk);
             self.log.read_exact_at(&mut buf[..want], pos)?;
             let mut o = 0usize;
             while o + HEADER_LEN <= want {
@@ -289,7 +296,7 @@ impl LogSegment {
         let i = self.index.partition_point(|e| (e.rel_offset as i64) <= rel);
         let from = if i == 0 { 0 } else { self.index[i - 1].position as u64 };
         let mut found = None;
-        self.scan_headers(from, |pos, h| {
+        self.scan_headers_with(from, LOOKUP_CHUNK, |pos, h| {
             if h.last_offset() >= offset {
                 found = Some((pos, *h));
                 return false;
@@ -312,6 +319,27 @@ impl LogSegment {
             true
         })?;
         Ok(found)
+    }
+
+    /// How many bytes of whole batches from `pos` fit in `max_bytes` (KIP-74: the first
+    /// batch whole even if larger, when `min_one`). Reads headers only.
+    pub fn extent(&self, pos: u64, max_bytes: usize, min_one: bool) -> io::Result<usize> {
+        let mut len = 0usize;
+        let mut first = 0usize;
+        self.scan_headers_with(pos, LOOKUP_CHUNK, |_, h| {
+            if first == 0 {
+                first = h.size;
+            }
+            if len + h.size > max_bytes || pos + (len + h.size) as u64 > self.size {
+                return false;
+            }
+            len += h.size;
+            true
+        })?;
+        if len == 0 && min_one && pos + first as u64 <= self.size {
+            len = first;
+        }
+        Ok(len)
     }
 
     pub fn read(&self, pos: u64, len: usize) -> io::Result<Vec<u8>> {

@@ -2,9 +2,10 @@
 //! `socket.request.max.bytes` before allocating), requests handled one at a time per
 //! connection as Kafka does, so responses go out in request order.
 
+pub mod frame;
+
 use crate::broker::Broker;
 use crate::broker::apis::{self, ApiError};
-use bytes::BytesMut;
 use std::sync::Arc;
 use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader, BufWriter};
 use tokio::net::{TcpListener, TcpStream};
@@ -63,10 +64,9 @@ async fn connection(stream: TcpStream, broker: Arc<Broker>, mut stop: watch::Rec
         if size < 8 || size as usize > max {
             return Err(ConnError::FrameSize(size as i64, max));
         }
-        let mut frame = BytesMut::zeroed(size as usize);
-        reader.read_exact(&mut frame).await?;
+        let frame = crate::frame::read_body(&mut reader, size as usize).await?;
         if let Some(resp) = apis::dispatch(&broker, &ctx, frame.freeze()).await? {
-            writer.write_all(&resp).await?;
+            frame::write_frame(&mut writer, resp).await?;
         }
         // Coalesce pipelined responses: flush only when no further request is buffered.
         if reader.buffer().is_empty() && !writer.buffer().is_empty() {

@@ -5,7 +5,7 @@
 use crate::broker::config::BrokerConfig;
 use crate::broker::controller::METADATA_DIR;
 use crate::broker::log::partition::AppendInfo;
-use crate::broker::log::{LogError, PartitionLog, ReadResult};
+use crate::broker::log::{FileRegion, LogError, PartitionLog, ReadResult};
 use crate::broker::metadata::{MetadataImage, TopicImage};
 use crate::broker::topic_config::LogConfig;
 use std::collections::HashMap;
@@ -72,6 +72,14 @@ impl Partition {
     pub fn read(&self, offset: i64, max_bytes: usize, min_one: bool) -> Result<(ReadResult, Offsets), LogError> {
         let log = self.log();
         let r = log.read(offset, max_bytes, min_one)?;
+        let o = Offsets { log_start: log.log_start_offset(), high_watermark: log.log_end_offset(), log_end: log.log_end_offset() };
+        Ok((r, o))
+    }
+
+    /// Like `read`, but only locates the bytes (for sendfile); the lock is held just for that.
+    pub fn read_region(&self, offset: i64, max_bytes: usize, min_one: bool) -> Result<(Option<FileRegion>, Offsets), LogError> {
+        let log = self.log();
+        let r = log.read_region(offset, max_bytes, min_one)?;
         let o = Offsets { log_start: log.log_start_offset(), high_watermark: log.log_end_offset(), log_end: log.log_end_offset() };
         Ok((r, o))
     }

@@ -9,6 +9,7 @@
 
 use super::{Delivery, RecordMetadata};
 use crate::client::connection::ClientError;
+use crate::frame::{put_uvarint, uvarint_size};
 use bytes::{BufMut, Bytes, BytesMut};
 use kafka_protocol::compression::{Compressor, Gzip, Snappy, Zstd};
 use kafka_protocol::records::Compression;
@@ -22,20 +23,13 @@ use tokio::sync::{Notify, oneshot};
 /// baseSequence(4) recordCount(4).
 pub const HEADER_LEN: usize = 61;
 
-/// A zig-zag varint (Kafka's record fields). Written by hand because it is on the per-record
-/// path and cannot fail; kafka-protocol's encoder returns a Result for every call.
+/// A zig-zag varint (Kafka's record fields).
 fn put_varlong(buf: &mut BytesMut, v: i64) {
-    let mut z = ((v << 1) ^ (v >> 63)) as u64;
-    while z >= 0x80 {
-        buf.put_u8((z as u8) | 0x80);
-        z >>= 7;
-    }
-    buf.put_u8(z as u8);
+    put_uvarint(buf, ((v << 1) ^ (v >> 63)) as u64);
 }
 
 fn varlong_size(v: i64) -> usize {
-    let z = ((v << 1) ^ (v >> 63)) as u64;
-    ((64 - z.leading_zeros() as usize).max(1)).div_ceil(7)
+    uvarint_size(((v << 1) ^ (v >> 63)) as u64)
 }
 
 fn put_bytes(buf: &mut BytesMut, b: Option<&[u8]>) {
