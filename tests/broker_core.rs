@@ -537,4 +537,32 @@ async fn zero_copy_fetch_of_several_partitions_at_every_encoding() {
             assert_eq!(p.high_watermark, 40);
         }
     }
+    // Regions of 64 KiB and more go out with sendfile(2) rather than a copy.
+    create_topic(&mut c, "zc-big", 2, &[]).await;
+    let ts = now_ms();
+    for p in 0..2 {
+        for round in 0..3 {
+            let recs: Vec<_> = (0..8).map(|i| record(i, None, Some(&format!("{p}-{round}-{i}-{}", "x".repeat(20_000))), ts)).collect();
+            assert_eq!(produce(&mut c, "zc-big", p, batch(&recs, Compression::None), 1).await.0, 0);
+        }
+    }
+    for version in [4i16, 12] {
+        let parts = (0..2)
+            .map(|p| fetch_request::FetchPartition::default().with_partition(p).with_fetch_offset(8).with_partition_max_bytes(10 << 20))
+            .collect();
+        let req = FetchRequest::default()
+            .with_replica_id(BrokerId(-1))
+            .with_max_bytes(50 << 20)
+            .with_min_bytes(1)
+            .with_session_epoch(-1)
+            .with_topics(vec![fetch_request::FetchTopic::default().with_topic(tn("zc-big")).with_partitions(parts)]);
+        let resp = c.send_at(&req, version).await.unwrap();
+        for p in &resp.responses[0].partitions {
+            assert!(p.records.as_ref().unwrap().len() > 300_000, "v{version}");
+            let recs = decode(&p.records);
+            assert_eq!(recs.len(), 16, "v{version}");
+            assert!(value_str(&recs[0]).starts_with(&format!("{}-1-0-x", p.partition_index)));
+            assert!(value_str(&recs[15]).starts_with(&format!("{}-2-7-x", p.partition_index)));
+        }
+    }
 }
