@@ -43,7 +43,7 @@ impl TopicState {
             (None, None) => {
                 let p = *self.sticky.get_or_insert_with(|| rand::random_range(0..count));
                 // A record that would start a new batch moves the sticky partition first.
-                if count > 1 && self.parts[p as usize].back().is_some_and(|b| !b.is_empty() && b.size() + b.record_size(r) > batch_size) {
+                if count > 1 && self.parts[p as usize].back().is_some_and(|b| !b.is_empty() && !b.fits(r, batch_size)) {
                     let next = (p + rand::random_range(1..count)) % count;
                     self.sticky = Some(next);
                     return Ok(next);
@@ -58,7 +58,7 @@ impl TopicState {
     fn append(&mut self, p: i32, r: &RecordRef, batch_size: usize) -> (&mut ProducerBatch, bool) {
         let q = &mut self.parts[p as usize];
         let mut wake = false;
-        if q.back().is_none_or(|b| !b.is_empty() && b.size() + b.record_size(r) > batch_size) {
+        if q.back().is_none_or(|b| !b.is_empty() && !b.fits(r, batch_size)) {
             q.push_back(ProducerBatch::new(self.name.clone(), p, batch_size));
             wake = true;
         }

@@ -167,6 +167,14 @@ impl ProducerBatch {
             + headers
     }
 
+    /// Whether `r` fits within `limit` bytes. The exact size is only computed near the
+    /// limit: a record's varints and attributes take at most 61 bytes, a header's 20.
+    pub fn fits(&self, r: &RecordRef, limit: usize) -> bool {
+        let payload = r.key.map_or(0, |k| k.len()) + r.value.map_or(0, |v| v.len());
+        let headers: usize = r.headers.iter().map(|(k, v)| k.len() + v.as_ref().map_or(0, |v| v.len()) + 20).sum();
+        self.size() + payload + headers + 61 <= limit || self.size() + self.record_size(r) <= limit
+    }
+
     /// Bytes `r` would add to this batch.
     pub fn record_size(&self, r: &RecordRef) -> usize {
         let body = self.body_size(r);
@@ -328,6 +336,7 @@ mod tests {
                 headers: if i == 2 { &h } else { &[] },
             };
             let predicted = b.record_size(&r);
+            assert!(b.fits(&r, b.size() + predicted) && !b.fits(&r, b.size() + predicted - 1));
             let before = b.size();
             drop(b.append(&r));
             assert_eq!(b.size() - before, predicted, "size prediction");
