@@ -566,3 +566,35 @@ async fn zero_copy_fetch_of_several_partitions_at_every_encoding() {
         }
     }
 }
+
+/// A large Produce request over several partitions is appended on several threads; each
+/// answer still lands in its own slot (including a refused partition between them).
+#[tokio::test]
+async fn large_multi_partition_produce_answers_every_partition_in_place() {
+    let b = TestBroker::start();
+    let mut c = b.connect().await;
+    create_topic(&mut c, "par", 3, &[]).await;
+    produce(&mut c, "par", 1, simple_batch(0, 5), 1).await;
+    let ts = now_ms();
+    let big = |p: i32| {
+        let recs: Vec<_> = (0..10).map(|i| record(i, None, Some(&format!("{p}-{i}-{}", "y".repeat(15_000))), ts)).collect();
+        batch(&recs, Compression::None)
+    };
+    let parts = [0, 7, 1, 2]
+        .into_iter()
+        .map(|p| produce_request::PartitionProduceData::default().with_index(p).with_records(Some(big(p))))
+        .collect();
+    let req = ProduceRequest::default()
+        .with_acks(-1)
+        .with_timeout_ms(5000)
+        .with_topic_data(vec![produce_request::TopicProduceData::default().with_name(tn("par")).with_partition_data(parts)]);
+    let resp = c.send_at(&req, 12).await.unwrap();
+    let got: Vec<(i32, i16, i64)> = resp.responses[0].partition_responses.iter().map(|p| (p.index, p.error_code, p.base_offset)).collect();
+    assert_eq!(got, vec![(0, 0, 0), (7, E::UnknownTopicOrPartition.code(), -1), (1, 0, 5), (2, 0, 0)]);
+    for p in [0, 1, 2] {
+        let recs = decode(&fetch(&mut c, "par", p, 0, 0).await.records);
+        let skip = if p == 1 { 5 } else { 0 };
+        assert_eq!(recs.len(), 10 + skip);
+        assert!(value_str(&recs[skip + 9]).starts_with(&format!("{p}-9-y")));
+    }
+}
