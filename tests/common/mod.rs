@@ -132,23 +132,9 @@ pub fn tn(s: &str) -> TopicName {
     TopicName(sb(s))
 }
 
-/// A record for the encoder (non-idempotent: sequence = offset - 1 keeps one batch).
+/// A record for the encoder: the broker's own non-idempotent record shape.
 pub fn record(i: i64, key: Option<&str>, value: Option<&str>, ts: i64) -> Record {
-    Record {
-        transactional: false,
-        control: false,
-        delete_horizon: false,
-        partition_leader_epoch: 0,
-        producer_id: -1,
-        producer_epoch: -1,
-        timestamp_type: TimestampType::Creation,
-        offset: i,
-        sequence: i as i32 - 1,
-        timestamp: ts,
-        key: key.map(|k| Bytes::from(k.to_string())),
-        value: value.map(|v| Bytes::from(v.to_string())),
-        headers: Default::default(),
-    }
+    rk::broker::log::batch::plain_record(i, ts, key.map(|k| Bytes::from(k.to_string())), value.map(|v| Bytes::from(v.to_string())))
 }
 
 pub fn batch(records: &[Record], compression: Compression) -> Bytes {

@@ -242,3 +242,24 @@ def _module_broker_still_alive(request):
     yield
     if "broker" in request.fixturenames:
         request.getfixturevalue("broker").check_alive()
+
+
+@pytest.fixture(scope="module")
+def gbroker():
+    """One broker per module with a short initial rebalance delay (the group suites)."""
+    from groups_common import GROUP_OVERRIDES
+
+    root = tempfile.mkdtemp(prefix="rk-groups-")
+    factory = BrokerFactory(root)
+    try:
+        yield factory(GROUP_OVERRIDES)
+    finally:
+        factory.close()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(autouse=True)
+def _gbroker_still_alive(request):
+    yield
+    if "gbroker" in request.fixturenames:
+        request.getfixturevalue("gbroker").check_alive()

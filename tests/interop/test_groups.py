@@ -16,12 +16,9 @@ with a consumer runs on that thread too (`Member.call`).
 from __future__ import annotations
 
 import queue
-import shutil
 import sys
-import tempfile
 import threading
 import time
-from collections import Counter
 from concurrent.futures import Future
 
 import pytest
@@ -36,33 +33,13 @@ from confluent_kafka import (
 )
 
 
-from conftest import BrokerFactory, unique
+from conftest import unique
+from groups_common import GROUP_OVERRIDES, SETTLE, assert_exactly_once, wait_consumed, wait_split
 from util import TIMEOUT, admin, create_topic, kafka_error_name, produce_all, producer, result, wait_until
 
-GROUP_OVERRIDES = {"group.initial.rebalance.delay.ms": 100}
-SETTLE = 30.0  # upper bound for a group to (re)balance
 
 
 # ------------------------------------------------------------------ fixtures
-
-
-@pytest.fixture(scope="module")
-def gbroker():
-    """One broker per module, with a short initial rebalance delay."""
-    root = tempfile.mkdtemp(prefix="rk-groups-")
-    factory = BrokerFactory(root)
-    try:
-        yield factory(GROUP_OVERRIDES)
-    finally:
-        factory.close()
-        shutil.rmtree(root, ignore_errors=True)
-
-
-@pytest.fixture(autouse=True)
-def _gbroker_still_alive(request):
-    yield
-    if "gbroker" in request.fixturenames:
-        request.getfixturevalue("gbroker").check_alive()
 
 
 @pytest.fixture
@@ -234,57 +211,6 @@ def produce_round(bootstrap, topic, partitions, per_partition, tag):
     prod = producer(bootstrap)
     delivered = produce_all(prod, recs)
     return {(m.topic(), m.partition(), m.offset()): m.value() for m in delivered}
-
-
-def wait_split(ms, topic, partitions, sizes, timeout=SETTLE):
-    """Waits until the members' assignments are disjoint, cover every partition, and have
-    the given sizes (sorted); returns the assignments."""
-
-    def check():
-        asg = [m.snapshot()[0] for m in ms]
-        union = set().union(*asg)
-        if sum(len(a) for a in asg) != len(union):
-            return None
-        if union != {(topic, p) for p in range(partitions)}:
-            return None
-        if sorted(len(a) for a in asg) != sorted(sizes):
-            return None
-        return asg
-
-    def describe():
-        return {m.name: sorted(m.snapshot()[0]) for m in ms}
-
-    try:
-        return wait_until(check, timeout=timeout, interval=0.1, message="assignments to settle")
-    except AssertionError as e:
-        raise AssertionError(f"{e}; assignments now: {describe()}; errors: {[m.snapshot()[3] for m in ms]}") from None
-
-
-def wait_consumed(ms, expected_keys, timeout=SETTLE):
-    """Waits until the group consumed at least every expected key; returns all consumed keys."""
-
-    def check():
-        got = [k for m in ms for k in m.keys()]
-        return got if set(expected_keys) <= set(got) else None
-
-    try:
-        got = wait_until(check, timeout=timeout, interval=0.1, message="records to be consumed")
-    except AssertionError:
-        got = [k for m in ms for k in m.keys()]
-        missing = sorted(set(expected_keys) - set(got))
-        raise AssertionError(f"{len(missing)} records never consumed, e.g. {missing[:10]}") from None
-    time.sleep(0.5)  # catch stragglers: anything read twice or beyond what was produced
-    return [k for m in ms for k in m.keys()]
-
-
-def assert_exactly_once(consumed_keys, expected):
-    counts = Counter(consumed_keys)
-    dups = sorted(k for k, n in counts.items() if n > 1)
-    assert not dups, f"{len(dups)} records consumed more than once, e.g. {dups[:10]}"
-    extra = sorted(set(counts) - set(expected))
-    assert not extra, f"consumed records nobody produced: {extra[:10]}"
-    missing = sorted(set(expected) - set(counts))
-    assert not missing, f"{len(missing)} records lost, e.g. {missing[:10]}"
 
 
 def no_errors(ms):

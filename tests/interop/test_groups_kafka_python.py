@@ -12,11 +12,8 @@ twice.
 from __future__ import annotations
 
 import queue
-import shutil
-import tempfile
 import threading
 import time
-from collections import Counter
 from concurrent.futures import Future
 
 import pytest
@@ -28,30 +25,11 @@ from kafka.coordinator.assignors.roundrobin import RoundRobinPartitionAssignor
 from kafka.coordinator.assignors.sticky.sticky_assignor import StickyPartitionAssignor
 from kafka.structs import OffsetAndMetadata
 
-from conftest import BrokerFactory, unique
+from conftest import unique
+from groups_common import GROUP_OVERRIDES, SETTLE, assert_exactly_once, wait_consumed, wait_split
 from util import wait_until
 
-GROUP_OVERRIDES = {"group.initial.rebalance.delay.ms": 100}
-SETTLE = 30.0
 TIMEOUT_MS = 15000
-
-
-@pytest.fixture(scope="module")
-def gbroker():
-    root = tempfile.mkdtemp(prefix="rk-groups-kp-")
-    factory = BrokerFactory(root)
-    try:
-        yield factory(GROUP_OVERRIDES)
-    finally:
-        factory.close()
-        shutil.rmtree(root, ignore_errors=True)
-
-
-@pytest.fixture(autouse=True)
-def _gbroker_still_alive(request):
-    yield
-    if "gbroker" in request.fixturenames:
-        request.getfixturevalue("gbroker").check_alive()
 
 
 @pytest.fixture
@@ -220,50 +198,6 @@ class KMember:
     def keys(self):
         with self.lock:
             return list(self.records)
-
-
-def wait_split(ms, topic, partitions, sizes, timeout=SETTLE):
-    def check():
-        asg = [m.snapshot()[0] for m in ms]
-        union = set().union(*asg)
-        if sum(len(a) for a in asg) != len(union):
-            return None
-        if union != {(topic, p) for p in range(partitions)}:
-            return None
-        if sorted(len(a) for a in asg) != sorted(sizes):
-            return None
-        return asg
-
-    try:
-        return wait_until(check, timeout=timeout, interval=0.1, message="assignments to settle")
-    except AssertionError as e:
-        now = {m.name: sorted(m.snapshot()[0]) for m in ms}
-        raise AssertionError(f"{e}; assignments now: {now}; errors: {[m.snapshot()[3] for m in ms]}") from None
-
-
-def wait_consumed(ms, expected, timeout=SETTLE):
-    def check():
-        got = [k for m in ms for k in m.keys()]
-        return got if set(expected) <= set(got) else None
-
-    try:
-        wait_until(check, timeout=timeout, interval=0.1, message="records to be consumed")
-    except AssertionError:
-        got = [k for m in ms for k in m.keys()]
-        missing = sorted(set(expected) - set(got))
-        raise AssertionError(f"{len(missing)} records never consumed, e.g. {missing[:10]}") from None
-    time.sleep(0.5)
-    return [k for m in ms for k in m.keys()]
-
-
-def assert_exactly_once(consumed, expected):
-    counts = Counter(consumed)
-    dups = sorted(k for k, n in counts.items() if n > 1)
-    assert not dups, f"{len(dups)} records consumed more than once, e.g. {dups[:10]}"
-    extra = sorted(set(counts) - set(expected))
-    assert not extra, f"consumed records nobody produced: {extra[:10]}"
-    missing = sorted(set(expected) - set(counts))
-    assert not missing, f"{len(missing)} records lost, e.g. {missing[:10]}"
 
 
 def no_errors(ms):

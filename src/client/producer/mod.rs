@@ -103,7 +103,10 @@ impl ProducerConfig {
             c.compression = parse_compression(v)?;
         }
         if let Some(v) = num("max.in.flight.requests.per.connection")? {
-            c.max_in_flight = v.max(1) as usize;
+            if v < 1 {
+                return Err(format!("Invalid value {v} for configuration max.in.flight.requests.per.connection: Value must be at least 1"));
+            }
+            c.max_in_flight = v as usize;
         }
         if let Some(v) = num("max.request.size")? {
             c.max_request_size = v.max(1) as usize;
@@ -122,6 +125,9 @@ impl ProducerConfig {
         }
         if let Some(v) = props.get("enable.idempotence") {
             c.idempotence = Some(v.trim().eq_ignore_ascii_case("true"));
+        }
+        if c.idempotence == Some(true) && c.max_in_flight > 5 {
+            return Err("Must set max.in.flight.requests.per.connection to at most 5 when using the idempotent producer.".into());
         }
         Ok(c)
     }
@@ -299,5 +305,26 @@ async fn init_idempotence(cluster: &Cluster, cfg: &ProducerConfig) -> Result<Opt
         }
         Err(ClientError::Unsupported(_)) if cfg.idempotence.is_none() => Ok(None),
         Err(e) => Err(e),
+    }
+}
+
+#[cfg(test)]
+mod config_tests {
+    use super::*;
+
+    fn props(kv: &[(&str, &str)]) -> BTreeMap<String, String> {
+        kv.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn bad_in_flight_and_lz4_level_are_refused_with_kafkas_words() {
+        let e = ProducerConfig::from_props(&props(&[("max.in.flight.requests.per.connection", "0")])).unwrap_err();
+        assert!(e.contains("Value must be at least 1"), "{e}");
+        let e = ProducerConfig::from_props(&props(&[("enable.idempotence", "true"), ("max.in.flight.requests.per.connection", "6")]))
+            .unwrap_err();
+        assert!(e.contains("at most 5"), "{e}");
+        assert!(ProducerConfig::from_props(&props(&[("compression.lz4.level", "18")])).is_err());
+        let c = ProducerConfig::from_props(&props(&[("max.in.flight.requests.per.connection", "2"), ("buffer.memory", "1024")])).unwrap();
+        assert_eq!((c.max_in_flight, c.buffer_memory), (2, 1024));
     }
 }
