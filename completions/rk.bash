@@ -28,6 +28,9 @@ _rk() {
             rk,consumer-groups)
                 cmd="rk__subcmd__consumer__subcmd__groups"
                 ;;
+            rk,dump-log)
+                cmd="rk__subcmd__dump__subcmd__log"
+                ;;
             rk,help)
                 cmd="rk__subcmd__help"
                 ;;
@@ -60,6 +63,9 @@ _rk() {
                 ;;
             rk__subcmd__help,consumer-groups)
                 cmd="rk__subcmd__help__subcmd__consumer__subcmd__groups"
+                ;;
+            rk__subcmd__help,dump-log)
+                cmd="rk__subcmd__help__subcmd__dump__subcmd__log"
                 ;;
             rk__subcmd__help,help)
                 cmd="rk__subcmd__help__subcmd__help"
@@ -137,7 +143,7 @@ _rk() {
 
     case "${cmd}" in
         rk)
-            opts="-h -V --help --version server topics console-producer console-consumer consumer-groups leader-election perf-test completions man links help"
+            opts="-h -V --help --version server topics console-producer console-consumer consumer-groups dump-log leader-election perf-test completions man links help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -442,8 +448,30 @@ _rk() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        rk__subcmd__dump__subcmd__log)
+            opts="-h -V --files --print-data-log --deep-iteration --cluster-metadata-decoder --offsets-decoder --skip-record-metadata --max-bytes --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --files)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-bytes)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         rk__subcmd__help)
-            opts="server topics console-producer console-consumer consumer-groups leader-election perf-test completions man links help"
+            opts="server topics console-producer console-consumer consumer-groups dump-log leader-election perf-test completions man links help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -499,6 +527,20 @@ _rk() {
             return 0
             ;;
         rk__subcmd__help__subcmd__consumer__subcmd__groups)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        rk__subcmd__help__subcmd__dump__subcmd__log)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

@@ -17,7 +17,10 @@ fn join_req(group: &str, member: &str, instance: Option<&str>, session_ms: i32) 
     JoinGroupRequest::default()
         .with_group_id(GroupId(sb(group)))
         .with_session_timeout_ms(session_ms)
-        .with_rebalance_timeout_ms(2000)
+        // Generous: a test client stalled by a loaded machine must not be dropped from a
+        // rebalance it is about to join (a 2 s timeout made one test flaky: the broker
+        // rightly completed the rebalance without the stalled member).
+        .with_rebalance_timeout_ms(60_000)
         .with_member_id(sb(member))
         .with_group_instance_id(instance.map(sb))
         .with_protocol_type(sb("consumer"))
@@ -156,6 +159,7 @@ async fn second_member_triggers_rebalance_and_both_rejoin() {
     sync(&mut c1, "rb", 1, &m1, vec![(&m1, b"a")]).await;
     // Member 2 joins: its JoinGroup waits until member 1 rejoins.
     let first = c2.send(&join_req("rb", "", None, 10_000)).await.unwrap();
+    assert_eq!(first.error_code, E::MemberIdRequired.code());
     let m2 = first.member_id.to_string();
     let pending = tokio::spawn(async move {
         let r = c2.send(&join_req("rb", &m2, None, 10_000)).await.unwrap();
@@ -167,6 +171,7 @@ async fn second_member_triggers_rebalance_and_both_rejoin() {
         if hb == E::RebalanceInProgress.code() {
             break;
         }
+        assert_eq!(hb, 0, "member 1 was dropped from the group instead of being told about the rebalance");
         assert!(Instant::now() < deadline, "member 1 never told about the rebalance");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }

@@ -4,6 +4,10 @@
 #![no_main]
 use kafka_protocol::records::Compression;
 use libfuzzer_sys::fuzz_target;
+
+/// The broker binary's allocator, so wire-sized allocations behave as in `rk server`.
+#[global_allocator]
+static GLOBAL: rk::alloc::GuardedAlloc = rk::alloc::GuardedAlloc;
 use rk::broker::log::{batch, cleaner, codec};
 
 fuzz_target!(|data: &[u8]| {

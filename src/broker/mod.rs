@@ -1,11 +1,14 @@
-//! Broker: owns and wires the controller (metadata), the replica manager (logs) and the
-//! network listener; start-up (lock, meta.properties, recovery) and graceful stop (flush,
-//! clean-shutdown marker).
+//! Broker: owns and wires the metadata log, the controller (the one writer of metadata),
+//! the publisher (which applies committed metadata, in order, to the image and to the
+//! listeners: replica manager, group coordinator), and the network listener; start-up
+//! (lock, meta.properties, recovery) and graceful stop (in-flight requests finish, flush,
+//! high-watermark checkpoint, clean-shutdown marker).
 
 pub mod apis;
 pub mod config;
 pub mod controller;
 pub mod coordinator;
+pub mod faults;
 pub mod fetch_session;
 pub mod log;
 pub mod metadata;
@@ -15,11 +18,14 @@ pub mod topic_config;
 
 use config::BrokerConfig;
 use controller::Controller;
+use metadata::MetadataImage;
+use metadata::log::{MetadataLog, MetadataLogError};
+use metadata::publisher::{MetadataListener, MetadataPublisher, SnapshotPolicy};
 use replica::ReplicaManager;
 use std::fs::File;
 use std::net::SocketAddr;
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::net::TcpListener;
 
@@ -36,15 +42,19 @@ pub enum BrokerError {
     Bind { addr: SocketAddr, source: std::io::Error },
     #[error(transparent)]
     Log(#[from] log::LogError),
+    #[error(transparent)]
+    Metadata(#[from] MetadataLogError),
 }
 
 pub struct Broker {
     pub config: Arc<BrokerConfig>,
     pub cluster_id: String,
     pub controller: Controller,
-    pub replicas: ReplicaManager,
+    pub metadata: Arc<MetadataPublisher>,
+    metadata_log: Arc<Mutex<MetadataLog>>,
+    pub replicas: Arc<ReplicaManager>,
     pub fetch_sessions: std::sync::Mutex<fetch_session::FetchSessionCache>,
-    pub groups: coordinator::group::GroupCoordinator,
+    pub groups: Arc<coordinator::group::GroupCoordinator>,
     _lock: File,
 }
 
@@ -61,7 +71,7 @@ fn read_or_create_meta(dir: &Path, node_id: i32) -> std::io::Result<String> {
     use base64::Engine;
     let path = dir.join("meta.properties");
     if let Ok(text) = std::fs::read_to_string(&path)
-        && let Ok(props) = config::parse_properties(&text)
+        && let props = config::parse_properties(&text)
         && let Some((_, id)) = props.iter().find(|(k, _)| k == "cluster.id")
     {
         return Ok(id.clone());
@@ -75,14 +85,19 @@ fn read_or_create_meta(dir: &Path, node_id: i32) -> std::io::Result<String> {
 }
 
 impl Broker {
+    /// The newest published metadata image (cheap: an Arc clone).
+    pub fn image(&self) -> Arc<MetadataImage> {
+        self.metadata.image()
+    }
+
     /// Creates `__consumer_offsets` (compacted, `offsets.topic.num.partitions`) the first
     /// time a group needs it, as Kafka does on the first FindCoordinator.
-    pub fn ensure_offsets_topic(self: &Arc<Self>) -> Result<(), String> {
+    pub async fn ensure_offsets_topic(&self) -> Result<(), String> {
         use coordinator::group::store::OFFSETS_TOPIC;
-        if self.controller.image().topic(OFFSETS_TOPIC).is_some() {
+        if self.image().topic(OFFSETS_TOPIC).is_some() {
             return Ok(());
         }
-        let spec = apis::TopicSpec {
+        let spec = controller::TopicSpec {
             name: OFFSETS_TOPIC.to_string(),
             partitions: self.groups.cfg.offsets_partitions,
             replication_factor: 1,
@@ -92,15 +107,15 @@ impl Broker {
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
         };
-        apis::commit_topic_change(
-            self,
-            |img| if img.topic(OFFSETS_TOPIC).is_some() { Ok(vec![]) } else { apis::plan_create(self, img, &spec) },
-        )
-        .map_err(|e| format!("cannot create {OFFSETS_TOPIC}: {}", e.1))
+        match self.controller.create_topics(vec![spec], false, true).await.pop() {
+            Some(Ok(_)) => Ok(()),
+            Some(Err(e)) => Err(format!("cannot create {OFFSETS_TOPIC}: {}", e.1)),
+            None => Err(format!("cannot create {OFFSETS_TOPIC}: no answer from the controller")),
+        }
     }
 
-    /// Opens the data dir (recovering after a crash), binds the listener and starts the
-    /// background tasks.
+    /// Opens the data dir (recovering after a crash), replays the metadata, binds the
+    /// listener and starts the background tasks.
     pub async fn start(config: BrokerConfig) -> Result<RunningBroker, BrokerError> {
         let dir = config.data_dir.clone();
         let dir_err = |source| BrokerError::DataDir { dir: dir.display().to_string(), source };
@@ -117,25 +132,32 @@ impl Broker {
         }
         let cluster_id = read_or_create_meta(&dir, config.node_id).map_err(dir_err)?;
         let config = Arc::new(config);
-        let controller = Controller::open(&dir, clean)?;
-        let replicas = ReplicaManager::new(config.clone(), clean);
-        replicas.reconcile(&controller.image())?;
+        let (metadata_log, image) = MetadataLog::open(&dir, clean)?;
+        let metadata_log = Arc::new(Mutex::new(metadata_log));
+        let replicas = Arc::new(ReplicaManager::new(config.clone(), clean));
+        let groups = Arc::new(coordinator::group::GroupCoordinator::new(config.group_config()));
+        let listeners: Vec<Arc<dyn MetadataListener>> =
+            vec![replicas.clone(), Arc::new(coordinator::group::GroupListener { groups: groups.clone(), replicas: replicas.clone() })];
+        let policy = SnapshotPolicy {
+            max_bytes_between: config.metadata_snapshot_max_bytes,
+            max_interval: Duration::from_millis(config.metadata_snapshot_interval_ms),
+        };
+        let publisher = MetadataPublisher::start(image.clone(), listeners, metadata_log.clone(), policy);
         replicas.remove_strays();
+        let controller = Controller::start(config.clone(), metadata_log.clone(), image, publisher.clone());
         let listener = TcpListener::bind(config.listen).await.map_err(|source| BrokerError::Bind { addr: config.listen, source })?;
         let addr = listener.local_addr().map_err(|source| BrokerError::Bind { addr: config.listen, source })?;
         let broker = Arc::new(Broker {
-            groups: coordinator::group::GroupCoordinator::new(config.group_config()),
+            groups,
             config,
             cluster_id,
             controller,
+            metadata: publisher,
+            metadata_log,
             replicas,
             fetch_sessions: Default::default(),
             _lock: lock,
         });
-        let loaded = broker.groups.load(&broker.replicas);
-        if loaded > 0 {
-            tracing::info!(records = loaded, "loaded consumer groups and offsets");
-        }
         let (stop, stop_rx) = tokio::sync::watch::channel(false);
         let mut tasks = vec![tokio::spawn(network::serve(listener, broker.clone(), stop_rx.clone()))];
         tasks.push(tokio::spawn(housekeeping(broker.clone(), stop_rx)));
@@ -151,16 +173,27 @@ async fn housekeeping(broker: Arc<Broker>, mut stop: tokio::sync::watch::Receive
     let mut groups = tokio::time::interval(Duration::from_millis(50));
     let mut cleaner = tokio::time::interval(Duration::from_millis(broker.config.cleaner_backoff_ms));
     let mut offsets_expiry = tokio::time::interval(Duration::from_millis(broker.config.offsets_retention_check_interval_ms));
+    let mut hw_checkpoint = tokio::time::interval(Duration::from_millis(broker.config.hw_checkpoint_interval_ms));
     loop {
         tokio::select! {
             _ = stop.changed() => return,
+            _ = hw_checkpoint.tick() => {
+                let b = broker.clone();
+                if let Ok(Err(e)) = tokio::task::spawn_blocking(move || b.replicas.checkpoint_high_watermarks()).await {
+                    tracing::error!("cannot write the high-watermark checkpoint: {e}");
+                }
+            }
             _ = retention.tick() => {
-                let n = broker.replicas.run_retention(log::now_ms());
+                let b = broker.clone();
+                let n = tokio::task::spawn_blocking(move || b.replicas.run_retention(log::now_ms())).await.unwrap_or(0);
                 if n > 0 {
                     tracing::info!(segments = n, "retention deleted old log segments");
                 }
             }
-            _ = flush.tick() => broker.replicas.flush_due(log::now_ms()),
+            _ = flush.tick() => {
+                let b = broker.clone();
+                let _ = tokio::task::spawn_blocking(move || b.replicas.flush_due(log::now_ms())).await;
+            }
             _ = groups.tick() => broker.groups.tick(&broker.replicas),
             _ = cleaner.tick() => {
                 // Cleaning reads and rewrites whole segments: keep it off the async workers.
@@ -171,7 +204,8 @@ async fn housekeeping(broker: Arc<Broker>, mut stop: tokio::sync::watch::Receive
                 }
             }
             _ = offsets_expiry.tick() => {
-                let n = broker.groups.expire_offsets(&broker.replicas, log::now_ms());
+                let b = broker.clone();
+                let n = tokio::task::spawn_blocking(move || b.groups.expire_offsets(&b.replicas, log::now_ms())).await.unwrap_or(0);
                 if n > 0 {
                     tracing::info!(offsets = n, "expired committed offsets");
                 }
@@ -184,12 +218,24 @@ impl RunningBroker {
     /// Stops accepting, flushes every log and writes the clean-shutdown marker so the
     /// next start skips recovery.
     pub async fn shutdown(self) -> Result<(), BrokerError> {
+        let started = std::time::Instant::now();
         let _ = self.stop.send(true);
+        // The network task returns once every connection finished its in-flight request.
         for t in self.tasks {
             let _ = t.await;
         }
-        self.broker.replicas.flush_all()?;
-        self.broker.controller.flush()?;
+        let b = self.broker.clone();
+        tokio::task::spawn_blocking(move || -> Result<(), BrokerError> {
+            b.controller.stop();
+            b.metadata.stop();
+            b.replicas.flush_all()?;
+            b.replicas.checkpoint_high_watermarks().map_err(log::LogError::Io)?;
+            b.metadata_log.lock().unwrap_or_else(|e| e.into_inner()).flush()?;
+            Ok(())
+        })
+        .await
+        .map_err(|e| BrokerError::Log(log::LogError::Io(std::io::Error::other(e.to_string()))))??;
+        tracing::info!(ms = started.elapsed().as_millis() as u64, "stopped: logs flushed");
         let dir = &self.broker.config.data_dir;
         std::fs::write(dir.join(CLEAN_SHUTDOWN_FILE), b"")
             .map_err(|source| BrokerError::DataDir { dir: dir.display().to_string(), source })?;

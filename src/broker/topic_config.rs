@@ -8,6 +8,9 @@ use std::collections::BTreeMap;
 pub enum Kind {
     Long { min: i64 },
     Int { min: i64 },
+    IntRange { min: i64, max: i64 },
+    Short { min: i64 },
+    Str,
     Bool,
     Double { min: f64, max: f64 },
     Enum(&'static [&'static str]),
@@ -196,21 +199,29 @@ pub fn topic_config_def(name: &str) -> Option<&'static ConfigDef> {
 
 /// Checks a value against its definition; the error text names the key like Kafka does.
 pub fn validate_value(def: &ConfigDef, value: &str) -> Result<(), String> {
-    let bad = |why: &str| Err(format!("Invalid value {value} for configuration {}: {why}", def.name));
+    validate_kind(def.name, def.kind, value)
+}
+
+/// Checks a value of config `name` against `kind` (topic and broker configs alike).
+pub fn validate_kind(name: &str, kind: Kind, value: &str) -> Result<(), String> {
+    let bad = |why: &str| Err(format!("Invalid value {value} for configuration {name}: {why}"));
     let v = value.trim();
-    match def.kind {
-        Kind::Long { min } | Kind::Int { min } => {
-            let parsed = if matches!(def.kind, Kind::Int { .. }) {
-                v.parse::<i32>().map(i64::from).map_err(|_| ())
-            } else {
-                v.parse::<i64>().map_err(|_| ())
+    match kind {
+        Kind::Long { min } | Kind::Int { min } | Kind::Short { min } | Kind::IntRange { min, .. } => {
+            let (parsed, ty, max) = match kind {
+                Kind::Int { .. } => (v.parse::<i32>().map(i64::from).map_err(|_| ()), "INT", i32::MAX as i64),
+                Kind::IntRange { max, .. } => (v.parse::<i32>().map(i64::from).map_err(|_| ()), "INT", max),
+                Kind::Short { .. } => (v.parse::<i16>().map(i64::from).map_err(|_| ()), "SHORT", i16::MAX as i64),
+                _ => (v.parse::<i64>().map_err(|_| ()), "LONG", i64::MAX),
             };
             match parsed {
-                Ok(n) if n >= min => Ok(()),
+                Ok(n) if n >= min && n <= max => Ok(()),
+                Ok(_) if max < i32::MAX as i64 => bad(&format!("Value must be between {min} and {max}")),
                 Ok(_) => bad(&format!("Value must be at least {min}")),
-                Err(_) => bad("Not a number of the expected type"),
+                Err(_) => bad(&format!("Not a number of type {ty}")),
             }
         }
+        Kind::Str => Ok(()),
         Kind::Bool => match v.to_ascii_lowercase().as_str() {
             "true" | "false" => Ok(()),
             _ => bad("Expected value to be either true or false"),

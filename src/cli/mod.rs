@@ -6,6 +6,7 @@ pub mod completions;
 pub mod console_consumer;
 pub mod console_producer;
 pub mod consumer_groups;
+pub mod dump_log;
 pub mod leader_election;
 pub mod perf_test;
 pub mod server;
@@ -39,6 +40,8 @@ pub enum Command {
     ConsoleConsumer(console_consumer::ConsoleConsumerArgs),
     /// List, describe, reset and delete consumer groups (kafka-consumer-groups.sh).
     ConsumerGroups(consumer_groups::ConsumerGroupsArgs),
+    /// Print the batches and records of log segments and metadata snapshots (kafka-dump-log.sh).
+    DumpLog(dump_log::DumpLogArgs),
     /// Elect preferred or unclean partition leaders (kafka-leader-election.sh).
     LeaderElection(leader_election::LeaderElectionArgs),
     /// Producer, consumer and end-to-end latency benchmarks (kafka-*-perf-test.sh).
@@ -60,6 +63,7 @@ pub const ALIASES: &[(&str, &[&str])] = &[
     ("kafka-console-consumer", &["console-consumer"]),
     ("kafka-leader-election", &["leader-election"]),
     ("kafka-consumer-groups", &["consumer-groups"]),
+    ("kafka-dump-log", &["dump-log"]),
     ("kafka-producer-perf-test", &["perf-test", "producer"]),
     ("kafka-consumer-perf-test", &["perf-test", "consumer"]),
 ];
@@ -104,6 +108,7 @@ pub fn main(args: Vec<OsString>) -> i32 {
         Command::ConsoleConsumer(a) => console_consumer::run(a),
         Command::LeaderElection(a) => leader_election::run(a),
         Command::ConsumerGroups(a) => consumer_groups::run(a),
+        Command::DumpLog(a) => dump_log::run(a),
         Command::PerfTest(c) => perf_test::run(c),
         Command::Completions(a) => completions::run_completions(a),
         Command::Man(a) => completions::run_man(a),

@@ -16,6 +16,7 @@ pub enum ServerCommand {
 }
 
 #[derive(Args, Debug)]
+#[command(after_long_help = crate::broker::config::keys::help_text())]
 pub struct StartArgs {
     /// A Kafka server.properties file.
     pub properties: Option<PathBuf>,
@@ -43,7 +44,7 @@ fn config_pairs(a: &StartArgs) -> anyhow::Result<Vec<(String, String)>> {
     let mut pairs = Vec::new();
     if let Some(p) = &a.properties {
         let text = std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()))?;
-        pairs.extend(parse_properties(&text).map_err(anyhow::Error::msg)?);
+        pairs.extend(parse_properties(&text));
     }
     if let Some(d) = &a.data_dir {
         pairs.push(("log.dirs".into(), d.display().to_string()));

@@ -14,11 +14,7 @@ pub struct ClientConfig {
     pub props: BTreeMap<String, String>,
 }
 
-/// Reads a Java .properties file into key/value pairs.
-pub fn read_properties(path: &std::path::Path) -> Result<Vec<(String, String)>, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    crate::broker::config::parse_properties(&text)
-}
+pub use crate::properties::read_properties;
 
 /// Splits `key=value` on the first `=` (values may contain `=`; a missing value is "").
 pub fn parse_key_value(s: &str) -> (String, String) {

@@ -16,6 +16,8 @@ pub struct TestBroker {
     pub dir: tempfile::TempDir,
     pub port: u16,
     pub extra: Vec<String>,
+    /// Environment for the broker process (e.g. RK_FAULTS).
+    pub env: Vec<(String, String)>,
     child: Option<Child>,
 }
 
@@ -38,6 +40,20 @@ impl TestBroker {
             dir: tempfile::tempdir().unwrap(),
             port: free_port(),
             extra: overrides.iter().map(|s| s.to_string()).collect(),
+            env: Vec::new(),
+            child: None,
+        };
+        b.spawn();
+        b
+    }
+
+    /// Starts with extra overrides and environment variables for the broker process.
+    pub fn start_with_env(overrides: &[&str], env: &[(&str, &str)]) -> TestBroker {
+        let mut b = TestBroker {
+            dir: tempfile::tempdir().unwrap(),
+            port: free_port(),
+            extra: overrides.iter().map(|s| s.to_string()).collect(),
+            env: env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
             child: None,
         };
         b.spawn();
@@ -58,6 +74,7 @@ impl TestBroker {
         for o in &self.extra {
             cmd.args(["--override", o]);
         }
+        cmd.envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
         let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::null()).spawn().expect("spawn rk");
         let stdout = child.stdout.take().unwrap();
         let (tx, rx) = std::sync::mpsc::channel();

@@ -2,11 +2,10 @@
 //! effective values with Kafka's config sources and synonyms, validation through the one
 //! topic-config table, changes written as metadata records.
 
-use super::topics::{TopicError, commit};
 use super::{Ctx, code, sb};
 use crate::broker::config::BrokerConfig;
-use crate::broker::metadata::{MetadataImage, MetadataRecord};
-use crate::broker::topic_config::{self, ConfigDef, Kind, TOPIC_CONFIGS};
+use crate::broker::controller::{ConfigEdit, Outcome, TopicError};
+use crate::broker::topic_config::{ConfigDef, Kind, TOPIC_CONFIGS};
 use kafka_protocol::error::ResponseError as E;
 use kafka_protocol::messages::describe_configs_response::{DescribeConfigsResourceResult, DescribeConfigsResult, DescribeConfigsSynonym};
 use kafka_protocol::messages::*;
@@ -33,7 +32,9 @@ pub struct Entry {
 fn config_type(kind: Kind) -> i8 {
     match kind {
         Kind::Bool => 1,
-        Kind::Int { .. } => 3,
+        Kind::Int { .. } | Kind::IntRange { .. } => 3,
+        Kind::Short { .. } => 4,
+        Kind::Str => 2,
         Kind::Long { .. } => 5,
         Kind::Double { .. } => 6,
         Kind::List(_) => 7,
@@ -77,14 +78,12 @@ fn broker_entries(broker: &BrokerConfig) -> Vec<Entry> {
     broker
         .describe()
         .into_iter()
-        .map(|(name, value, set)| {
+        .map(|(name, value, set, kind, doc)| {
             let source = if set { SOURCE_STATIC_BROKER } else { SOURCE_DEFAULT };
-            // Broker keys that are topic-config defaults share the topic config's type.
-            let config_type = TOPIC_CONFIGS.iter().find(|d| d.broker_key == name).map(|d| config_type(d.kind)).unwrap_or(2);
             // An unset key without a default is null, as Kafka reports it.
             let value = (set || !value.is_empty()).then_some(value);
             let synonyms = value.iter().map(|v| (name.clone(), v.clone(), source)).collect();
-            Entry { synonyms, name, value, source, config_type, doc: "", read_only: true }
+            Entry { synonyms, name, value, source, config_type: config_type(kind), doc, read_only: true }
         })
         .collect()
 }
@@ -102,7 +101,7 @@ fn check_broker_name(broker: &BrokerConfig, name: &str) -> Result<(), TopicError
 
 pub async fn describe_configs(ctx: &Ctx<'_>, req: DescribeConfigsRequest) -> DescribeConfigsResponse {
     let b = ctx.broker;
-    let image = b.controller.image();
+    let image = b.image();
     let results = req
         .resources
         .iter()
@@ -158,51 +157,38 @@ pub async fn describe_configs(ctx: &Ctx<'_>, req: DescribeConfigsRequest) -> Des
     DescribeConfigsResponse::default().with_results(results)
 }
 
-/// Records that replace or edit a topic's overrides to `new`, after validating them all.
-fn plan_topic_configs(image: &MetadataImage, name: &str, new: &BTreeMap<String, String>) -> Result<Vec<MetadataRecord>, TopicError> {
-    let topic = image.topic(name).ok_or_else(|| TopicError(code(E::UnknownTopicOrPartition), format!("Topic '{name}' does not exist.")))?;
-    topic_config::validate_overrides(new.iter().map(|(k, v)| (k.as_str(), Some(v.as_str()))))
-        .map_err(|m| TopicError(code(E::InvalidConfig), m))?;
-    let mut recs = Vec::new();
-    for k in topic.configs.keys().filter(|k| !new.contains_key(*k)) {
-        recs.push(MetadataRecord::TopicConfig { topic_id: topic.id, name: k.clone(), value: None });
-    }
-    for (k, v) in new.iter().filter(|(k, v)| topic.configs.get(*k) != Some(v)) {
-        recs.push(MetadataRecord::TopicConfig { topic_id: topic.id, name: k.clone(), value: Some(v.clone()) });
-    }
-    Ok(recs)
-}
-
-/// Shared driver of both alter APIs: `edit` turns the current overrides into the new ones.
-fn alter_topic(
-    ctx: &Ctx<'_>,
-    resource_type: i8,
-    name: &str,
-    validate_only: bool,
-    edit: impl Fn(&BTreeMap<String, String>) -> Result<BTreeMap<String, String>, TopicError>,
-) -> Result<(), TopicError> {
-    let b = ctx.broker;
-    match resource_type {
-        RESOURCE_TOPIC => {}
-        RESOURCE_BROKER => {
-            check_broker_name(&b.config, name)?;
-            return Err(TopicError(
-                code(E::InvalidRequest),
-                "Dynamic broker configs are not supported by rk yet; set them in server.properties or with --override".into(),
-            ));
-        }
-        other => return Err(TopicError(code(E::InvalidRequest), format!("Unsupported resource type {other}"))),
-    }
-    let plan = |img: &MetadataImage| {
-        let current = img.topic(name).map(|t| t.configs.clone()).unwrap_or_default();
-        plan_topic_configs(img, name, &edit(&current)?)
-    };
-    if validate_only { plan(&b.controller.image()).map(|_| ()) } else { commit(b, plan) }
-}
-
 fn duplicate_keys<'a>(names: impl Iterator<Item = &'a str>) -> Option<String> {
     let mut seen = HashSet::new();
     names.into_iter().find(|n| !seen.insert(*n)).map(str::to_string)
+}
+
+/// A resource's answer: (resource type, name, outcome).
+type Altered = (i8, String, Result<(), TopicError>);
+
+/// Shared driver of both alter APIs: checks each resource, sends the topic edits to the
+/// controller as one command and answers (resource type, name, outcome) in request order.
+async fn alter(ctx: &Ctx<'_>, validate_only: bool, resources: Vec<(i8, String, Result<ConfigEdit, TopicError>)>) -> Vec<Altered> {
+    let b = ctx.broker;
+    // An outcome of None: the controller decides.
+    let mut out: Vec<(i8, String, Option<Outcome<()>>)> = Vec::new();
+    let mut edits = Vec::new();
+    for (rt, name, edit) in resources {
+        let early = match (rt, edit) {
+            (_, Err(e)) => Some(Err(e)),
+            (RESOURCE_TOPIC, Ok(edit)) => {
+                edits.push((name.clone(), edit));
+                None
+            }
+            (RESOURCE_BROKER, Ok(_)) => Some(check_broker_name(&b.config, &name).and(Err(TopicError(
+                code(E::InvalidRequest),
+                "Dynamic broker configs are not supported by rk yet; set them in server.properties or with --override".into(),
+            )))),
+            (other, Ok(_)) => Some(Err(TopicError(code(E::InvalidRequest), format!("Unsupported resource type {other}")))),
+        };
+        out.push((rt, name, early));
+    }
+    let mut results = b.controller.alter_topic_configs(edits, validate_only).await.into_iter();
+    out.into_iter().map(|(rt, name, early)| (rt, name, early.unwrap_or_else(|| results.next().unwrap_or(Ok(()))))).collect()
 }
 
 fn result(resource_type: i8, name: &str, outcome: Result<(), TopicError>) -> alter_configs_response::AlterConfigsResourceResponse {
@@ -214,82 +200,48 @@ fn result(resource_type: i8, name: &str, outcome: Result<(), TopicError>) -> alt
 }
 
 pub async fn alter_configs(ctx: &Ctx<'_>, req: AlterConfigsRequest) -> AlterConfigsResponse {
-    let responses = req
+    let resources = req
         .resources
         .iter()
         .map(|r| {
-            let name = r.resource_name.to_string();
-            let outcome = match duplicate_keys(r.configs.iter().map(|c| c.name.as_str())) {
+            let edit = match duplicate_keys(r.configs.iter().map(|c| c.name.as_str())) {
                 Some(k) => Err(TopicError(code(E::InvalidRequest), format!("Error due to duplicate config keys: {k}"))),
-                None => alter_topic(ctx, r.resource_type, &name, req.validate_only, |_| {
-                    r.configs
-                        .iter()
-                        .map(|c| match &c.value {
-                            Some(v) => Ok((c.name.to_string(), v.to_string())),
-                            None => {
-                                Err(TopicError(code(E::InvalidConfig), format!("Null value not supported for topic configs: {}", c.name)))
-                            }
-                        })
-                        .collect()
-                }),
+                None => r
+                    .configs
+                    .iter()
+                    .map(|c| match &c.value {
+                        Some(v) => Ok((c.name.to_string(), v.to_string())),
+                        None => Err(TopicError(code(E::InvalidConfig), format!("Null value not supported for topic configs: {}", c.name))),
+                    })
+                    .collect::<Result<_, _>>()
+                    .map(ConfigEdit::Replace),
             };
-            result(r.resource_type, &name, outcome)
+            (r.resource_type, r.resource_name.to_string(), edit)
         })
         .collect();
+    let responses = alter(ctx, req.validate_only, resources).await.into_iter().map(|(rt, name, o)| result(rt, &name, o)).collect();
     AlterConfigsResponse::default().with_responses(responses)
 }
 
-/// Applies one IncrementalAlterConfigs operation (SET, DELETE, APPEND, SUBTRACT).
-fn apply_op(map: &mut BTreeMap<String, String>, name: &str, op: i8, value: Option<&str>) -> Result<(), TopicError> {
-    let invalid = |m: String| TopicError(code(E::InvalidConfig), m);
-    let def = topic_config::topic_config_def(name).ok_or_else(|| invalid(format!("Unknown topic config name: {name}")))?;
-    match op {
-        0 => {
-            let v = value.ok_or_else(|| invalid(format!("Null value not supported for : {name}")))?;
-            map.insert(name.to_string(), v.to_string());
-        }
-        1 => {
-            map.remove(name);
-        }
-        2 | 3 => {
-            if !matches!(def.kind, Kind::List(_)) {
-                return Err(invalid(format!("Config value append is not allowed for config key: {name}")));
-            }
-            let current = map.get(name).cloned().unwrap_or_else(|| def.default.to_string());
-            let mut items: Vec<String> = current.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect();
-            for v in value.unwrap_or("").split(',').map(str::trim).filter(|s| !s.is_empty()) {
-                if op == 2 {
-                    if !items.iter().any(|i| i == v) {
-                        items.push(v.to_string());
-                    }
-                } else {
-                    items.retain(|i| i != v);
-                }
-            }
-            map.insert(name.to_string(), items.join(","));
-        }
-        other => return Err(TopicError(code(E::InvalidRequest), format!("Unknown config operation {other}"))),
-    }
-    Ok(())
-}
-
 pub async fn incremental_alter_configs(ctx: &Ctx<'_>, req: IncrementalAlterConfigsRequest) -> IncrementalAlterConfigsResponse {
-    let responses = req
+    let resources = req
         .resources
         .iter()
         .map(|r| {
-            let name = r.resource_name.to_string();
-            let outcome = match duplicate_keys(r.configs.iter().map(|c| c.name.as_str())) {
+            let edit = match duplicate_keys(r.configs.iter().map(|c| c.name.as_str())) {
                 Some(k) => Err(TopicError(code(E::InvalidRequest), format!("Error due to duplicate config keys: {k}"))),
-                None => alter_topic(ctx, r.resource_type, &name, req.validate_only, |current| {
-                    let mut next = current.clone();
-                    for c in &r.configs {
-                        apply_op(&mut next, c.name.as_str(), c.config_operation, c.value.as_deref())?;
-                    }
-                    Ok(next)
-                }),
+                None => Ok(ConfigEdit::Incremental(
+                    r.configs.iter().map(|c| (c.name.to_string(), c.config_operation, c.value.as_ref().map(|v| v.to_string()))).collect(),
+                )),
             };
-            let x = result(r.resource_type, &name, outcome);
+            (r.resource_type, r.resource_name.to_string(), edit)
+        })
+        .collect();
+    let responses = alter(ctx, req.validate_only, resources)
+        .await
+        .into_iter()
+        .map(|(rt, name, o)| {
+            let x = result(rt, &name, o);
             incremental_alter_configs_response::AlterConfigsResourceResponse::default()
                 .with_error_code(x.error_code)
                 .with_error_message(x.error_message)

@@ -29,7 +29,7 @@ pub async fn elect_leaders(ctx: &Ctx<'_>, req: ElectLeadersRequest) -> ElectLead
     if election_type != PREFERRED && election_type != UNCLEAN {
         return ElectLeadersResponse::default().with_error_code(if ctx.version >= 1 { code(E::InvalidRequest) } else { 0 });
     }
-    let image = ctx.broker.controller.image();
+    let image = ctx.broker.image();
     let wanted: BTreeMap<String, Vec<i32>> = match req.topic_partitions {
         Some(tps) => {
             let mut m: BTreeMap<String, Vec<i32>> = BTreeMap::new();

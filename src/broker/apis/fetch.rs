@@ -1,20 +1,20 @@
-//! Fetch: reads whole batches from partition logs within max_bytes/partition_max_bytes,
-//! long-polls (max_wait_ms/min_bytes) on per-partition notifiers, and runs incremental
-//! fetch sessions (KIP-227). Isolation level is honoured: read_committed reads stop at the
-//! last stable offset, which equals the high watermark until transactions exist.
+//! Fetch: reads whole batches from partition logs within max_bytes/partition_max_bytes
+//! (consumers below the high watermark; read_committed below the last stable offset),
+//! long-polls (max_wait_ms/min_bytes) in the replica manager's purgatory, and runs
+//! incremental fetch sessions (KIP-227).
 
 use super::{Ctx, code};
 use crate::broker::fetch_session::{FINAL_EPOCH, FetchSession, INITIAL_EPOCH, SessionError, SessionPartition};
 use crate::broker::log::FileRegion;
+use crate::broker::log::LogError;
 use crate::broker::network::frame;
-use crate::broker::replica::Partition;
+use crate::broker::replica::{FetchIsolation, Partition};
 use bytes::Bytes;
 use kafka_protocol::error::ResponseError as E;
 use kafka_protocol::messages::fetch_response::{FetchableTopicResponse, PartitionData};
 use kafka_protocol::messages::*;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::sync::Notify;
 
 const READ_COMMITTED: i8 = 1;
 
@@ -34,6 +34,8 @@ impl From<FetchResponse> for FetchReply {
 
 struct Outcome {
     data: PartitionData,
+    /// Records already read into `data` (small regions).
+    has_records: bool,
     /// The records to send, still in the segment file.
     region: Option<FileRegion>,
     /// (high watermark, log start) reported, to detect news in sessions.
@@ -54,23 +56,41 @@ fn error_data(idx: i32, e: E) -> PartitionData {
 fn read_one(p: Option<&Arc<Partition>>, sp: &SessionPartition, limit: usize, min_one: bool, committed: bool) -> Outcome {
     let Some(part) = p else {
         let e = if sp.topic.is_empty() { E::UnknownTopicId } else { E::UnknownTopicOrPartition };
-        return Outcome { data: error_data(sp.partition, e), region: None, offsets: None, is_error: true };
+        return Outcome { data: error_data(sp.partition, e), region: None, has_records: false, offsets: None, is_error: true };
     };
+    if !part.is_leader() {
+        return Outcome {
+            data: error_data(sp.partition, E::NotLeaderOrFollower),
+            region: None,
+            has_records: false,
+            offsets: None,
+            is_error: true,
+        };
+    }
     let epoch = part.leader_epoch();
     if sp.current_leader_epoch >= 0 && sp.current_leader_epoch != epoch {
         let e = if sp.current_leader_epoch < epoch { E::FencedLeaderEpoch } else { E::UnknownLeaderEpoch };
-        return Outcome { data: error_data(sp.partition, e), region: None, offsets: None, is_error: true };
+        return Outcome { data: error_data(sp.partition, e), region: None, has_records: false, offsets: None, is_error: true };
     }
     let base = PartitionData::default().with_partition_index(sp.partition).with_preferred_read_replica(BrokerId(-1));
     let base = if committed { base.with_aborted_transactions(Some(Vec::new())) } else { base };
-    match part.read_region(sp.fetch_offset, limit, min_one) {
+    let isolation = if committed { FetchIsolation::Committed } else { FetchIsolation::HighWatermark };
+    match part.read_region(sp.fetch_offset, limit, min_one, isolation) {
+        Err(LogError::Deleted) => Outcome {
+            data: error_data(sp.partition, E::UnknownTopicOrPartition),
+            region: None,
+            has_records: false,
+            offsets: None,
+            is_error: true,
+        },
         Ok((region, o)) => Outcome {
             data: base
                 .with_high_watermark(o.high_watermark)
-                .with_last_stable_offset(o.high_watermark)
+                .with_last_stable_offset(o.last_stable)
                 .with_log_start_offset(o.log_start)
                 .with_records(Some(Bytes::new())),
             region,
+            has_records: false,
             offsets: Some((o.high_watermark, o.log_start)),
             is_error: false,
         },
@@ -80,10 +100,11 @@ fn read_one(p: Option<&Arc<Partition>>, sp: &SessionPartition, limit: usize, min
                 data: base
                     .with_error_code(e.code())
                     .with_high_watermark(o.high_watermark)
-                    .with_last_stable_offset(o.high_watermark)
+                    .with_last_stable_offset(o.last_stable)
                     .with_log_start_offset(o.log_start)
                     .with_records(Some(Bytes::new())),
                 region: None,
+                has_records: false,
                 offsets: Some((o.high_watermark, o.log_start)),
                 is_error: true,
             }
@@ -91,10 +112,52 @@ fn read_one(p: Option<&Arc<Partition>>, sp: &SessionPartition, limit: usize, min
     }
 }
 
+/// One read of every partition of a fetch: (outcomes, bytes found, answer now?). Regions
+/// too small for sendfile are read into memory here, off the async workers.
+fn read_pass(
+    parts: &[SessionPartition],
+    handles: &[Option<Arc<Partition>>],
+    max_bytes: usize,
+    committed: bool,
+) -> (Vec<Outcome>, usize, bool) {
+    let mut total = 0usize;
+    let mut any_error = false;
+    let outcomes = parts
+        .iter()
+        .zip(handles)
+        .map(|(sp, h)| {
+            let limit = (sp.max_bytes.max(0) as usize).min(max_bytes.saturating_sub(total));
+            let mut o = read_one(h.as_ref(), sp, limit, total == 0 && sp.max_bytes > 0, committed);
+            if let Some(r) = o.region.as_ref() {
+                total += r.len;
+                if r.len < frame::SENDFILE_MIN {
+                    let mut buf = vec![0u8; r.len];
+                    match std::os::unix::fs::FileExt::read_exact_at(&*r.file, &mut buf, r.pos) {
+                        Ok(()) => {
+                            o.data.records = Some(Bytes::from(buf));
+                            o.region = None;
+                            o.has_records = true;
+                        }
+                        Err(e) => {
+                            tracing::error!(topic = %sp.topic, partition = sp.partition, "cannot read the log: {e}");
+                            o.data.error_code = code(E::KafkaStorageError);
+                            o.region = None;
+                            o.is_error = true;
+                        }
+                    }
+                }
+            }
+            any_error |= o.is_error;
+            o
+        })
+        .collect();
+    (outcomes, total, any_error)
+}
+
 pub async fn handle(ctx: &Ctx<'_>, req: FetchRequest) -> FetchReply {
     let b = ctx.broker;
     let by_id = ctx.version >= 13;
-    let image = b.controller.image();
+    let image = b.image();
     let resolve = |name: &TopicName, id: uuid::Uuid| -> (String, uuid::Uuid) {
         if by_id {
             (image.ids.get(&id).cloned().unwrap_or_default(), id)
@@ -170,42 +233,28 @@ pub async fn handle(ctx: &Ctx<'_>, req: FetchRequest) -> FetchReply {
     let max_bytes = if req.max_bytes <= 0 { i32::MAX as usize } else { req.max_bytes as usize };
     let min_bytes = req.min_bytes.max(0) as usize;
     let deadline = Instant::now() + Duration::from_millis(req.max_wait_ms.max(0) as u64);
-    let outcomes = loop {
-        // Register for wake-ups before reading so an append in between is not missed.
-        let notify = Arc::new(Notify::new());
-        for h in handles.iter().flatten() {
-            h.watch(&notify);
-        }
-        let mut total = 0usize;
-        let mut any_error = false;
-        let outcomes: Vec<Outcome> = parts
-            .iter()
-            .zip(&handles)
-            .map(|(sp, h)| {
-                let limit = (sp.max_bytes.max(0) as usize).min(max_bytes.saturating_sub(total));
-                let o = read_one(h.as_ref(), sp, limit, total == 0 && sp.max_bytes > 0, committed);
-                total += o.region.as_ref().map_or(0, |r| r.len);
-                any_error |= o.is_error;
-                o
-            })
-            .collect();
-        let now = Instant::now();
-        if total >= min_bytes.max(1) || any_error || now >= deadline {
-            break outcomes;
-        }
-        let _ = tokio::time::timeout(deadline - now, notify.notified()).await;
-        if Instant::now() >= deadline {
-            // One last read after the wait so data that arrived at the very end is served.
-            continue;
-        }
-    };
+    let watched: Vec<Arc<Partition>> = handles.iter().flatten().cloned().collect();
+    // Each read pass runs on a blocking thread (index lookups and small reads touch the
+    // disk when the page cache does not hold the data).
+    let shared = Arc::new((parts.clone(), handles));
+    let outcomes = b
+        .replicas
+        .wait_for_data(&watched, min_bytes, deadline, || {
+            let shared = shared.clone();
+            async move {
+                tokio::task::spawn_blocking(move || read_pass(&shared.0, &shared.1, max_bytes, committed))
+                    .await
+                    .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))
+            }
+        })
+        .await;
 
     // Build the response; an incremental session only reports partitions with news.
     let mut responses: Vec<FetchableTopicResponse> = Vec::new();
     let nonce: [u8; 12] = rand::random();
     let mut regions = Vec::new();
     for (sp, mut o) in parts.iter_mut().zip(outcomes) {
-        let has_records = o.region.is_some();
+        let has_records = o.region.is_some() || o.has_records;
         let changed = o.offsets != sp.last_sent;
         sp.last_sent = o.offsets;
         if incremental.is_some() && !(has_records || changed || o.is_error) {

@@ -17,7 +17,7 @@ const KEY_TYPE_GROUP: i8 = 0;
 
 pub async fn find_coordinator(ctx: &Ctx<'_>, req: FindCoordinatorRequest) -> FindCoordinatorResponse {
     let b = ctx.broker;
-    let ready = b.ensure_offsets_topic();
+    let ready = b.ensure_offsets_topic().await;
     let answer = |key: &str| -> (i16, Option<String>) {
         if req.key_type != KEY_TYPE_GROUP {
             return (code(E::InvalidRequest), Some("rk does not host transaction coordinators yet".into()));
@@ -82,7 +82,7 @@ fn join_response(ctx: &Ctx<'_>, o: JoinOutcome) -> JoinGroupResponse {
 
 pub async fn join_group(ctx: &Ctx<'_>, req: JoinGroupRequest) -> JoinGroupResponse {
     let b = ctx.broker;
-    if let Err(e) = b.ensure_offsets_topic() {
+    if let Err(e) = b.ensure_offsets_topic().await {
         tracing::warn!("{e}");
         return join_response(ctx, JoinOutcome { error: code(E::CoordinatorNotAvailable), generation: -1, ..Default::default() });
     }
@@ -161,7 +161,9 @@ pub async fn list_groups(ctx: &Ctx<'_>, req: ListGroupsRequest) -> ListGroupsRes
             if ctx.version >= 5 { g.with_group_type(sb("classic")) } else { g }
         })
         .collect();
-    ListGroupsResponse::default().with_groups(groups)
+    // Kafka answers COORDINATOR_LOAD_IN_PROGRESS (with what it has) while a partition loads.
+    let err = if ctx.broker.groups.is_loaded() { 0 } else { code(E::CoordinatorLoadInProgress) };
+    ListGroupsResponse::default().with_error_code(err).with_groups(groups)
 }
 
 pub async fn describe_groups(ctx: &Ctx<'_>, req: DescribeGroupsRequest) -> DescribeGroupsResponse {
@@ -171,7 +173,8 @@ pub async fn describe_groups(ctx: &Ctx<'_>, req: DescribeGroupsRequest) -> Descr
         .map(|id| {
             let base = DescribedGroup::default().with_group_id(id.clone());
             match ctx.broker.groups.describe(&id.0) {
-                None => {
+                Err(c) => base.with_error_code(c).with_group_state(sb("")).with_protocol_type(sb("")).with_protocol_data(sb("")),
+                Ok(None) => {
                     let g = base.with_group_state(sb("Dead")).with_protocol_type(sb("")).with_protocol_data(sb(""));
                     // v6 (KIP-1043) reports a missing group as GROUP_ID_NOT_FOUND.
                     if ctx.version >= 6 {
@@ -180,7 +183,7 @@ pub async fn describe_groups(ctx: &Ctx<'_>, req: DescribeGroupsRequest) -> Descr
                         g
                     }
                 }
-                Some(d) => base
+                Ok(Some(d)) => base
                     .with_group_state(sb(d.state))
                     .with_protocol_type(sb(d.protocol_type))
                     .with_protocol_data(sb(d.protocol))

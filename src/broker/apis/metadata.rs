@@ -1,8 +1,8 @@
 //! Metadata: brokers, cluster id, controller and topics (by name or topic id), with
 //! auto-creation when both the broker and the request allow it.
 
-use super::topics::{TopicSpec, commit, plan_create};
 use super::{Ctx, code, sb};
+use crate::broker::controller::TopicSpec;
 use crate::broker::metadata::TopicImage;
 use kafka_protocol::error::ResponseError as E;
 use kafka_protocol::messages::metadata_response::{MetadataResponseBroker, MetadataResponsePartition, MetadataResponseTopic};
@@ -45,51 +45,57 @@ pub async fn handle(ctx: &Ctx<'_>, req: MetadataRequest) -> MetadataResponse {
     let mut topics = Vec::new();
     match requested {
         None => {
-            topics.extend(b.controller.image().topics.values().map(|t| describe_topic(t)));
+            topics.extend(b.image().topics.values().map(|t| describe_topic(t)));
         }
         Some(list) => {
-            for t in list {
-                let image = b.controller.image();
+            // Unknown names that may be auto-created go to the controller as one command.
+            let image = b.image();
+            let mut to_create = Vec::new();
+            for t in &list {
                 // By id when the name is null (or empty with an id set).
-                let name = t.name.map(|n| n.0.to_string()).filter(|n| !n.is_empty() || t.topic_id.is_nil());
-                match name {
-                    None => topics.push(match image.topic_by_id(&t.topic_id) {
-                        Some(found) => describe_topic(found),
-                        None => missing(None, t.topic_id, E::UnknownTopicId),
-                    }),
-                    Some(name) => {
-                        if let Some(found) = image.topic(&name) {
-                            topics.push(describe_topic(found));
-                            continue;
-                        }
-                        if let Err(e) = crate::broker::metadata::validate_topic_name(&name) {
-                            tracing::debug!("metadata for invalid topic name: {e}");
-                            topics.push(missing(Some(name), Uuid::nil(), E::InvalidTopicException));
-                            continue;
-                        }
-                        if !(allow_auto && b.config.auto_create_topics) {
-                            topics.push(missing(Some(name), Uuid::nil(), E::UnknownTopicOrPartition));
-                            continue;
-                        }
-                        let spec = TopicSpec {
-                            name: name.clone(),
-                            partitions: b.config.num_partitions,
-                            replication_factor: b.config.default_replication_factor.min(1),
-                            assignment: None,
-                            configs: BTreeMap::new(),
-                        };
-                        let created = commit(b, |img| if img.topic(&name).is_some() { Ok(vec![]) } else { plan_create(b, img, &spec) });
-                        let image = b.controller.image();
-                        topics.push(match (created, image.topic(&name)) {
-                            (Ok(()), Some(found)) => describe_topic(found),
-                            (Err(e), _) => {
-                                tracing::warn!(topic = %name, "auto-create failed: {}", e.1);
-                                missing(Some(name), Uuid::nil(), E::UnknownTopicOrPartition)
-                            }
-                            _ => missing(Some(name), Uuid::nil(), E::UnknownTopicOrPartition),
-                        });
+                let name = t.name.as_ref().map(|n| n.0.to_string()).filter(|n| !n.is_empty() || t.topic_id.is_nil());
+                if let Some(name) = name
+                    && image.topic(&name).is_none()
+                    && crate::broker::metadata::validate_topic_name(&name).is_ok()
+                    && allow_auto
+                    && b.config.auto_create_topics
+                    && !to_create.iter().any(|s: &TopicSpec| s.name == name)
+                {
+                    to_create.push(TopicSpec {
+                        name,
+                        partitions: b.config.num_partitions,
+                        replication_factor: b.config.default_replication_factor.min(1),
+                        assignment: None,
+                        configs: BTreeMap::new(),
+                    });
+                }
+            }
+            let mut failed = std::collections::HashSet::new();
+            if !to_create.is_empty() {
+                let names: Vec<String> = to_create.iter().map(|s| s.name.clone()).collect();
+                for (n, outcome) in names.into_iter().zip(b.controller.create_topics(to_create, false, true).await) {
+                    if let Err(e) = outcome {
+                        tracing::warn!(topic = %n, "auto-create failed: {}", e.1);
+                        failed.insert(n);
                     }
                 }
+            }
+            let image = b.image();
+            for t in list {
+                let name = t.name.map(|n| n.0.to_string()).filter(|n| !n.is_empty() || t.topic_id.is_nil());
+                topics.push(match name {
+                    None => match image.topic_by_id(&t.topic_id) {
+                        Some(found) => describe_topic(found),
+                        None => missing(None, t.topic_id, E::UnknownTopicId),
+                    },
+                    Some(name) => match image.topic(&name) {
+                        Some(found) if !failed.contains(&name) => describe_topic(found),
+                        _ if crate::broker::metadata::validate_topic_name(&name).is_err() => {
+                            missing(Some(name), Uuid::nil(), E::InvalidTopicException)
+                        }
+                        _ => missing(Some(name), Uuid::nil(), E::UnknownTopicOrPartition),
+                    },
+                });
             }
         }
     }

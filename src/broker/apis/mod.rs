@@ -14,8 +14,6 @@ mod produce;
 mod records;
 mod topics;
 
-pub use topics::{TopicSpec, commit as commit_topic_change, plan_create};
-
 use crate::broker::Broker;
 use crate::broker::network::frame::Frame;
 use bytes::{BufMut, Bytes, BytesMut};

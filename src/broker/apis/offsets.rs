@@ -11,7 +11,7 @@ use kafka_protocol::messages::*;
 
 pub async fn offset_commit(ctx: &Ctx<'_>, req: OffsetCommitRequest) -> OffsetCommitResponse {
     let b = ctx.broker;
-    let ready = b.ensure_offsets_topic();
+    let ready = b.ensure_offsets_topic().await;
     let offsets: Vec<OffsetToCommit> = req
         .topics
         .iter()
@@ -25,7 +25,7 @@ pub async fn offset_commit(ctx: &Ctx<'_>, req: OffsetCommitRequest) -> OffsetCom
             })
         })
         .collect();
-    let image = b.controller.image();
+    let image = b.image();
     let known = |t: &str, p: i32| image.topic(t).is_some_and(|t| t.partitions.contains_key(&p));
     let results = match ready {
         Err(_) => Err(code(E::CoordinatorNotAvailable)),
@@ -69,10 +69,11 @@ pub async fn offset_commit(ctx: &Ctx<'_>, req: OffsetCommitRequest) -> OffsetCom
 /// One group's offsets: (topic → [(partition, offset, epoch, metadata)]).
 type Fetched = Vec<(String, Vec<(i32, i64, i32, Option<String>)>)>;
 
-fn fetch_group(ctx: &Ctx<'_>, group: &str, topics: Option<Vec<(String, Vec<i32>)>>) -> Fetched {
+/// Err is a group-level error (NOT_COORDINATOR, COORDINATOR_LOAD_IN_PROGRESS).
+fn fetch_group(ctx: &Ctx<'_>, group: &str, topics: Option<Vec<(String, Vec<i32>)>>) -> Result<Fetched, i16> {
     let wanted = topics.map(|ts| ts.into_iter().flat_map(|(t, ps)| ps.into_iter().map(move |p| (t.clone(), p))).collect());
     let mut out: Fetched = Vec::new();
-    for ((t, p), o) in ctx.broker.groups.fetch_offsets(group, wanted) {
+    for ((t, p), o) in ctx.broker.groups.fetch_offsets(group, wanted)? {
         // A missing offset is -1 with empty metadata, as Kafka answers.
         let (off, ep, md) = match o {
             // Metadata comes back exactly as stored (a null commit was stored as "").
@@ -84,7 +85,7 @@ fn fetch_group(ctx: &Ctx<'_>, group: &str, topics: Option<Vec<(String, Vec<i32>)
             _ => out.push((t, vec![(p, off, ep, md)])),
         }
     }
-    out
+    Ok(out)
 }
 
 pub async fn offset_fetch(ctx: &Ctx<'_>, req: OffsetFetchRequest) -> OffsetFetchResponse {
@@ -95,8 +96,11 @@ pub async fn offset_fetch(ctx: &Ctx<'_>, req: OffsetFetchRequest) -> OffsetFetch
             .iter()
             .map(|g| {
                 let topics = g.topics.as_ref().map(|ts| ts.iter().map(|t| (t.name.0.to_string(), t.partition_indexes.clone())).collect());
-                let fetched = fetch_group(ctx, &g.group_id.0, topics);
-                OffsetFetchResponseGroup::default().with_group_id(g.group_id.clone()).with_topics(
+                let (fetched, err) = match fetch_group(ctx, &g.group_id.0, topics) {
+                    Ok(f) => (f, 0),
+                    Err(c) => (Vec::new(), c),
+                };
+                OffsetFetchResponseGroup::default().with_group_id(g.group_id.clone()).with_error_code(err).with_topics(
                     fetched
                         .into_iter()
                         .map(|(t, ps)| {
@@ -120,7 +124,10 @@ pub async fn offset_fetch(ctx: &Ctx<'_>, req: OffsetFetchRequest) -> OffsetFetch
     }
     // v1 requires the topic list; v2+ accepts null for "all committed offsets".
     let topics = req.topics.as_ref().map(|ts| ts.iter().map(|t| (t.name.0.to_string(), t.partition_indexes.clone())).collect());
-    let fetched = fetch_group(ctx, &req.group_id.0, topics);
+    let (fetched, err) = match fetch_group(ctx, &req.group_id.0, topics) {
+        Ok(f) => (f, 0),
+        Err(c) => (Vec::new(), c),
+    };
     let topics = fetched
         .into_iter()
         .map(|(t, ps)| {
@@ -137,7 +144,9 @@ pub async fn offset_fetch(ctx: &Ctx<'_>, req: OffsetFetchRequest) -> OffsetFetch
             )
         })
         .collect();
-    OffsetFetchResponse::default().with_topics(topics)
+    // v2+ carries a top-level error; v1 clients only see partition errors.
+    let r = OffsetFetchResponse::default().with_topics(topics);
+    if ctx.version >= 2 { r.with_error_code(err) } else { r }
 }
 
 pub async fn offset_delete(ctx: &Ctx<'_>, req: OffsetDeleteRequest) -> OffsetDeleteResponse {
@@ -147,7 +156,7 @@ pub async fn offset_delete(ctx: &Ctx<'_>, req: OffsetDeleteRequest) -> OffsetDel
     match b.groups.delete_offsets(&b.replicas, &req.group_id.0, &parts) {
         Err(c) => OffsetDeleteResponse::default().with_error_code(c),
         Ok(codes) => {
-            let image = b.controller.image();
+            let image = b.image();
             let mut codes = codes.into_iter();
             let topics = req
                 .topics

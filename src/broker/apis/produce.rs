@@ -1,15 +1,15 @@
-//! Produce: validates each partition's batches, appends them as sent (offsets and leader
-//! epoch patched in place) and answers per partition; acks=0 gets no response at all.
+//! Produce: checks each partition (leader, acks, min.insync.replicas), hands the batches
+//! to the replica manager (which validates and appends them as sent, with offsets and
+//! leader epoch patched in place, and for acks=all waits in its purgatory) and answers per
+//! partition; acks=0 gets no response at all.
 
 use super::{Ctx, MaybeResponse, code, sb};
-use crate::broker::log::LogError;
-use crate::broker::log::partition::AppendInfo;
+use crate::broker::log::{AppendOrigin, LogError};
 use crate::broker::metadata::MetadataImage;
-use crate::broker::replica::Partition;
+use crate::broker::replica::PendingAppend;
 use kafka_protocol::error::ResponseError as E;
 use kafka_protocol::messages::produce_response::{PartitionProduceResponse, TopicProduceResponse};
 use kafka_protocol::messages::*;
-use std::sync::Arc;
 use uuid::Uuid;
 
 /// Resolves a request's topic reference: by id from v13 (Produce) / v13 (Fetch), else name.
@@ -19,12 +19,13 @@ pub fn topic_name(image: &MetadataImage, name: &TopicName, id: Uuid, by_id: bool
 
 pub async fn handle(ctx: &Ctx<'_>, req: ProduceRequest) -> MaybeResponse<ProduceResponse> {
     let b = ctx.broker;
-    let image = b.controller.image();
+    let image = b.image();
     let by_id = ctx.version >= 13;
     let acks_ok = matches!(req.acks, -1..=1);
     // First the checks, then the appends (in parallel when large), then the answer.
     let mut topics = Vec::with_capacity(req.topic_data.len());
-    let mut appends: Vec<Append> = Vec::new();
+    let mut appends: Vec<PendingAppend> = Vec::new();
+    let mut slots: Vec<(usize, usize)> = Vec::new();
     for mut topic in req.topic_data {
         let name = topic_name(&image, &topic.name, topic.topic_id, by_id);
         let mut parts = Vec::with_capacity(topic.partition_data.len());
@@ -47,14 +48,21 @@ pub async fn handle(ctx: &Ctx<'_>, req: ProduceRequest) -> MaybeResponse<Produce
                 continue;
             }
             let Some(partition) = partition else {
-                parts.push(fail(E::UnknownTopicOrPartition, None));
+                let offline = name.as_ref().ok().and_then(|n| b.replicas.offline_reason(n, pd.index));
+                match offline {
+                    Some(why) => parts.push(fail(E::KafkaStorageError, Some(why))),
+                    None => parts.push(fail(E::UnknownTopicOrPartition, None)),
+                }
                 continue;
             };
+            if !partition.is_leader() {
+                parts.push(fail(E::NotLeaderOrFollower, None));
+                continue;
+            }
             // acks=all needs at least min.insync.replicas in the ISR (Kafka refuses the
             // write up front with NOT_ENOUGH_REPLICAS).
             if req.acks == -1 {
-                let isr =
-                    name.as_ref().ok().and_then(|n| image.topic(n)).and_then(|t| t.partitions.get(&pd.index)).map_or(0, |p| p.isr.len());
+                let isr = partition.state().isr.len();
                 let min = partition.min_insync_replicas();
                 if isr < min {
                     let msg = format!("The size of the current ISR {isr} is insufficient to satisfy the min.isr requirement of {min}");
@@ -68,14 +76,16 @@ pub async fn handle(ctx: &Ctx<'_>, req: ProduceRequest) -> MaybeResponse<Produce
             };
             // One copy into a mutable buffer: offsets are patched in place, then written as is.
             let buf = bytes::BytesMut::from(&records[..]);
-            appends.push(Append { partition, buf, slot: (topics.len(), parts.len()), result: None });
+            appends.push(PendingAppend { partition, buf, result: None });
+            slots.push((topics.len(), parts.len()));
             parts.push(resp);
         }
         topics.push((topic.name, topic.topic_id, parts));
     }
-    run_appends(&mut appends);
-    for a in appends {
-        let resp = &mut topics[a.slot.0].2[a.slot.1];
+    let timeout = std::time::Duration::from_millis(req.timeout_ms.max(0) as u64);
+    let appends = b.replicas.append_records(appends, req.acks, timeout, AppendOrigin::Client).await;
+    for (a, slot) in appends.into_iter().zip(slots) {
+        let resp = &mut topics[slot.0].2[slot.1];
         match a.result.unwrap_or_else(|| Err(LogError::Io(std::io::Error::other("the append did not run")))) {
             Ok(info) => {
                 resp.base_offset = info.base_offset;
@@ -97,48 +107,4 @@ pub async fn handle(ctx: &Ctx<'_>, req: ProduceRequest) -> MaybeResponse<Produce
         .map(|(name, id, parts)| TopicProduceResponse::default().with_name(name).with_topic_id(id).with_partition_responses(parts))
         .collect();
     MaybeResponse(Some(ProduceResponse::default().with_responses(responses)))
-}
-
-/// One partition's append: where its answer goes (topic, partition slot) and how it went.
-struct Append {
-    partition: Arc<Partition>,
-    buf: bytes::BytesMut,
-    slot: (usize, usize),
-    result: Option<Result<AppendInfo, LogError>>,
-}
-
-/// Below this many bytes a request's appends run one after another: threads cost more
-/// than they save.
-const PARALLEL_MIN_BYTES: usize = 256 * 1024;
-
-/// Appends each partition's batches. A large request spanning several partitions is
-/// spread over the cores: most of an append is the kernel copying into new page-cache
-/// pages, which scales with cores (measured: one `dd` into a new file ~500 MB/s, two at
-/// once ~1.2 GB/s together), and partitions are independent logs with their own locks.
-fn run_appends(appends: &mut [Append]) {
-    let run = |chunk: &mut [Append]| {
-        for a in chunk {
-            a.result = Some(a.partition.append(&mut a.buf));
-        }
-    };
-    let bytes: usize = appends.iter().map(|a| a.buf.len()).sum();
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    if appends.len() < 2 || bytes < PARALLEL_MIN_BYTES || cores < 2 {
-        return run(appends);
-    }
-    let per = appends.len().div_ceil(cores.min(appends.len()));
-    // block_in_place: this worker blocks on disk writes anyway; let tokio move its other
-    // tasks elsewhere meanwhile.
-    tokio::task::block_in_place(|| {
-        std::thread::scope(|s| {
-            let mut chunks = appends.chunks_mut(per);
-            let first = chunks.next();
-            for c in chunks {
-                s.spawn(move || run(c));
-            }
-            if let Some(c) = first {
-                run(c);
-            }
-        })
-    });
 }

@@ -1,5 +1,6 @@
 //! DeleteRecords (moves log start offsets), DescribeLogDirs (sizes per partition and the
-//! disk's capacity) and OffsetForLeaderEpoch (end offset of a leader epoch).
+//! disk's capacity) and OffsetForLeaderEpoch (end offset of a leader epoch, from the
+//! leader epoch cache).
 
 use super::{Ctx, code, sb};
 use kafka_protocol::error::ResponseError as E;
@@ -100,12 +101,13 @@ pub async fn offset_for_leader_epoch(ctx: &Ctx<'_>, req: OffsetForLeaderEpochReq
                         let e = if p.current_leader_epoch < epoch { E::FencedLeaderEpoch } else { E::UnknownLeaderEpoch };
                         return r.with_error_code(code(e));
                     }
-                    // One leader epoch per partition so far (no leader changes on a single
-                    // node): it spans the whole log.
-                    if p.leader_epoch < 0 || p.leader_epoch > epoch {
-                        return r;
+                    if !part.is_leader() {
+                        return r.with_error_code(code(E::NotLeaderOrFollower));
                     }
-                    r.with_leader_epoch(epoch).with_end_offset(part.offsets().log_end)
+                    // The leader epoch cache: the largest epoch <= the requested one and
+                    // where it ended (the log end for the current epoch).
+                    let (e, end) = part.end_offset_for_epoch(p.leader_epoch);
+                    r.with_leader_epoch(e).with_end_offset(end)
                 })
                 .collect();
             OffsetForLeaderTopicResult::default().with_topic(t.topic).with_partitions(partitions)

@@ -201,7 +201,7 @@ mod tests {
     fn append(log: &mut PartitionLog, recs: &[Record], c: Compression) {
         let mut buf = BytesMut::new();
         RecordBatchEncoder::encode(&mut buf, recs, &RecordEncodeOptions { version: 2, compression: c }).unwrap();
-        log.append(&mut buf, 0).unwrap();
+        log.append(&mut buf, 0, crate::broker::log::AppendOrigin::Coordinator).unwrap();
     }
 
     fn all_records(log: &PartitionLog) -> Vec<Record> {

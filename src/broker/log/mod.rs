@@ -4,10 +4,47 @@
 pub mod batch;
 pub mod cleaner;
 pub mod codec;
+pub mod epoch_cache;
 pub mod partition;
 pub mod segment;
+#[cfg(test)]
+mod tests;
 
 pub use partition::{FileRegion, PartitionLog, ReadResult};
+
+/// Who is appending, which decides what is checked and who assigns offsets (Kafka's
+/// AppendOrigin): clients get every validation and broker-assigned offsets; the broker's
+/// own coordinators may write control batches; replication keeps the leader's offsets and
+/// epochs as they are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AppendOrigin {
+    Client,
+    Coordinator,
+    Replication,
+}
+
+/// The clock the log reads (segment age, retention, flush intervals); tests drive it.
+#[derive(Debug, Clone, Default)]
+pub enum Clock {
+    #[default]
+    System,
+    Manual(std::sync::Arc<std::sync::atomic::AtomicI64>),
+}
+
+impl Clock {
+    pub fn now_ms(&self) -> i64 {
+        match self {
+            Clock::System => now_ms(),
+            Clock::Manual(t) => t.load(std::sync::atomic::Ordering::Relaxed),
+        }
+    }
+
+    /// A manual clock at `start` and the handle that moves it.
+    pub fn manual(start: i64) -> (Clock, std::sync::Arc<std::sync::atomic::AtomicI64>) {
+        let t = std::sync::Arc::new(std::sync::atomic::AtomicI64::new(start));
+        (Clock::Manual(t.clone()), t)
+    }
+}
 
 use kafka_protocol::error::ResponseError;
 
@@ -28,6 +65,14 @@ pub enum LogError {
     InvalidRecord(String),
     #[error("storage error: {0}")]
     Io(#[from] std::io::Error),
+    #[error("this broker is not the leader of the partition")]
+    NotLeaderOrFollower,
+    #[error("the partition was deleted")]
+    Deleted,
+    #[error("timed out waiting for the in-sync replicas to acknowledge the records")]
+    RequestTimedOut,
+    #[error("replicated batch at offset {got} does not continue the log at {expected}")]
+    UnexpectedAppendOffset { expected: i64, got: i64 },
 }
 
 impl LogError {
@@ -40,6 +85,10 @@ impl LogError {
             LogError::InvalidTimestamp { .. } => ResponseError::InvalidTimestamp.code(),
             LogError::InvalidRecord(_) => ResponseError::InvalidRecord.code(),
             LogError::Io(_) => ResponseError::KafkaStorageError.code(),
+            LogError::NotLeaderOrFollower => ResponseError::NotLeaderOrFollower.code(),
+            LogError::Deleted => ResponseError::UnknownTopicOrPartition.code(),
+            LogError::RequestTimedOut => ResponseError::RequestTimedOut.code(),
+            LogError::UnexpectedAppendOffset { .. } => ResponseError::UnknownServerError.code(),
         }
     }
 }

@@ -1,10 +1,12 @@
 //! PartitionLog (Kafka's UnifiedLog): the ordered segments of one partition, offset
-//! assignment on append, reads by offset and by timestamp, rolling, retention,
-//! DeleteRecords and crash recovery. Replication state (HW, ISR) lives above it.
+//! assignment on append (by origin), the leader epoch cache, reads by offset (bounded by a
+//! max offset: the HW for consumers) and by timestamp, rolling, retention, DeleteRecords,
+//! truncation and crash recovery. Replication state (HW, ISR) lives above it.
 
 use super::batch::{self, BatchHeader};
+use super::epoch_cache::LeaderEpochCache;
 use super::segment::LogSegment;
-use super::{LogError, now_ms};
+use super::{AppendOrigin, Clock, LogError};
 use crate::broker::topic_config::LogConfig;
 use bytes::{Bytes, BytesMut};
 use kafka_protocol::records::RecordBatchDecoder;
@@ -25,6 +27,8 @@ pub struct PartitionLog {
     next_offset: i64,
     unflushed: i64,
     last_flush_ms: i64,
+    epochs: LeaderEpochCache,
+    clock: Clock,
 }
 
 /// What an append assigned.
@@ -55,6 +59,10 @@ impl PartitionLog {
     /// Opens (or creates) the log in `dir`. Without a clean-shutdown marker the newest
     /// segments are CRC-verified and a torn tail is truncated.
     pub fn open(dir: &Path, config: LogConfig, clean_shutdown: bool) -> io::Result<(PartitionLog, u64)> {
+        Self::open_with_clock(dir, config, clean_shutdown, Clock::System)
+    }
+
+    pub fn open_with_clock(dir: &Path, config: LogConfig, clean_shutdown: bool, clock: Clock) -> io::Result<(PartitionLog, u64)> {
         std::fs::create_dir_all(dir)?;
         let mut bases = Vec::new();
         for e in std::fs::read_dir(dir)?.filter_map(|e| e.ok()) {
@@ -88,8 +96,21 @@ impl PartitionLog {
         let next_offset = segments.values().next_back().map(|s| s.next_offset).unwrap_or(0);
         let first_base = *segments.keys().next().unwrap_or(&0);
         let log_start_offset = checkpoint.unwrap_or(first_base).max(first_base).min(next_offset);
-        let log =
-            PartitionLog { dir: dir.to_path_buf(), config, segments, log_start_offset, next_offset, unflushed: 0, last_flush_ms: now_ms() };
+        let mut epochs = LeaderEpochCache::load(dir);
+        // Entries past the recovered end belong to a tail that is gone.
+        epochs.truncate_from_end(next_offset)?;
+        let now = clock.now_ms();
+        let log = PartitionLog {
+            dir: dir.to_path_buf(),
+            config,
+            segments,
+            log_start_offset,
+            next_offset,
+            unflushed: 0,
+            last_flush_ms: now,
+            epochs,
+            clock,
+        };
         Ok((log, truncated))
     }
 
@@ -114,15 +135,41 @@ impl PartitionLog {
     pub fn segment_count(&self) -> usize {
         self.segments.len()
     }
+    pub fn epochs(&self) -> &LeaderEpochCache {
+        &self.epochs
+    }
+    pub fn now_ms(&self) -> i64 {
+        self.clock.now_ms()
+    }
+
+    /// The file of the segment holding `offset` (for messages naming where damage is).
+    pub fn segment_path(&self, offset: i64) -> PathBuf {
+        let base = self.segments.range(..=offset).next_back().map(|(k, _)| *k).unwrap_or(self.log_start_offset);
+        self.dir.join(super::segment::file_name(base, "log"))
+    }
+
+    /// OffsetForLeaderEpoch: (epoch, end offset) of the largest epoch <= `epoch`.
+    pub fn end_offset_for_epoch(&self, epoch: i32) -> (i32, i64) {
+        self.epochs.end_offset_for(epoch, self.next_offset)
+    }
+
+    /// A new leader epoch starts at the log end even before anything is appended in it.
+    pub fn assign_epoch_start(&mut self, epoch: i32) -> io::Result<()> {
+        if self.epochs.latest_epoch().is_none_or(|e| e < epoch) {
+            self.epochs.assign(epoch, self.next_offset)?;
+        }
+        Ok(())
+    }
 
     fn active(&mut self) -> &mut LogSegment {
         self.segments.values_mut().next_back().expect("a log always has an active segment")
     }
 
-    /// Validates every batch of a produce payload, then assigns offsets and appends them
-    /// atomically (all batches or none).
-    pub fn append(&mut self, payload: &mut BytesMut, leader_epoch: i32) -> Result<AppendInfo, LogError> {
-        let now = now_ms();
+    /// Validates every batch of a payload, then appends them atomically (all or none).
+    /// Client and coordinator appends get offsets assigned and the leader epoch stamped;
+    /// replicated batches keep the leader's offsets and epochs.
+    pub fn append(&mut self, payload: &mut BytesMut, leader_epoch: i32, origin: AppendOrigin) -> Result<AppendInfo, LogError> {
+        let now = self.clock.now_ms();
         let cfg = &self.config;
         if payload.len() as u64 > cfg.segment_bytes {
             return Err(LogError::RecordListTooLarge { size: payload.len(), max: cfg.segment_bytes });
@@ -135,22 +182,24 @@ impl PartitionLog {
                 return Err(batch::BatchError::Truncated.into());
             }
             batch::validate(&payload[pos..pos + h.size])?;
-            if h.size > cfg.max_message_bytes {
-                return Err(LogError::MessageTooLarge { size: h.size, max: cfg.max_message_bytes });
-            }
-            if h.is_control() {
-                return Err(LogError::InvalidRecord("clients may not write control batches".into()));
-            }
-            if cfg.compact {
-                super::cleaner::require_keys(&payload[pos..pos + h.size])?;
-            }
-            if !cfg.log_append_time {
-                let ahead = h.max_timestamp.saturating_sub(now);
-                let behind = now.saturating_sub(h.base_timestamp);
-                if (h.max_timestamp >= 0 && ahead > cfg.timestamp_after_max_ms)
-                    || (h.base_timestamp >= 0 && behind > cfg.timestamp_before_max_ms)
-                {
-                    return Err(LogError::InvalidTimestamp { ts: h.max_timestamp });
+            if origin == AppendOrigin::Client {
+                if h.size > cfg.max_message_bytes {
+                    return Err(LogError::MessageTooLarge { size: h.size, max: cfg.max_message_bytes });
+                }
+                if h.is_control() {
+                    return Err(LogError::InvalidRecord("clients may not write control batches".into()));
+                }
+                if cfg.compact {
+                    super::cleaner::require_keys(&payload[pos..pos + h.size])?;
+                }
+                if !cfg.log_append_time {
+                    let ahead = h.max_timestamp.saturating_sub(now);
+                    let behind = now.saturating_sub(h.base_timestamp);
+                    if (h.max_timestamp >= 0 && ahead > cfg.timestamp_after_max_ms)
+                        || (h.base_timestamp >= 0 && behind > cfg.timestamp_before_max_ms)
+                    {
+                        return Err(LogError::InvalidTimestamp { ts: h.max_timestamp });
+                    }
                 }
             }
             headers.push((pos, h));
@@ -159,7 +208,11 @@ impl PartitionLog {
         if headers.is_empty() {
             return Err(LogError::InvalidRecord("produce request carried no record batch".into()));
         }
-        if let Some(target) = super::codec::target_codec(&cfg.compression_type)
+        if origin == AppendOrigin::Replication {
+            return self.append_replicated(payload, headers, now);
+        }
+        if origin == AppendOrigin::Client
+            && let Some(target) = super::codec::target_codec(&cfg.compression_type)
             && let Some(re) = super::codec::recompress(payload, target)?
         {
             *payload = re;
@@ -182,13 +235,10 @@ impl PartitionLog {
             next = h.next_offset();
             count += h.record_count as i64;
         }
-        self.maybe_roll(payload.len() as u64, next, now)?;
-        self.active().append(payload, &headers, now)?;
-        self.next_offset = next;
-        self.unflushed += count;
-        if self.unflushed >= self.config.flush_messages {
-            self.flush()?;
+        if self.epochs.latest_epoch().is_none_or(|e| e < leader_epoch) {
+            self.epochs.assign(leader_epoch, base_offset)?;
         }
+        self.write(payload, &headers, next, count, now)?;
         Ok(AppendInfo {
             base_offset,
             last_offset: next - 1,
@@ -196,6 +246,49 @@ impl PartitionLog {
             log_start_offset: self.log_start_offset,
             record_count: count,
         })
+    }
+
+    /// A follower's append: the batches continue the log at their own offsets and epochs.
+    fn append_replicated(&mut self, payload: &BytesMut, headers: Vec<(usize, BatchHeader)>, now: i64) -> Result<AppendInfo, LogError> {
+        let first = headers[0].1.base_offset;
+        if first < self.next_offset || (first > self.next_offset && self.next_offset != self.log_start_offset) {
+            return Err(LogError::UnexpectedAppendOffset { expected: self.next_offset, got: first });
+        }
+        if first > self.next_offset {
+            // An empty log meeting a leader whose log starts later (truncated from the front).
+            self.truncate_fully_and_start_at(first)?;
+        }
+        let mut next = first;
+        let mut count = 0i64;
+        for (_, h) in &headers {
+            if h.base_offset < next {
+                return Err(LogError::UnexpectedAppendOffset { expected: next, got: h.base_offset });
+            }
+            if self.epochs.latest_epoch().is_none_or(|e| e < h.leader_epoch) {
+                self.epochs.assign(h.leader_epoch, h.base_offset)?;
+            }
+            next = h.next_offset();
+            count += h.record_count as i64;
+        }
+        self.write(payload, &headers, next, count, now)?;
+        Ok(AppendInfo {
+            base_offset: first,
+            last_offset: next - 1,
+            log_append_time: -1,
+            log_start_offset: self.log_start_offset,
+            record_count: count,
+        })
+    }
+
+    fn write(&mut self, payload: &[u8], headers: &[(usize, BatchHeader)], next: i64, count: i64, now: i64) -> Result<(), LogError> {
+        self.maybe_roll(payload.len() as u64, next, now)?;
+        self.active().append(payload, headers, now)?;
+        self.next_offset = next;
+        self.unflushed += count;
+        if self.unflushed >= self.config.flush_messages {
+            self.flush()?;
+        }
+        Ok(())
     }
 
     fn maybe_roll(&mut self, incoming: u64, new_next: i64, now: i64) -> io::Result<()> {
@@ -228,24 +321,29 @@ impl PartitionLog {
     /// length, for reading or for sending straight from the page cache. Reads never cross a
     /// segment boundary, like Kafka's.
     /// None when there is nothing to read at `offset` (the log end, or nothing fits).
-    pub fn read_region(&self, offset: i64, max_bytes: usize, min_one: bool) -> Result<Option<FileRegion>, LogError> {
+    /// Only batches that end before `max_offset` are returned (the HW for consumers, the
+    /// log end for followers and the broker's own readers).
+    pub fn read_region(&self, offset: i64, max_bytes: usize, min_one: bool, max_offset: i64) -> Result<Option<FileRegion>, LogError> {
         if offset < self.log_start_offset || offset > self.next_offset {
             return Err(LogError::OffsetOutOfRange { offset, start: self.log_start_offset, end: self.next_offset });
         }
         let start_key = self.segments.range(..=offset).next_back().map(|(k, _)| *k).unwrap_or(i64::MIN);
-        if offset < self.next_offset {
+        if offset < self.next_offset.min(max_offset) {
             for seg in self.segments.range(start_key..).map(|(_, s)| s) {
-                let Some((pos, _)) = seg.find_batch(offset)? else { continue };
-                let len = seg.extent(pos, max_bytes, min_one)?;
+                let Some((pos, h)) = seg.find_batch(offset)? else { continue };
+                if h.last_offset() >= max_offset {
+                    return Ok(None);
+                }
+                let len = seg.extent(pos, max_bytes, min_one, max_offset)?;
                 return Ok((len > 0).then(|| FileRegion { file: seg.file(), pos, len }));
             }
         }
         Ok(None)
     }
 
-    /// Like `read_region`, with the bytes read into memory.
+    /// Like `read_region` up to the log end, with the bytes read into memory.
     pub fn read(&self, offset: i64, max_bytes: usize, min_one: bool) -> Result<ReadResult, LogError> {
-        let Some(r) = self.read_region(offset, max_bytes, min_one)? else { return Ok(ReadResult { records: Bytes::new() }) };
+        let Some(r) = self.read_region(offset, max_bytes, min_one, i64::MAX)? else { return Ok(ReadResult { records: Bytes::new() }) };
         let mut buf = vec![0u8; r.len];
         r.file.read_exact_at(&mut buf, r.pos)?;
         Ok(ReadResult { records: Bytes::from(buf) })
@@ -319,6 +417,7 @@ impl PartitionLog {
             self.log_start_offset = offset;
             self.write_log_start_checkpoint()?;
             self.delete_segments_below_start()?;
+            self.epochs.truncate_from_start(offset)?;
         }
         Ok(self.log_start_offset)
     }
@@ -378,6 +477,7 @@ impl PartitionLog {
         if first > self.log_start_offset {
             self.log_start_offset = first;
             self.write_log_start_checkpoint()?;
+            self.epochs.truncate_from_start(first)?;
         }
         Ok(doomed.len())
     }
@@ -386,7 +486,48 @@ impl PartitionLog {
     pub fn flush(&mut self) -> io::Result<()> {
         self.active().flush()?;
         self.unflushed = 0;
-        self.last_flush_ms = now_ms();
+        self.last_flush_ms = self.clock.now_ms();
+        Ok(())
+    }
+
+    /// Removes everything at and after `offset` (a follower whose log diverged from the
+    /// leader's). A batch holding `offset` goes as a whole, as in Kafka, so the new end may
+    /// be below `offset`. Returns the new log end offset.
+    pub fn truncate_to(&mut self, offset: i64) -> Result<i64, LogError> {
+        if offset >= self.next_offset {
+            return Ok(self.next_offset);
+        }
+        if offset <= self.log_start_offset {
+            self.truncate_fully_and_start_at(offset.max(0))?;
+            return Ok(self.next_offset);
+        }
+        let doomed: Vec<i64> = self.segments.keys().copied().filter(|b| *b >= offset).collect();
+        for b in doomed {
+            if self.segments.len() == 1 {
+                break;
+            }
+            if let Some(seg) = self.segments.remove(&b) {
+                seg.delete()?;
+            }
+        }
+        let active = self.active();
+        active.truncate_to(offset)?;
+        self.next_offset = self.active().next_offset.max(self.active().base_offset);
+        self.epochs.truncate_from_end(self.next_offset)?;
+        Ok(self.next_offset)
+    }
+
+    /// Drops every segment and starts an empty log at `offset` (a follower far behind a
+    /// leader whose log starts later).
+    pub fn truncate_fully_and_start_at(&mut self, offset: i64) -> Result<(), LogError> {
+        for (_, seg) in std::mem::take(&mut self.segments) {
+            seg.delete()?;
+        }
+        self.segments.insert(offset, LogSegment::create(&self.dir, offset)?);
+        self.next_offset = offset;
+        self.log_start_offset = offset;
+        self.write_log_start_checkpoint()?;
+        self.epochs.clear()?;
         Ok(())
     }
 

@@ -322,11 +322,15 @@ impl LogSegment {
     }
 
     /// How many bytes of whole batches from `pos` fit in `max_bytes` (KIP-74: the first
-    /// batch whole even if larger, when `min_one`). Reads headers only.
-    pub fn extent(&self, pos: u64, max_bytes: usize, min_one: bool) -> io::Result<usize> {
+    /// batch whole even if larger, when `min_one`), stopping before the first batch that
+    /// reaches `max_offset`. Reads headers only.
+    pub fn extent(&self, pos: u64, max_bytes: usize, min_one: bool, max_offset: i64) -> io::Result<usize> {
         let mut len = 0usize;
         let mut first = 0usize;
         self.scan_headers_with(pos, LOOKUP_CHUNK, |_, h| {
+            if h.last_offset() >= max_offset {
+                return false;
+            }
             if first == 0 {
                 first = h.size;
             }
@@ -340,6 +344,15 @@ impl LogSegment {
             len = first;
         }
         Ok(len)
+    }
+
+    /// Removes the batch holding `offset` and everything after it; indexes follow.
+    pub fn truncate_to(&mut self, offset: i64) -> io::Result<()> {
+        let Some((pos, _)) = self.find_batch(offset)? else { return Ok(()) };
+        self.log.set_len(pos)?;
+        self.size = pos;
+        self.rebuild(false)?;
+        Ok(())
     }
 
     pub fn read(&self, pos: u64, len: usize) -> io::Result<Vec<u8>> {

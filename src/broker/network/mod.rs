@@ -11,16 +11,24 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader, BufWriter};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
+/// How long a stopping broker waits for in-flight requests before it closes anyway.
+const DRAIN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Accepts connections until `stop`; then stops accepting, lets every connection finish
+/// the request it is handling (each stops reading new ones) and returns when all are done.
 pub async fn serve(listener: TcpListener, broker: Arc<Broker>, mut stop: watch::Receiver<bool>) {
+    let mut conns = tokio::task::JoinSet::new();
     loop {
+        // Reap finished connections so the set stays as large as the live ones.
+        while conns.try_join_next().is_some() {}
         tokio::select! {
-            _ = stop.changed() => return,
+            _ = stop.changed() => break,
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) => {
                     let _ = stream.set_nodelay(true);
                     let broker = broker.clone();
                     let stop = stop.clone();
-                    tokio::spawn(async move {
+                    conns.spawn(async move {
                         if let Err(e) = connection(stream, broker, stop).await {
                             tracing::warn!(%peer, "closing connection: {e}");
                         }
@@ -32,6 +40,15 @@ pub async fn serve(listener: TcpListener, broker: Arc<Broker>, mut stop: watch::
                 }
             }
         }
+    }
+    drop(listener);
+    let in_flight = conns.len();
+    let drained = tokio::time::timeout(DRAIN_TIMEOUT, async { while conns.join_next().await.is_some() {} }).await;
+    if drained.is_err() {
+        tracing::warn!(connections = conns.len(), "closing connections whose requests did not finish in time");
+        conns.shutdown().await;
+    } else if in_flight > 0 {
+        tracing::debug!(connections = in_flight, "connections drained");
     }
 }
 

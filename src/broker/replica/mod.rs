@@ -1,201 +1,173 @@
-//! ReplicaManager: the partitions this broker hosts, each a log plus the waiters of long
-//! polls (Kafka's fetch purgatory, done with tokio Notify). It follows the metadata image:
-//! `reconcile` creates, reconfigures and deletes partition logs to match it.
+//! ReplicaManager: the partitions this broker hosts. It is a metadata listener: the
+//! publisher hands it every committed change in log order and it opens, reconfigures,
+//! re-leads and deletes partitions to match (it never reads the image on its own). It also
+//! owns the purgatory (`purgatory.rs`) where acks=all produces and long-polling fetches
+//! wait, the HW checkpoint, and the periodic log maintenance.
+
+pub mod checkpoint;
+pub mod partition;
+mod purgatory;
+
+pub use partition::{FetchIsolation, Offsets, Partition, PartitionState};
+pub use purgatory::PendingAppend;
 
 use crate::broker::config::BrokerConfig;
-use crate::broker::controller::METADATA_DIR;
-use crate::broker::log::partition::AppendInfo;
-use crate::broker::log::{FileRegion, LogError, PartitionLog, ReadResult};
-use crate::broker::metadata::{MetadataImage, TopicImage};
+use crate::broker::log::LogError;
+use crate::broker::metadata::log::METADATA_DIR;
+use crate::broker::metadata::publisher::MetadataListener;
+use crate::broker::metadata::{MetadataDelta, MetadataRecord, PartitionImage, TopicImage};
 use crate::broker::topic_config::LogConfig;
-use std::collections::HashMap;
-use std::path::PathBuf;
-use std::sync::atomic::{AtomicI32, Ordering};
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
-use tokio::sync::Notify;
 use uuid::Uuid;
 
-pub struct Partition {
-    pub topic: String,
-    pub topic_id: Uuid,
-    pub index: i32,
-    leader_epoch: AtomicI32,
-    log: Mutex<PartitionLog>,
-    waiters: Mutex<Vec<Arc<Notify>>>,
-}
-
-/// Offsets that describe a partition's state.
-#[derive(Debug, Clone, Copy)]
-pub struct Offsets {
-    pub log_start: i64,
-    pub high_watermark: i64,
-    pub log_end: i64,
-}
-
-impl Partition {
-    fn log(&self) -> std::sync::MutexGuard<'_, PartitionLog> {
-        self.log.lock().expect("partition log lock")
-    }
-
-    pub fn leader_epoch(&self) -> i32 {
-        self.leader_epoch.load(Ordering::Relaxed)
-    }
-
-    /// Appends a produce payload and wakes long-polling fetchers.
-    pub fn append(&self, payload: &mut bytes::BytesMut) -> Result<AppendInfo, LogError> {
-        let info = self.log().append(payload, self.leader_epoch())?;
-        self.wake();
-        Ok(info)
-    }
-
-    fn wake(&self) {
-        let waiters = std::mem::take(&mut *self.waiters.lock().expect("waiters lock"));
-        for w in waiters {
-            w.notify_one();
-        }
-    }
-
-    /// Registers a one-shot wake-up for the next append.
-    pub fn watch(&self, n: &Arc<Notify>) {
-        let mut w = self.waiters.lock().expect("waiters lock");
-        // Drop registrations whose fetch already finished (only this list still holds them).
-        w.retain(|x| Arc::strong_count(x) > 1);
-        w.push(n.clone());
-    }
-
-    /// On a single node every appended record is committed: HW == LEO.
-    pub fn offsets(&self) -> Offsets {
-        let log = self.log();
-        Offsets { log_start: log.log_start_offset(), high_watermark: log.log_end_offset(), log_end: log.log_end_offset() }
-    }
-
-    pub fn read(&self, offset: i64, max_bytes: usize, min_one: bool) -> Result<(ReadResult, Offsets), LogError> {
-        let log = self.log();
-        let r = log.read(offset, max_bytes, min_one)?;
-        let o = Offsets { log_start: log.log_start_offset(), high_watermark: log.log_end_offset(), log_end: log.log_end_offset() };
-        Ok((r, o))
-    }
-
-    /// Like `read`, but only locates the bytes (for sendfile); the lock is held just for that.
-    pub fn read_region(&self, offset: i64, max_bytes: usize, min_one: bool) -> Result<(Option<FileRegion>, Offsets), LogError> {
-        let log = self.log();
-        let r = log.read_region(offset, max_bytes, min_one)?;
-        let o = Offsets { log_start: log.log_start_offset(), high_watermark: log.log_end_offset(), log_end: log.log_end_offset() };
-        Ok((r, o))
-    }
-
-    pub fn offset_for_timestamp(&self, ts: i64) -> Result<Option<(i64, i64)>, LogError> {
-        self.log().offset_for_timestamp(ts)
-    }
-    pub fn max_timestamp(&self) -> Result<Option<(i64, i64)>, LogError> {
-        self.log().max_timestamp()
-    }
-    pub fn delete_records_before(&self, offset: i64) -> Result<i64, LogError> {
-        let mut log = self.log();
-        let hw = log.log_end_offset();
-        let target = if offset == -1 { hw } else { offset };
-        log.delete_records_before(target, hw)
-    }
-    pub fn size_bytes(&self) -> u64 {
-        self.log().size_bytes()
-    }
-    pub fn min_insync_replicas(&self) -> usize {
-        self.log().config().min_insync_replicas
-    }
-
-    pub fn config(&self) -> LogConfig {
-        self.log().config().clone()
-    }
-}
+const PARTITION_METADATA_FILE: &str = "partition.metadata";
 
 pub struct ReplicaManager {
     data_dir: PathBuf,
     broker: Arc<BrokerConfig>,
     clean_shutdown: bool,
     partitions: RwLock<HashMap<(String, i32), Arc<Partition>>>,
+    /// High watermarks read from the checkpoint at start-up, used as partitions open.
+    checkpointed_hw: Mutex<HashMap<(String, i32), i64>>,
+    /// Partitions whose storage could not be opened: (topic, partition) → why.
+    offline: Mutex<HashMap<(String, i32), String>>,
 }
 
 pub fn log_config_for(broker: &BrokerConfig, topic: &TopicImage) -> LogConfig {
     LogConfig::resolve(|d| topic.configs.get(d.name).cloned().unwrap_or_else(|| broker.topic_default(d).0))
 }
 
+fn state_of(p: &PartitionImage) -> PartitionState {
+    PartitionState {
+        leader: p.leader,
+        leader_epoch: p.leader_epoch,
+        partition_epoch: p.partition_epoch,
+        replicas: p.replicas.clone(),
+        isr: p.isr.clone(),
+    }
+}
+
+/// Kafka's `partition.metadata`: which topic (id) a partition directory belongs to, so a
+/// directory left by a deleted topic is never mistaken for a new topic of the same name.
+fn read_topic_id(dir: &Path) -> Option<Uuid> {
+    let text = std::fs::read_to_string(dir.join(PARTITION_METADATA_FILE)).ok()?;
+    let id = text.lines().find_map(|l| l.strip_prefix("topic_id:"))?.trim();
+    use base64::Engine;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(id).ok()?;
+    Uuid::from_slice(&bytes).ok()
+}
+
+fn write_topic_id(dir: &Path, id: Uuid) -> std::io::Result<()> {
+    use base64::Engine;
+    let text = format!("version: 0\ntopic_id: {}\n", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(id.as_bytes()));
+    checkpoint::write_atomically(&dir.join(PARTITION_METADATA_FILE), text.as_bytes())
+}
+
 impl ReplicaManager {
     pub fn new(broker: Arc<BrokerConfig>, clean_shutdown: bool) -> ReplicaManager {
-        ReplicaManager { data_dir: broker.data_dir.clone(), broker, clean_shutdown, partitions: RwLock::new(HashMap::new()) }
+        let path = broker.data_dir.join(checkpoint::HW_CHECKPOINT_FILE);
+        let hw = checkpoint::read_offsets(&path).unwrap_or_else(|e| {
+            tracing::warn!("ignoring the high-watermark checkpoint: {e}");
+            HashMap::new()
+        });
+        ReplicaManager {
+            data_dir: broker.data_dir.clone(),
+            broker,
+            clean_shutdown,
+            partitions: RwLock::new(HashMap::new()),
+            checkpointed_hw: Mutex::new(hw),
+            offline: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn node_id(&self) -> i32 {
+        self.broker.node_id
     }
 
     pub fn get(&self, topic: &str, partition: i32) -> Option<Arc<Partition>> {
-        self.partitions.read().expect("partitions lock").get(&(topic.to_string(), partition)).cloned()
+        self.partitions.read().unwrap_or_else(|e| e.into_inner()).get(&(topic.to_string(), partition)).cloned()
+    }
+
+    /// Why a partition of the metadata is not served here, if its storage failed.
+    pub fn offline_reason(&self, topic: &str, partition: i32) -> Option<String> {
+        self.offline.lock().unwrap_or_else(|e| e.into_inner()).get(&(topic.to_string(), partition)).cloned()
     }
 
     pub fn all(&self) -> Vec<Arc<Partition>> {
-        self.partitions.read().expect("partitions lock").values().cloned().collect()
+        self.partitions.read().unwrap_or_else(|e| e.into_inner()).values().cloned().collect()
     }
 
-    pub fn data_dir(&self) -> &std::path::Path {
+    pub fn data_dir(&self) -> &Path {
         &self.data_dir
     }
 
-    /// Makes the hosted partitions match the image: opens new ones, applies config
-    /// changes, deletes the logs of removed topics (and stray directories at start-up).
-    pub fn reconcile(&self, image: &MetadataImage) -> Result<(), LogError> {
-        let mut map = self.partitions.write().expect("partitions lock");
-        let stale: Vec<(String, i32)> = map
-            .iter()
-            .filter(|(_, p)| image.topic(&p.topic).is_none_or(|t| t.id != p.topic_id || !t.partitions.contains_key(&p.index)))
-            .map(|(k, _)| k.clone())
-            .collect();
-        for key in stale {
-            if let Some(p) = map.remove(&key) {
-                p.wake();
-                let dir = p.log().dir().to_path_buf();
-                drop(p);
-                std::fs::remove_dir_all(&dir).or_else(|e| if e.kind() == std::io::ErrorKind::NotFound { Ok(()) } else { Err(e) })?;
-            }
-        }
-        for topic in image.topics.values() {
-            let cfg = log_config_for(&self.broker, topic);
-            for idx in topic.partitions.keys() {
-                let key = (topic.name.clone(), *idx);
-                if let Some(p) = map.get(&key) {
-                    let mut log = p.log();
-                    if *log.config() != cfg {
-                        log.set_config(cfg.clone());
-                    }
-                    continue;
-                }
-                let dir = self.data_dir.join(format!("{}-{}", topic.name, idx));
-                let (log, _) = PartitionLog::open(&dir, cfg.clone(), self.clean_shutdown)?;
-                let epoch = topic.partitions[idx].leader_epoch;
-                map.insert(
-                    key,
-                    Arc::new(Partition {
-                        topic: topic.name.clone(),
-                        topic_id: topic.id,
-                        index: *idx,
-                        leader_epoch: AtomicI32::new(epoch),
-                        log: Mutex::new(log),
-                        waiters: Mutex::new(Vec::new()),
-                    }),
-                );
-            }
-        }
-        Ok(())
+    fn partition_dir(&self, topic: &str, index: i32) -> PathBuf {
+        self.data_dir.join(format!("{topic}-{index}"))
     }
 
-    /// Removes partition directories that belong to no topic in the image (left behind
-    /// by a crash during deletion).
+    /// Opens a partition of `topic` hosted here; a directory of another topic id (a deleted
+    /// incarnation of the same name) is removed first.
+    fn open_partition(&self, topic: &TopicImage, index: i32) -> Result<Arc<Partition>, LogError> {
+        let dir = self.partition_dir(&topic.name, index);
+        match read_topic_id(&dir) {
+            Some(id) if id != topic.id => {
+                tracing::info!(dir = %dir.display(), "removing the directory of a deleted topic with the same name");
+                std::fs::remove_dir_all(&dir)?;
+            }
+            _ => {}
+        }
+        let hw = self.checkpointed_hw.lock().unwrap_or_else(|e| e.into_inner()).remove(&(topic.name.clone(), index));
+        let p = Partition::open(
+            &dir,
+            log_config_for(&self.broker, topic),
+            self.clean_shutdown,
+            (&topic.name, topic.id, index),
+            self.broker.node_id,
+            state_of(&topic.partitions[&index]),
+            hw,
+        )?;
+        write_topic_id(&dir, topic.id)?;
+        Ok(Arc::new(p))
+    }
+
+    /// Deletes a removed partition: refused to every later request at once, its directory
+    /// renamed out of the way (a new topic of the same name may be created right after) and
+    /// then removed.
+    fn delete_partition(&self, p: &Partition) {
+        let dir = p.mark_deleted();
+        let doomed = dir.with_file_name(format!(
+            "{}.{}-delete",
+            dir.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default(),
+            p.topic_id.simple()
+        ));
+        let target = match std::fs::rename(&dir, &doomed) {
+            Ok(()) => doomed,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return,
+            Err(_) => dir,
+        };
+        if let Err(e) = std::fs::remove_dir_all(&target) {
+            tracing::error!(dir = %target.display(), "could not remove a deleted partition: {e}");
+        }
+    }
+
+    /// Removes directories that belong to no hosted partition (left by a crash during
+    /// deletion, or renamed for deletion).
     pub fn remove_strays(&self) {
-        let map = self.partitions.read().expect("partitions lock");
+        let map = self.partitions.read().unwrap_or_else(|e| e.into_inner());
         let Ok(entries) = std::fs::read_dir(&self.data_dir) else { return };
         for e in entries.flatten() {
             let name = e.file_name().to_string_lossy().to_string();
             if name == METADATA_DIR || !e.path().is_dir() {
                 continue;
             }
-            let Some((topic, idx)) = name.rsplit_once('-') else { continue };
-            let Ok(idx) = idx.parse::<i32>() else { continue };
-            if !map.contains_key(&(topic.to_string(), idx)) {
+            let stray = name.ends_with("-delete")
+                || match name.rsplit_once('-') {
+                    Some((topic, idx)) => idx.parse::<i32>().is_ok_and(|i| !map.contains_key(&(topic.to_string(), i))),
+                    None => false,
+                };
+            if stray {
                 tracing::info!(dir = %e.path().display(), "removing stray partition directory");
                 let _ = std::fs::remove_dir_all(e.path());
             }
@@ -206,8 +178,9 @@ impl ReplicaManager {
     pub fn run_retention(&self, now: i64) -> usize {
         let mut deleted = 0;
         for p in self.all() {
-            match p.log().enforce_retention(now) {
+            match p.with_log(|l| l.enforce_retention(now)) {
                 Ok(n) => deleted += n,
+                Err(LogError::Deleted) => {}
                 Err(e) => tracing::error!(topic = %p.topic, partition = p.index, "retention failed: {e}"),
             }
         }
@@ -218,15 +191,15 @@ impl ReplicaManager {
     pub fn run_cleaner(&self) -> usize {
         let mut removed = 0;
         for p in self.all() {
-            if !p.log().config().compact {
+            if !p.config().compact {
                 continue;
             }
-            match p.log().clean(false) {
+            match p.with_log(|l| l.clean(false)) {
                 Ok(Some(s)) => {
                     tracing::debug!(topic = %p.topic, partition = p.index, "cleaned {} segments: {} -> {} bytes", s.segments, s.bytes_before, s.bytes_after);
                     removed += s.records_removed;
                 }
-                Ok(None) => {}
+                Ok(None) | Err(LogError::Deleted) => {}
                 Err(e) => tracing::error!(topic = %p.topic, partition = p.index, "log cleaner failed: {e}"),
             }
         }
@@ -235,16 +208,94 @@ impl ReplicaManager {
 
     pub fn flush_due(&self, now: i64) {
         for p in self.all() {
-            if let Err(e) = p.log().flush_if_due(now) {
-                tracing::error!(topic = %p.topic, partition = p.index, "flush failed: {e}");
+            match p.with_log(|l| Ok(l.flush_if_due(now)?)) {
+                Ok(()) | Err(LogError::Deleted) => {}
+                Err(e) => tracing::error!(topic = %p.topic, partition = p.index, "flush failed: {e}"),
             }
         }
     }
 
     pub fn flush_all(&self) -> Result<(), LogError> {
         for p in self.all() {
-            p.log().flush()?;
+            match p.with_log(|l| Ok(l.flush()?)) {
+                Ok(()) | Err(LogError::Deleted) => {}
+                Err(e) => return Err(e),
+            }
         }
         Ok(())
+    }
+
+    /// Writes every hosted partition's high watermark to `replication-offset-checkpoint`.
+    pub fn checkpoint_high_watermarks(&self) -> std::io::Result<()> {
+        let mut all: Vec<(String, i32, i64)> = self.all().iter().map(|p| (p.topic.clone(), p.index, p.high_watermark())).collect();
+        all.sort();
+        checkpoint::write_offsets(&self.data_dir.join(checkpoint::HW_CHECKPOINT_FILE), &all)
+    }
+}
+
+impl MetadataListener for ReplicaManager {
+    fn name(&self) -> &'static str {
+        "replica-manager"
+    }
+
+    /// Follows one committed change: deleted partitions first (a topic may be deleted and
+    /// re-created with the same name in one batch), then new, re-configured or re-led ones.
+    fn on_metadata_update(&self, delta: &MetadataDelta<'_>) {
+        let local = self.broker.node_id;
+        // The topics this batch touched (all of them on the first publication).
+        let touched: Option<HashSet<Uuid>> = (!delta.records.is_empty()).then(|| {
+            delta
+                .records
+                .iter()
+                .filter_map(|r| match r {
+                    MetadataRecord::Topic { id, .. } | MetadataRecord::RemoveTopic { id } => Some(*id),
+                    MetadataRecord::Partition { topic_id, .. } | MetadataRecord::TopicConfig { topic_id, .. } => Some(*topic_id),
+                    MetadataRecord::ProducerIds { .. } => None,
+                })
+                .collect()
+        });
+        let is_touched = |id: &Uuid| touched.as_ref().is_none_or(|t| t.contains(id));
+        let hosted_here = |p: &PartitionImage| p.replicas.contains(&local);
+        let mut map = self.partitions.write().unwrap_or_else(|e| e.into_inner());
+        let stale: Vec<(String, i32)> = map
+            .iter()
+            .filter(|(_, p)| is_touched(&p.topic_id))
+            .filter(|(_, p)| delta.next.topic_by_id(&p.topic_id).and_then(|t| t.partitions.get(&p.index)).is_none_or(|s| !hosted_here(s)))
+            .map(|(k, _)| k.clone())
+            .collect();
+        for key in stale {
+            if let Some(p) = map.remove(&key) {
+                self.delete_partition(&p);
+            }
+        }
+        let topics: Vec<&Arc<TopicImage>> = match &touched {
+            None => delta.next.topics.values().collect(),
+            Some(ids) => ids.iter().filter_map(|id| delta.next.topic_by_id(id)).collect(),
+        };
+        for topic in topics {
+            let cfg = log_config_for(&self.broker, topic);
+            for (idx, pstate) in topic.partitions.iter().filter(|(_, s)| hosted_here(s)) {
+                let key = (topic.name.clone(), *idx);
+                if let Some(p) = map.get(&key) {
+                    p.set_config(cfg.clone());
+                    if let Err(e) = p.update_state(state_of(pstate)) {
+                        tracing::error!(topic = %topic.name, partition = idx, "cannot apply the new partition state: {e}");
+                    }
+                    continue;
+                }
+                match self.open_partition(topic, *idx) {
+                    Ok(p) => {
+                        self.offline.lock().unwrap_or_else(|e| e.into_inner()).remove(&key);
+                        map.insert(key, p);
+                    }
+                    Err(e) => {
+                        tracing::error!(topic = %topic.name, partition = idx, "cannot open the partition's log: {e}");
+                        self.offline.lock().unwrap_or_else(|e| e.into_inner()).insert(key, e.to_string());
+                    }
+                }
+            }
+        }
+        let mut offline = self.offline.lock().unwrap_or_else(|e| e.into_inner());
+        offline.retain(|(t, i), _| delta.next.topic(t).is_some_and(|t| t.partitions.contains_key(i)));
     }
 }

@@ -76,7 +76,11 @@ impl GroupCoordinator {
         if p.session_timeout_ms < self.cfg.min_session_timeout_ms || p.session_timeout_ms > self.cfg.max_session_timeout_ms {
             return Reply::Now(join_error(E::InvalidSessionTimeout, &p.member_id));
         }
-        let mut groups = self.lock();
+        let shard = match self.shard(&p.group_id) {
+            Ok(s) => s,
+            Err(c) => return Reply::Now(JoinOutcome { error: c, generation: -1, member_id: p.member_id.clone(), ..Default::default() }),
+        };
+        let mut groups = shard.lock();
         let now = Instant::now();
         let g = groups.entry(p.group_id.clone()).or_insert_with(|| Group::new(&p.group_id, now_ms()));
         if g.state == GroupState::Dead {
@@ -341,7 +345,11 @@ impl GroupCoordinator {
     }
 
     pub fn sync(&self, replicas: &ReplicaManager, p: SyncParams) -> Reply<SyncOutcome> {
-        let mut groups = self.lock();
+        let shard = match self.shard(&p.group_id) {
+            Ok(s) => s,
+            Err(c) => return Reply::Now(SyncOutcome { error: c, ..Default::default() }),
+        };
+        let mut groups = shard.lock();
         let Some(g) = groups.get_mut(&p.group_id) else { return Reply::Now(sync_error(E::UnknownMemberId)) };
         if g.is_fenced(&p.member_id, p.group_instance_id.as_deref()) {
             return Reply::Now(sync_error(E::FencedInstanceId));
@@ -410,7 +418,11 @@ impl GroupCoordinator {
     }
 
     pub fn heartbeat(&self, group_id: &str, generation: i32, member_id: &str, instance_id: Option<&str>) -> i16 {
-        let mut groups = self.lock();
+        let shard = match self.shard(group_id) {
+            Ok(s) => s,
+            Err(c) => return c,
+        };
+        let mut groups = shard.lock();
         let Some(g) = groups.get_mut(group_id) else { return code(E::UnknownMemberId) };
         if g.is_fenced(member_id, instance_id) {
             return code(E::FencedInstanceId);
@@ -429,7 +441,11 @@ impl GroupCoordinator {
 
     /// LeaveGroup for several members; returns one code per member.
     pub fn leave(&self, replicas: &ReplicaManager, group_id: &str, leaving: &[(String, Option<String>)]) -> Vec<i16> {
-        let mut groups = self.lock();
+        let shard = match self.shard(group_id) {
+            Ok(s) => s,
+            Err(c) => return vec![c; leaving.len()],
+        };
+        let mut groups = shard.lock();
         let Some(g) = groups.get_mut(group_id) else { return vec![code(E::UnknownMemberId); leaving.len()] };
         let now = Instant::now();
         let mut results = Vec::new();
@@ -465,7 +481,13 @@ impl GroupCoordinator {
 
     /// Timer work: join deadlines, sync deadlines, session expiry, pending handshakes.
     pub fn tick(&self, replicas: &ReplicaManager) {
-        let mut groups = self.lock();
+        for shard in self.active_shards() {
+            self.tick_shard(replicas, &shard);
+        }
+    }
+
+    fn tick_shard(&self, replicas: &ReplicaManager, shard: &super::Shard) {
+        let mut groups = shard.lock();
         let now = Instant::now();
         for g in groups.values_mut() {
             g.pending.retain(|_, deadline| *deadline > now);

@@ -1,7 +1,9 @@
 //! GroupCoordinator: the classic group protocol's state machine (join with the
 //! MEMBER_ID_REQUIRED handshake, sync, heartbeats, leave, static membership, session and
 //! rebalance timeouts, the initial rebalance delay) and committed offsets, persisted to
-//! `__consumer_offsets` and loaded back on start.
+//! `__consumer_offsets`. Groups live in one shard per `__consumer_offsets` partition: a
+//! shard is loaded when this broker starts leading its partition and dropped when it stops
+//! (Kafka's onElection / onResignation), each with its own lock.
 
 mod membership;
 pub mod state;
@@ -14,7 +16,7 @@ use kafka_protocol::error::ResponseError as E;
 use kafka_protocol::records::RecordBatchDecoder;
 use state::{CommittedOffset, Group, GroupState};
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, RwLock};
 use store::{GroupValue, Key, MemberValue, OFFSETS_TOPIC, OffsetValue};
 
 pub use membership::{JoinParams, SyncParams};
@@ -46,6 +48,9 @@ pub struct OffsetToCommit {
     pub metadata: Option<String>,
 }
 
+/// OffsetFetch's answer: each partition and its committed offset, if any.
+pub type FetchedOffsets = Vec<((String, i32), Option<CommittedOffset>)>;
+
 /// Who commits: generation and member (-1 and "" for standalone commits).
 pub struct Committer<'a> {
     pub generation: i32,
@@ -62,8 +67,25 @@ pub struct GroupDescription {
     pub members: Vec<(String, Option<String>, String, String, Bytes, Bytes)>,
 }
 
+/// The groups of one `__consumer_offsets` partition.
+pub struct Shard {
+    pub partition: i32,
+    groups: Mutex<HashMap<String, Group>>,
+}
+
+impl Shard {
+    pub(crate) fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Group>> {
+        self.groups.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+enum Slot {
+    Loading,
+    Active(Arc<Shard>),
+}
+
 pub struct GroupCoordinator {
-    pub(crate) groups: Mutex<HashMap<String, Group>>,
+    shards: RwLock<HashMap<i32, Slot>>,
     pub cfg: GroupConfig,
 }
 
@@ -73,11 +95,101 @@ fn code(e: E) -> i16 {
 
 impl GroupCoordinator {
     pub fn new(cfg: GroupConfig) -> GroupCoordinator {
-        GroupCoordinator { groups: Mutex::new(HashMap::new()), cfg }
+        GroupCoordinator { shards: RwLock::new(HashMap::new()), cfg }
     }
 
-    pub(crate) fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Group>> {
-        self.groups.lock().expect("group coordinator lock")
+    /// The shard holding `group`: NOT_COORDINATOR when this broker does not lead its
+    /// partition, COORDINATOR_LOAD_IN_PROGRESS while the partition is being loaded.
+    pub(crate) fn shard(&self, group: &str) -> Result<Arc<Shard>, i16> {
+        let p = store::partition_for(group, self.cfg.offsets_partitions);
+        match self.shards.read().unwrap_or_else(|e| e.into_inner()).get(&p) {
+            Some(Slot::Active(s)) => Ok(s.clone()),
+            Some(Slot::Loading) => Err(code(E::CoordinatorLoadInProgress)),
+            None => Err(code(E::NotCoordinator)),
+        }
+    }
+
+    fn active_shards(&self) -> Vec<Arc<Shard>> {
+        let shards = self.shards.read().unwrap_or_else(|e| e.into_inner());
+        let mut v: Vec<Arc<Shard>> = shards.values().filter_map(|s| if let Slot::Active(a) = s { Some(a.clone()) } else { None }).collect();
+        v.sort_by_key(|s| s.partition);
+        v
+    }
+
+    /// onElection: starts hosting the groups of `partition`. Small partitions (a new
+    /// `__consumer_offsets`, light use) load at once; bigger ones on a background thread,
+    /// and their requests meanwhile get COORDINATOR_LOAD_IN_PROGRESS (clients retry it).
+    pub fn on_election(self: &Arc<Self>, replicas: &Arc<ReplicaManager>, partitions: Vec<i32>) {
+        const LOAD_INLINE_BYTES: u64 = 1 << 20;
+        let fresh: Vec<i32> = {
+            let mut shards = self.shards.write().unwrap_or_else(|e| e.into_inner());
+            let fresh: Vec<i32> = partitions.into_iter().filter(|p| !shards.contains_key(p)).collect();
+            for p in &fresh {
+                shards.insert(*p, Slot::Loading);
+            }
+            fresh
+        };
+        let (small, big): (Vec<i32>, Vec<i32>) =
+            fresh.into_iter().partition(|p| replicas.get(OFFSETS_TOPIC, *p).is_none_or(|x| x.size_bytes() < LOAD_INLINE_BYTES));
+        let mut records: usize = small.iter().map(|p| self.load_shard(replicas, *p)).sum();
+        if big.is_empty() {
+            if records > 0 {
+                tracing::info!(records, "loaded consumer groups and offsets");
+            }
+            return;
+        }
+        let me = self.clone();
+        let replicas = replicas.clone();
+        std::thread::spawn(move || {
+            let started = std::time::Instant::now();
+            for p in &big {
+                records += me.load_shard(&replicas, *p);
+            }
+            tracing::info!(
+                partitions = big.len(),
+                records,
+                ms = started.elapsed().as_millis() as u64,
+                "loaded consumer groups and offsets"
+            );
+        });
+    }
+
+    /// Loads one partition's groups and activates its shard (unless it was resigned
+    /// meanwhile); returns the records applied.
+    pub(crate) fn load_shard(&self, replicas: &ReplicaManager, partition: i32) -> usize {
+        let shard = Arc::new(Shard { partition, groups: Mutex::new(HashMap::new()) });
+        let records = self.load(replicas, &shard);
+        let mut shards = self.shards.write().unwrap_or_else(|e| e.into_inner());
+        if let Some(slot) = shards.get_mut(&partition) {
+            *slot = Slot::Active(shard);
+        }
+        records
+    }
+
+    /// Starts hosting `partition` and loads it on this thread (tests, and callers that
+    /// must see the groups at once).
+    pub fn host_now(&self, replicas: &ReplicaManager, partition: i32) -> usize {
+        self.shards.write().unwrap_or_else(|e| e.into_inner()).insert(partition, Slot::Loading);
+        self.load_shard(replicas, partition)
+    }
+
+    /// onResignation: stops hosting the groups of these partitions. Requests still
+    /// waiting for a rebalance get NOT_COORDINATOR when their channel closes.
+    pub fn on_resignation(&self, partitions: &[i32]) {
+        let mut shards = self.shards.write().unwrap_or_else(|e| e.into_inner());
+        for p in partitions {
+            shards.remove(p);
+        }
+    }
+
+    /// The partitions whose groups are hosted (loaded or loading).
+    pub fn hosted_partitions(&self) -> Vec<i32> {
+        self.shards.read().unwrap_or_else(|e| e.into_inner()).keys().copied().collect()
+    }
+
+    /// True once every hosted partition has finished loading.
+    pub fn is_loaded(&self) -> bool {
+        self.shards.read().unwrap_or_else(|e| e.into_inner()).values().all(|s| matches!(s, Slot::Active(_)))
     }
 
     /// Appends records for one group to its `__consumer_offsets` partition.
@@ -88,9 +200,10 @@ impl GroupCoordinator {
         let p = store::partition_for(group, self.cfg.offsets_partitions);
         let partition = replicas.get(OFFSETS_TOPIC, p).ok_or(code(E::CoordinatorNotAvailable))?;
         let mut buf = crate::broker::log::batch::encode_records(records.into_iter().map(|(k, v)| (Some(k), v)), now_ms());
-        partition.append(&mut buf).map(|_| ()).map_err(|e| match e.code() {
+        partition.append(&mut buf, crate::broker::log::AppendOrigin::Coordinator).map(|_| ()).map_err(|e| match e.code() {
             // Kafka maps a too-large group record to UNKNOWN_SERVER_ERROR for the caller.
             c if c == code(E::MessageTooLarge) || c == code(E::RecordListTooLarge) => code(E::UnknownServerError),
+            c if c == code(E::NotLeaderOrFollower) || c == code(E::UnknownTopicOrPartition) => code(E::NotCoordinator),
             _ => code(E::CoordinatorNotAvailable),
         })
     }
@@ -120,16 +233,16 @@ impl GroupCoordinator {
         (Key::Group { group: g.id.clone() }.encode(), Some(value.encode()))
     }
 
-    /// Replays `__consumer_offsets` into memory (called once at start-up).
-    pub fn load(&self, replicas: &ReplicaManager) -> usize {
-        let mut groups = self.lock();
+    /// Replays one `__consumer_offsets` partition into its shard; returns records applied.
+    fn load(&self, replicas: &ReplicaManager, shard: &Shard) -> usize {
+        let mut groups = shard.lock();
         let mut applied = 0;
-        for p in 0..self.cfg.offsets_partitions {
-            let Some(part) = replicas.get(OFFSETS_TOPIC, p) else { continue };
+        let p = shard.partition;
+        if let Some(part) = replicas.get(OFFSETS_TOPIC, p) {
             let mut offset = part.offsets().log_start;
             loop {
-                let Ok((read, o)) = part.read(offset, 1 << 20, true) else { break };
-                if read.records.is_empty() || offset >= o.high_watermark {
+                let Ok((read, o)) = part.read(offset, 1 << 20, crate::broker::replica::FetchIsolation::LogEnd) else { break };
+                if read.records.is_empty() || offset >= o.log_end {
                     break;
                 }
                 let mut buf = read.records;
@@ -240,7 +353,8 @@ impl GroupCoordinator {
             return Err(code(E::InvalidGroupId));
         }
         let (generation, member_id, instance_id) = (by.generation, by.member_id, by.instance_id);
-        let mut groups = self.lock();
+        let shard = self.shard(group_id)?;
+        let mut groups = shard.lock();
         let now = now_ms();
         if !groups.contains_key(group_id) {
             if generation >= 0 {
@@ -300,37 +414,46 @@ impl GroupCoordinator {
         Ok(results)
     }
 
-    /// OffsetFetch: the requested partitions (or all with a committed offset).
-    pub fn fetch_offsets(&self, group_id: &str, partitions: Option<Vec<(String, i32)>>) -> Vec<((String, i32), Option<CommittedOffset>)> {
-        let groups = self.lock();
+    /// OffsetFetch: the requested partitions (or all with a committed offset); Err is a
+    /// group-level error.
+    pub fn fetch_offsets(&self, group_id: &str, partitions: Option<Vec<(String, i32)>>) -> Result<FetchedOffsets, i16> {
+        let shard = self.shard(group_id)?;
+        let groups = shard.lock();
         let g = groups.get(group_id);
-        match partitions {
+        Ok(match partitions {
             Some(ps) => ps.into_iter().map(|k| (k.clone(), g.and_then(|g| g.offsets.get(&k).cloned()))).collect(),
             None => g.map(|g| g.offsets.iter().map(|(k, v)| (k.clone(), Some(v.clone()))).collect()).unwrap_or_default(),
-        }
+        })
     }
 
     /// ListGroups: (group id, protocol type, state) of every live group.
     pub fn list(&self) -> Vec<(String, String, &'static str)> {
-        let groups = self.lock();
-        let mut out: Vec<_> = groups
-            .values()
-            .filter(|g| g.state != GroupState::Dead)
-            .map(|g| (g.id.clone(), g.protocol_type.clone().unwrap_or_default(), g.state.name()))
-            .collect();
+        let mut out: Vec<_> = Vec::new();
+        for shard in self.active_shards() {
+            out.extend(
+                shard
+                    .lock()
+                    .values()
+                    .filter(|g| g.state != GroupState::Dead)
+                    .map(|g| (g.id.clone(), g.protocol_type.clone().unwrap_or_default(), g.state.name())),
+            );
+        }
         out.sort();
         out
     }
 
-    pub fn describe(&self, group_id: &str) -> Option<GroupDescription> {
-        let groups = self.lock();
-        let g = groups.get(group_id).filter(|g| g.state != GroupState::Dead)?;
+    /// DescribeGroups for one group: Ok(None) when it does not exist (Kafka describes it as
+    /// Dead), Err for a coordinator error.
+    pub fn describe(&self, group_id: &str) -> Result<Option<GroupDescription>, i16> {
+        let shard = self.shard(group_id)?;
+        let groups = shard.lock();
+        let Some(g) = groups.get(group_id).filter(|g| g.state != GroupState::Dead) else { return Ok(None) };
         // Like Kafka: member metadata and assignments only once the group is Stable.
         let stable = g.state == GroupState::Stable;
         let protocol = if stable { g.protocol_name.clone().unwrap_or_default() } else { String::new() };
         let mut members: Vec<&state::Member> = g.members.values().collect();
         members.sort_by_key(|m| m.join_order);
-        Some(GroupDescription {
+        Ok(Some(GroupDescription {
             state: g.state.name(),
             protocol_type: g.protocol_type.clone().unwrap_or_default(),
             members: members
@@ -341,12 +464,16 @@ impl GroupCoordinator {
                 })
                 .collect(),
             protocol,
-        })
+        }))
     }
 
     /// DeleteGroups for one group: only Empty groups can go (NON_EMPTY_GROUP otherwise).
     pub fn delete_group(&self, replicas: &ReplicaManager, group_id: &str) -> i16 {
-        let mut groups = self.lock();
+        let shard = match self.shard(group_id) {
+            Ok(s) => s,
+            Err(c) => return c,
+        };
+        let mut groups = shard.lock();
         let Some(g) = groups.get(group_id).filter(|g| g.state != GroupState::Dead) else { return code(E::GroupIdNotFound) };
         if g.state != GroupState::Empty {
             return code(E::NonEmptyGroup);
@@ -366,7 +493,8 @@ impl GroupCoordinator {
 
     /// OffsetDelete: Err is a group-level error; Ok has one code per partition.
     pub fn delete_offsets(&self, replicas: &ReplicaManager, group_id: &str, partitions: &[(String, i32)]) -> Result<Vec<i16>, i16> {
-        let mut groups = self.lock();
+        let shard = self.shard(group_id)?;
+        let mut groups = shard.lock();
         let g = groups.get_mut(group_id).filter(|g| g.state != GroupState::Dead).ok_or(code(E::GroupIdNotFound))?;
         let subscribed = if g.state == GroupState::Empty {
             Default::default()
@@ -401,8 +529,12 @@ impl GroupCoordinator {
     /// from when the group became empty, for standalone (no protocol) commits from the
     /// commit time. Empty groups left without offsets are removed.
     pub fn expire_offsets(&self, replicas: &ReplicaManager, now: i64) -> usize {
+        self.active_shards().iter().map(|s| self.expire_shard(replicas, s, now)).sum()
+    }
+
+    fn expire_shard(&self, replicas: &ReplicaManager, shard: &Shard, now: i64) -> usize {
         let retention = self.cfg.offsets_retention_ms;
-        let mut groups = self.lock();
+        let mut groups = shard.lock();
         let mut expired = 0;
         let ids: Vec<String> = groups.keys().cloned().collect();
         for id in ids {
@@ -443,6 +575,36 @@ impl GroupCoordinator {
     }
 }
 
+/// Moves group shards with the leadership of `__consumer_offsets` partitions.
+pub struct GroupListener {
+    pub groups: Arc<GroupCoordinator>,
+    pub replicas: Arc<ReplicaManager>,
+}
+
+impl crate::broker::metadata::publisher::MetadataListener for GroupListener {
+    fn name(&self) -> &'static str {
+        "group-coordinator"
+    }
+
+    fn on_metadata_update(&self, delta: &crate::broker::metadata::MetadataDelta<'_>) {
+        let local = self.replicas.node_id();
+        let led: Vec<i32> = delta
+            .next
+            .topic(OFFSETS_TOPIC)
+            .map(|t| t.partitions.iter().filter(|(_, p)| p.leader == local).map(|(i, _)| *i).collect())
+            .unwrap_or_default();
+        let hosted = self.groups.hosted_partitions();
+        let resigned: Vec<i32> = hosted.iter().copied().filter(|p| !led.contains(p)).collect();
+        if !resigned.is_empty() {
+            self.groups.on_resignation(&resigned);
+        }
+        let elected: Vec<i32> = led.into_iter().filter(|p| !hosted.contains(p)).collect();
+        if !elected.is_empty() {
+            self.groups.on_election(&self.replicas, elected);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -451,14 +613,24 @@ mod tests {
     use std::sync::Arc;
 
     fn setup(dir: &std::path::Path) -> (ReplicaManager, GroupConfig) {
+        use crate::broker::metadata::publisher::MetadataListener;
         let (cfg, _) = BrokerConfig::from_pairs(vec![("log.dirs".into(), dir.display().to_string())]).unwrap();
         let replicas = ReplicaManager::new(Arc::new(cfg), true);
         let mut img = MetadataImage::default();
         let id = uuid::Uuid::new_v4();
         img.apply(&MetadataRecord::Topic { name: OFFSETS_TOPIC.into(), id });
-        img.apply(&MetadataRecord::Partition { topic_id: id, partition: 0, replicas: vec![1], isr: vec![1], leader: 1, leader_epoch: 0 });
+        img.apply(&MetadataRecord::Partition {
+            topic_id: id,
+            partition: 0,
+            replicas: vec![1],
+            isr: vec![1],
+            leader: 1,
+            leader_epoch: 0,
+            partition_epoch: 0,
+        });
         img.apply(&MetadataRecord::TopicConfig { topic_id: id, name: "cleanup.policy".into(), value: Some("compact".into()) });
-        replicas.reconcile(&img).unwrap();
+        let empty = MetadataImage::default();
+        replicas.on_metadata_update(&crate::broker::metadata::MetadataDelta { prev: &empty, next: &Arc::new(img), records: &[] });
         let gcfg = GroupConfig {
             initial_rebalance_delay_ms: 0,
             min_session_timeout_ms: 10,
@@ -480,6 +652,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let (replicas, gcfg) = setup(dir.path());
         let gc = GroupCoordinator::new(gcfg.clone());
+        gc.host_now(&replicas, 0);
         let by = Committer { generation: -1, member_id: "", instance_id: None };
         let r = gc.commit_offsets(
             &replicas,
@@ -492,19 +665,19 @@ mod tests {
         gc.commit_offsets(&replicas, "h", &by, vec![offset("a", 9, None)], |_, _| true).unwrap();
         // A fresh coordinator loads what was committed.
         let reloaded = GroupCoordinator::new(gcfg.clone());
-        assert_eq!(reloaded.load(&replicas), 2);
-        let got = reloaded.fetch_offsets("g", None);
+        assert_eq!(reloaded.host_now(&replicas, 0), 2);
+        let got = reloaded.fetch_offsets("g", None).unwrap();
         assert_eq!(got.len(), 1);
         let c = got[0].1.clone().unwrap();
         assert_eq!((c.offset, c.leader_epoch, c.metadata.as_deref()), (5, 3, Some("m")));
-        assert_eq!(reloaded.fetch_offsets("h", None)[0].1.as_ref().unwrap().metadata.as_deref(), Some(""));
+        assert_eq!(reloaded.fetch_offsets("h", None).unwrap()[0].1.as_ref().unwrap().metadata.as_deref(), Some(""));
         // Nothing expires before offsets.retention; everything after, and empty groups go.
         let now = now_ms();
         assert_eq!(gc.expire_offsets(&replicas, now), 0);
         assert_eq!(gc.expire_offsets(&replicas, now + 5000), 2);
         assert!(gc.list().is_empty());
         let after = GroupCoordinator::new(gcfg);
-        after.load(&replicas);
+        after.host_now(&replicas, 0);
         assert!(after.list().is_empty(), "tombstones were persisted");
     }
 }

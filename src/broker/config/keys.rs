@@ -1,0 +1,144 @@
+//! THE table of broker configuration keys rk acts on (Kafka's names, types, defaults and
+//! documentation). Parsing, validation messages, `rk server start --help` and
+//! DescribeConfigs of a broker all come from it; topic-config defaults (`log.*`) come from
+//! the topic-config table through their broker synonyms.
+
+use crate::broker::topic_config::Kind;
+
+/// How a key may change (Kafka's ConfigDef / DynamicBrokerConfig): read-only keys need a
+/// restart; rk does not yet take dynamic updates, so all report read-only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    ReadOnly,
+}
+
+#[derive(Debug)]
+pub struct BrokerKey {
+    pub name: &'static str,
+    pub kind: Kind,
+    /// "" means no default (null).
+    pub default: &'static str,
+    pub doc: &'static str,
+    pub mode: Mode,
+}
+
+const fn key(name: &'static str, kind: Kind, default: &'static str, doc: &'static str) -> BrokerKey {
+    BrokerKey { name, kind, default, doc, mode: Mode::ReadOnly }
+}
+
+const I32_MAX: i64 = i32::MAX as i64;
+
+pub const BROKER_KEYS: &[BrokerKey] = &[
+    // Identity, listeners and roles.
+    key("node.id", Kind::Int { min: 0 }, "1", "The node id of this server (broker.id is a synonym)."),
+    key("broker.id", Kind::Int { min: -1 }, "", "Synonym of node.id."),
+    key("process.roles", Kind::List(&["broker", "controller"]), "broker,controller", "The roles this process plays in KRaft mode."),
+    key(
+        "listeners",
+        Kind::Str,
+        "PLAINTEXT://127.0.0.1:9092",
+        "Comma-separated NAME://host:port listeners; NAME maps to a security protocol through listener.security.protocol.map.",
+    ),
+    key("advertised.listeners", Kind::Str, "", "Listeners to publish to clients, when different from listeners."),
+    key(
+        "listener.security.protocol.map",
+        Kind::Str,
+        "PLAINTEXT:PLAINTEXT,SSL:SSL,SASL_PLAINTEXT:SASL_PLAINTEXT,SASL_SSL:SASL_SSL",
+        "Map between listener names and security protocols.",
+    ),
+    key("inter.broker.listener.name", Kind::Str, "", "Listener used between brokers."),
+    key("controller.listener.names", Kind::Str, "", "Listeners used by the controller quorum."),
+    key("controller.quorum.voters", Kind::Str, "", "The controller quorum: id@host:port,..."),
+    key("controller.quorum.bootstrap.servers", Kind::Str, "", "host:port of controllers to bootstrap from."),
+    key("cluster.id", Kind::Str, "", "Accepted for compatibility; the cluster id lives in meta.properties."),
+    // Storage.
+    key("log.dirs", Kind::Str, "", "The directory holding the log data (the first is used; default: rk's data dir)."),
+    key("log.dir", Kind::Str, "", "Synonym of log.dirs."),
+    key("log.retention.check.interval.ms", Kind::Long { min: 1 }, "300000", "How often retention is enforced."),
+    key("log.retention.hours", Kind::Int { min: -1 }, "168", "Synonym of log.retention.ms in hours."),
+    key("log.retention.minutes", Kind::Int { min: -1 }, "", "Synonym of log.retention.ms in minutes."),
+    key("log.roll.hours", Kind::Int { min: 1 }, "168", "Synonym of log.roll.ms in hours."),
+    key("log.cleaner.enable", Kind::Bool, "true", "Whether compacted topics are cleaned."),
+    key("log.cleaner.threads", Kind::Int { min: 0 }, "1", "Accepted; rk cleans on one background thread."),
+    key("log.cleaner.backoff.ms", Kind::Long { min: 0 }, "15000", "Sleep between cleaner passes."),
+    key("num.recovery.threads.per.data.dir", Kind::Int { min: 1 }, "2", "Accepted for compatibility."),
+    key(
+        "replica.high.watermark.checkpoint.interval.ms",
+        Kind::Long { min: 1 },
+        "5000",
+        "How often the high watermarks are written to replication-offset-checkpoint.",
+    ),
+    key(
+        "metadata.log.max.record.bytes.between.snapshots",
+        Kind::Long { min: 1 },
+        "20971520",
+        "Metadata log bytes after which a new metadata snapshot is written.",
+    ),
+    key(
+        "metadata.log.max.snapshot.interval.ms",
+        Kind::Long { min: 0 },
+        "3600000",
+        "Time after which a metadata snapshot is written if records were appended.",
+    ),
+    // Network.
+    key("socket.request.max.bytes", Kind::Int { min: 1 }, "104857600", "The largest request the broker accepts."),
+    key("num.network.threads", Kind::Int { min: 1 }, "3", "Accepted; rk uses one async runtime."),
+    key("num.io.threads", Kind::Int { min: 1 }, "8", "Accepted; rk uses one async runtime."),
+    key("socket.send.buffer.bytes", Kind::Int { min: -1 }, "102400", "Accepted for compatibility."),
+    key("socket.receive.buffer.bytes", Kind::Int { min: -1 }, "102400", "Accepted for compatibility."),
+    // Topics.
+    key("num.partitions", Kind::Int { min: 1 }, "1", "Default number of partitions of a new topic."),
+    key("default.replication.factor", Kind::Short { min: 1 }, "1", "Default replication factor of a new topic."),
+    key("auto.create.topics.enable", Kind::Bool, "true", "Create a topic when a client asks for its metadata."),
+    key("delete.topic.enable", Kind::Bool, "true", "Whether DeleteTopics may delete topics."),
+    // Groups and offsets.
+    key("group.initial.rebalance.delay.ms", Kind::Int { min: 0 }, "3000", "Delay of the first rebalance of a new group."),
+    key("group.min.session.timeout.ms", Kind::Int { min: 0 }, "6000", "Smallest session timeout a member may ask for."),
+    key("group.max.session.timeout.ms", Kind::Int { min: 0 }, "1800000", "Largest session timeout a member may ask for."),
+    key("group.max.size", Kind::Int { min: 1 }, "2147483647", "Most members a group may have."),
+    key("offsets.topic.num.partitions", Kind::IntRange { min: 1, max: 10_000 }, "50", "Partitions of __consumer_offsets."),
+    key(
+        "offsets.topic.replication.factor",
+        Kind::Short { min: 1 },
+        "3",
+        "Replication factor of __consumer_offsets (capped by the brokers).",
+    ),
+    key("offsets.retention.minutes", Kind::Int { min: 1 }, "10080", "How long committed offsets of empty groups are kept."),
+    key("offsets.retention.check.interval.ms", Kind::Long { min: 1 }, "600000", "How often expired offsets are removed."),
+    key("offset.metadata.max.bytes", Kind::Int { min: 0 }, "4096", "Largest metadata string of a committed offset."),
+    // Transactions (accepted ahead of the transaction coordinator).
+    key("transaction.state.log.replication.factor", Kind::Short { min: 1 }, "3", "Replication factor of __transaction_state."),
+    key("transaction.state.log.min.isr", Kind::Int { min: 1 }, "2", "min.insync.replicas of __transaction_state."),
+    key("share.coordinator.state.topic.replication.factor", Kind::Short { min: 1 }, "3", "Accepted for compatibility."),
+    key("share.coordinator.state.topic.min.isr", Kind::Int { min: 1 }, "2", "Accepted for compatibility."),
+    key("zookeeper.connect", Kind::Str, "", "Ignored: rk has no ZooKeeper mode."),
+];
+
+pub fn broker_key(name: &str) -> Option<&'static BrokerKey> {
+    BROKER_KEYS.iter().find(|k| k.name == name)
+}
+
+/// Range of an integer kind, for messages.
+pub fn int_range(kind: Kind) -> Option<(i64, i64)> {
+    match kind {
+        Kind::Int { min } => Some((min, I32_MAX)),
+        Kind::IntRange { min, max } => Some((min, max)),
+        Kind::Short { min } => Some((min, i16::MAX as i64)),
+        Kind::Long { min } => Some((min, i64::MAX)),
+        _ => None,
+    }
+}
+
+/// The key list for `rk server start --help`, generated from the tables.
+pub fn help_text() -> String {
+    let mut out = String::from("Broker properties (server.properties or --override KEY=VALUE), with their defaults:\n");
+    let mut rows: Vec<(&str, &str, &str)> = BROKER_KEYS.iter().map(|k| (k.name, k.default, k.doc)).collect();
+    rows.extend(crate::broker::topic_config::TOPIC_CONFIGS.iter().map(|d| (d.broker_key, d.default, d.doc)));
+    rows.sort_by_key(|r| r.0);
+    rows.dedup_by_key(|r| r.0);
+    for (name, default, doc) in rows {
+        let d = if default.is_empty() { "null".to_string() } else { default.to_string() };
+        out.push_str(&format!("  {name} = {d}\n      {doc}\n"));
+    }
+    out
+}

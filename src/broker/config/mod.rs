@@ -1,0 +1,333 @@
+//! Broker configuration: server.properties-compatible keys (Kafka names are the source of
+//! truth, one table in `keys.rs`), defaults, `--override key=value`, validation with
+//! messages naming the key, warnings for keys rk does not know, and the listeners (refused
+//! when their security protocol is not served yet).
+
+pub mod keys;
+
+use crate::broker::topic_config::{self, TOPIC_CONFIGS};
+use keys::{BROKER_KEYS, broker_key};
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+pub use crate::properties::parse_properties;
+
+/// One listener: its name, security protocol and address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listener {
+    pub name: String,
+    pub protocol: String,
+    pub host: String,
+    pub port: u16,
+}
+
+/// The parsed broker configuration.
+#[derive(Debug, Clone)]
+pub struct BrokerConfig {
+    /// Every key explicitly set (file or --override), after validation.
+    pub props: BTreeMap<String, String>,
+    pub node_id: i32,
+    /// The address the (first) client listener binds.
+    pub listen: SocketAddr,
+    pub listeners: Vec<Listener>,
+    /// host:port advertised to clients.
+    pub advertised_host: String,
+    pub advertised_port: u16,
+    pub data_dir: PathBuf,
+    pub num_partitions: i32,
+    pub default_replication_factor: i16,
+    pub auto_create_topics: bool,
+    pub retention_check_interval_ms: u64,
+    pub socket_request_max_bytes: usize,
+    pub offsets_retention_check_interval_ms: u64,
+    pub cleaner_backoff_ms: u64,
+    pub hw_checkpoint_interval_ms: u64,
+    pub metadata_snapshot_max_bytes: u64,
+    pub metadata_snapshot_interval_ms: u64,
+    group: crate::broker::coordinator::group::GroupConfig,
+}
+
+/// Default data dir when none is configured: `$RK_DATA_DIR`, else `$XDG_DATA_HOME/rk`,
+/// else `~/.local/share/rk/data`, else `./rk-data`.
+pub fn default_data_dir() -> PathBuf {
+    if let Ok(d) = std::env::var("RK_DATA_DIR") {
+        return PathBuf::from(d);
+    }
+    if let Ok(d) = std::env::var("XDG_DATA_HOME") {
+        return PathBuf::from(d).join("rk");
+    }
+    if let Ok(h) = std::env::var("HOME") {
+        return PathBuf::from(h).join(".local/share/rk/data");
+    }
+    PathBuf::from("rk-data")
+}
+
+/// Parses `NAME://host:port,...` with the protocol map; listeners whose protocol rk does
+/// not serve yet are refused rather than silently served as plaintext.
+fn parse_listeners(v: &str, key: &str, map: &BTreeMap<String, String>) -> Result<Vec<Listener>, String> {
+    let mut out = Vec::new();
+    for item in v.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        let (name, hostport) = match item.split_once("://") {
+            Some((n, hp)) => (n.trim().to_ascii_uppercase(), hp),
+            None => ("PLAINTEXT".to_string(), item),
+        };
+        let (host, port) = hostport
+            .rsplit_once(':')
+            .ok_or_else(|| format!("Invalid value {v} for configuration {key}: expected NAME://host:port, got '{item}'"))?;
+        let port: u16 = port.parse().map_err(|_| format!("Invalid value {v} for configuration {key}: bad port '{port}'"))?;
+        let protocol = map.get(&name).cloned().ok_or_else(|| {
+            format!("Invalid value {v} for configuration {key}: No security protocol defined for listener {name} (listener.security.protocol.map)")
+        })?;
+        if out.iter().any(|l: &Listener| l.name == name) {
+            return Err(format!("Invalid value {v} for configuration {key}: Each listener must have a different name, {name} is repeated"));
+        }
+        let host = host.trim_start_matches('[').trim_end_matches(']').to_string();
+        out.push(Listener { name, protocol, host, port });
+    }
+    if out.is_empty() {
+        return Err(format!("Invalid value {v} for configuration {key}: no listener given"));
+    }
+    Ok(out)
+}
+
+fn parse_protocol_map(v: &str) -> Result<BTreeMap<String, String>, String> {
+    const PROTOCOLS: [&str; 4] = ["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"];
+    let mut map = BTreeMap::new();
+    for item in v.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        let (name, proto) = item.split_once(':').ok_or_else(|| {
+            format!("Invalid value {v} for configuration listener.security.protocol.map: expected NAME:PROTOCOL, got '{item}'")
+        })?;
+        let proto = proto.trim().to_ascii_uppercase();
+        if !PROTOCOLS.contains(&proto.as_str()) {
+            return Err(format!("Invalid value {v} for configuration listener.security.protocol.map: unknown security protocol {proto}"));
+        }
+        map.insert(name.trim().to_ascii_uppercase(), proto);
+    }
+    Ok(map)
+}
+
+impl BrokerConfig {
+    /// Builds the config from ordered (key, value) pairs; later pairs win. Unknown keys
+    /// are returned as warnings; invalid values are errors naming the key.
+    pub fn from_pairs(pairs: Vec<(String, String)>) -> Result<(BrokerConfig, Vec<String>), String> {
+        let mut props = BTreeMap::new();
+        let mut warnings = Vec::new();
+        for (k, v) in pairs {
+            let known = broker_key(&k).is_some() || TOPIC_CONFIGS.iter().any(|d| d.broker_key == k);
+            if !known {
+                warnings.push(format!("Unknown configuration '{k}' was supplied but isn't a known config; it is ignored."));
+            }
+            props.insert(k, v);
+        }
+        for k in BROKER_KEYS {
+            if let Some(v) = props.get(k.name) {
+                topic_config::validate_kind(k.name, k.kind, v)?;
+            }
+        }
+        // Kafka's hour/minute synonyms fold into the ms keys.
+        let synonym = |props: &mut BTreeMap<String, String>, ms: &str, unit: &str, factor: i64| {
+            if props.contains_key(ms) {
+                return;
+            }
+            if let Some(n) = props.get(unit).and_then(|v| v.trim().parse::<i64>().ok()) {
+                let ms_val = if n < 0 { -1 } else { n.saturating_mul(factor) };
+                props.insert(ms.to_string(), ms_val.to_string());
+            }
+        };
+        synonym(&mut props, "log.retention.ms", "log.retention.minutes", 60_000);
+        synonym(&mut props, "log.retention.ms", "log.retention.hours", 3_600_000);
+        synonym(&mut props, "log.roll.ms", "log.roll.hours", 3_600_000);
+        if !props.contains_key("log.dirs")
+            && let Some(d) = props.get("log.dir").cloned()
+        {
+            props.insert("log.dirs".into(), d);
+        }
+        if !props.contains_key("node.id")
+            && let Some(d) = props.get("broker.id").cloned().filter(|d| d.trim() != "-1")
+        {
+            props.insert("node.id".into(), d);
+        }
+        // Broker values that are topic defaults use the topic validators.
+        for def in TOPIC_CONFIGS {
+            if let Some(v) = props.get(def.broker_key) {
+                topic_config::validate_value(def, v).map_err(|e| e.replace(def.name, def.broker_key))?;
+            }
+        }
+        let get = |k: &str| -> String {
+            props.get(k).cloned().unwrap_or_else(|| broker_key(k).map(|d| d.default.to_string()).unwrap_or_default())
+        };
+        // Every value was validated against the table above; defaults are valid by construction.
+        let num = |k: &str| -> i64 { get(k).trim().parse::<i64>().unwrap_or(0) };
+        let boolean = |k: &str| -> bool { get(k).trim().eq_ignore_ascii_case("true") };
+        let map = parse_protocol_map(&get("listener.security.protocol.map"))?;
+        let listeners = parse_listeners(&get("listeners"), "listeners", &map)?;
+        let controller_names: Vec<String> =
+            get("controller.listener.names").split(',').map(|s| s.trim().to_ascii_uppercase()).filter(|s| !s.is_empty()).collect();
+        for l in &listeners {
+            if l.protocol != "PLAINTEXT" {
+                return Err(format!(
+                    "Invalid value {} for configuration listeners: listener {} uses security protocol {}, which rk does not serve yet (only PLAINTEXT)",
+                    get("listeners"),
+                    l.name,
+                    l.protocol
+                ));
+            }
+        }
+        let client = listeners.iter().find(|l| !controller_names.contains(&l.name)).unwrap_or(&listeners[0]).clone();
+        let bind_host = if client.host.is_empty() { "0.0.0.0".to_string() } else { client.host.clone() };
+        let listen: SocketAddr = format!("{bind_host}:{}", client.port)
+            .parse()
+            .or_else(|_| {
+                use std::net::ToSocketAddrs;
+                (bind_host.as_str(), client.port).to_socket_addrs().ok().and_then(|mut a| a.next()).ok_or(())
+            })
+            .map_err(|_| {
+                format!("Invalid value {} for configuration listeners: cannot resolve host '{}'", get("listeners"), client.host)
+            })?;
+        let adv = get("advertised.listeners");
+        let (advertised_host, advertised_port) = if adv.trim().is_empty() {
+            let h = if client.host.is_empty() || client.host == "0.0.0.0" || client.host == "::" {
+                "localhost".to_string()
+            } else {
+                client.host.clone()
+            };
+            (h, client.port)
+        } else {
+            let advertised = parse_listeners(&adv, "advertised.listeners", &map)?;
+            let a = advertised.iter().find(|a| a.name == client.name).unwrap_or(&advertised[0]);
+            (a.host.clone(), a.port)
+        };
+        let dirs = get("log.dirs");
+        let data_dir = match dirs.split(',').next().map(str::trim) {
+            Some(d) if !d.is_empty() => PathBuf::from(d),
+            _ => default_data_dir(),
+        };
+        let cfg = BrokerConfig {
+            node_id: num("node.id") as i32,
+            listen,
+            listeners,
+            advertised_host,
+            advertised_port,
+            data_dir,
+            num_partitions: num("num.partitions") as i32,
+            default_replication_factor: num("default.replication.factor") as i16,
+            auto_create_topics: boolean("auto.create.topics.enable"),
+            retention_check_interval_ms: num("log.retention.check.interval.ms") as u64,
+            socket_request_max_bytes: num("socket.request.max.bytes") as usize,
+            offsets_retention_check_interval_ms: num("offsets.retention.check.interval.ms") as u64,
+            cleaner_backoff_ms: num("log.cleaner.backoff.ms").max(1) as u64,
+            hw_checkpoint_interval_ms: num("replica.high.watermark.checkpoint.interval.ms") as u64,
+            metadata_snapshot_max_bytes: num("metadata.log.max.record.bytes.between.snapshots") as u64,
+            metadata_snapshot_interval_ms: num("metadata.log.max.snapshot.interval.ms").max(1) as u64,
+            group: crate::broker::coordinator::group::GroupConfig {
+                initial_rebalance_delay_ms: num("group.initial.rebalance.delay.ms") as u64,
+                min_session_timeout_ms: num("group.min.session.timeout.ms") as i32,
+                max_session_timeout_ms: num("group.max.session.timeout.ms") as i32,
+                max_size: num("group.max.size") as usize,
+                offsets_partitions: num("offsets.topic.num.partitions") as i32,
+                offsets_retention_ms: num("offsets.retention.minutes") * 60_000,
+                offset_metadata_max_bytes: num("offset.metadata.max.bytes") as usize,
+            },
+            props,
+        };
+        Ok((cfg, warnings))
+    }
+
+    pub fn group_config(&self) -> crate::broker::coordinator::group::GroupConfig {
+        self.group.clone()
+    }
+
+    /// A boolean key's value in force (set or default).
+    pub fn flag(&self, key: &str) -> bool {
+        self.props
+            .get(key)
+            .map(String::as_str)
+            .or_else(|| broker_key(key).map(|k| k.default))
+            .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"))
+    }
+
+    /// The broker-level value for a topic config: (value, explicitly set in the file?).
+    pub fn topic_default(&self, def: &topic_config::ConfigDef) -> (String, bool) {
+        match self.props.get(def.broker_key) {
+            Some(v) => (v.trim().to_string(), true),
+            None => (def.default.to_string(), false),
+        }
+    }
+
+    /// Every broker config rk reports for DescribeConfigs on the broker resource:
+    /// (name, value, explicitly set?, type kind, doc).
+    pub fn describe(&self) -> Vec<(String, String, bool, topic_config::Kind, &'static str)> {
+        let mut out: BTreeMap<String, (String, bool, topic_config::Kind, &'static str)> = BTreeMap::new();
+        for k in BROKER_KEYS {
+            out.insert(k.name.to_string(), (k.default.to_string(), false, k.kind, k.doc));
+        }
+        for def in TOPIC_CONFIGS {
+            out.insert(def.broker_key.to_string(), (def.default.to_string(), false, def.kind, def.doc));
+        }
+        if let Some(e) = out.get_mut("log.dirs") {
+            e.0 = self.data_dir.display().to_string();
+        }
+        for (k, v) in &self.props {
+            let e = out.entry(k.clone()).or_insert((String::new(), true, topic_config::Kind::Str, ""));
+            e.0 = v.clone();
+            e.1 = true;
+        }
+        out.into_iter().map(|(k, (v, s, kind, doc))| (k, v, s, kind, doc)).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pairs(v: &[(&str, &str)]) -> Vec<(String, String)> {
+        v.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect()
+    }
+
+    #[test]
+    fn defaults_and_overrides() {
+        let (c, w) = BrokerConfig::from_pairs(pairs(&[("listeners", "PLAINTEXT://127.0.0.1:0"), ("num.partitions", "3")])).unwrap();
+        assert!(w.is_empty());
+        assert_eq!(c.num_partitions, 3);
+        assert_eq!(c.listen.port(), 0);
+        assert_eq!(c.advertised_host, "127.0.0.1");
+        assert_eq!(c.hw_checkpoint_interval_ms, 5000);
+    }
+
+    #[test]
+    fn invalid_values_name_the_key_and_unknown_keys_warn() {
+        let e = BrokerConfig::from_pairs(pairs(&[("num.partitions", "zero")])).unwrap_err();
+        assert!(e.contains("num.partitions") && e.contains("INT"), "{e}");
+        let e = BrokerConfig::from_pairs(pairs(&[("log.retention.ms", "-7")])).unwrap_err();
+        assert!(e.contains("log.retention.ms"), "{e}");
+        let e = BrokerConfig::from_pairs(pairs(&[("offsets.topic.num.partitions", "20000")])).unwrap_err();
+        assert!(e.contains("between 1 and 10000"), "{e}");
+        let (_, w) = BrokerConfig::from_pairs(pairs(&[("bogus.key", "1")])).unwrap();
+        assert_eq!(w.len(), 1);
+        assert!(w[0].contains("bogus.key"));
+    }
+
+    #[test]
+    fn listeners_follow_the_protocol_map_and_unserved_protocols_are_refused() {
+        let (c, _) = BrokerConfig::from_pairs(pairs(&[
+            ("listeners", "CLIENT://127.0.0.1:0,CONTROLLER://127.0.0.1:0"),
+            ("listener.security.protocol.map", "CLIENT:PLAINTEXT,CONTROLLER:PLAINTEXT"),
+            ("controller.listener.names", "CONTROLLER"),
+        ]))
+        .unwrap();
+        assert_eq!(c.listeners.len(), 2);
+        assert_eq!(c.listeners[0].name, "CLIENT");
+        let e = BrokerConfig::from_pairs(pairs(&[("listeners", "SSL://127.0.0.1:9093")])).unwrap_err();
+        assert!(e.contains("SSL") && e.contains("does not serve"), "{e}");
+        let e = BrokerConfig::from_pairs(pairs(&[("listeners", "FOO://127.0.0.1:9093")])).unwrap_err();
+        assert!(e.contains("No security protocol defined for listener FOO"), "{e}");
+    }
+
+    #[test]
+    fn every_default_in_the_table_is_valid() {
+        for k in BROKER_KEYS.iter().filter(|k| !k.default.is_empty()) {
+            topic_config::validate_kind(k.name, k.kind, k.default).unwrap();
+        }
+    }
+}

@@ -1,0 +1,78 @@
+//! Config commands of the controller (Kafka's ConfigurationControlManager): a topic's
+//! overrides replaced as a whole (AlterConfigs) or edited by operations
+//! (IncrementalAlterConfigs: SET, DELETE, APPEND, SUBTRACT), validated before any record.
+
+use super::{Outcome, TopicError};
+use crate::broker::metadata::{MetadataImage, MetadataRecord};
+use crate::broker::topic_config::{self, Kind};
+use kafka_protocol::error::ResponseError as E;
+use std::collections::BTreeMap;
+
+/// How a topic's overrides change.
+#[derive(Debug, Clone)]
+pub enum ConfigEdit {
+    /// AlterConfigs: the new complete set of overrides.
+    Replace(BTreeMap<String, String>),
+    /// IncrementalAlterConfigs: (name, operation, value) applied in order.
+    Incremental(Vec<(String, i8, Option<String>)>),
+}
+
+/// Applies one IncrementalAlterConfigs operation (0 SET, 1 DELETE, 2 APPEND, 3 SUBTRACT).
+fn apply_op(map: &mut BTreeMap<String, String>, name: &str, op: i8, value: Option<&str>) -> Outcome<()> {
+    let invalid = |m: String| TopicError(E::InvalidConfig.code(), m);
+    let def = topic_config::topic_config_def(name).ok_or_else(|| invalid(format!("Unknown topic config name: {name}")))?;
+    match op {
+        0 => {
+            let v = value.ok_or_else(|| invalid(format!("Null value not supported for : {name}")))?;
+            map.insert(name.to_string(), v.to_string());
+        }
+        1 => {
+            map.remove(name);
+        }
+        2 | 3 => {
+            if !matches!(def.kind, Kind::List(_)) {
+                return Err(invalid(format!("Config value append is not allowed for config key: {name}")));
+            }
+            let current = map.get(name).cloned().unwrap_or_else(|| def.default.to_string());
+            let mut items: Vec<String> = current.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect();
+            for v in value.unwrap_or("").split(',').map(str::trim).filter(|s| !s.is_empty()) {
+                if op == 2 {
+                    if !items.iter().any(|i| i == v) {
+                        items.push(v.to_string());
+                    }
+                } else {
+                    items.retain(|i| i != v);
+                }
+            }
+            map.insert(name.to_string(), items.join(","));
+        }
+        other => return Err(TopicError(E::InvalidRequest.code(), format!("Unknown config operation {other}"))),
+    }
+    Ok(())
+}
+
+/// Records that turn the topic's overrides into the edited ones, after validating them all.
+pub(super) fn plan_alter(image: &MetadataImage, name: &str, edit: &ConfigEdit) -> Outcome<Vec<MetadataRecord>> {
+    let topic =
+        image.topic(name).ok_or_else(|| TopicError(E::UnknownTopicOrPartition.code(), format!("Topic '{name}' does not exist.")))?;
+    let new = match edit {
+        ConfigEdit::Replace(m) => m.clone(),
+        ConfigEdit::Incremental(ops) => {
+            let mut next = topic.configs.clone();
+            for (k, op, v) in ops {
+                apply_op(&mut next, k, *op, v.as_deref())?;
+            }
+            next
+        }
+    };
+    topic_config::validate_overrides(new.iter().map(|(k, v)| (k.as_str(), Some(v.as_str()))))
+        .map_err(|m| TopicError(E::InvalidConfig.code(), m))?;
+    let mut recs = Vec::new();
+    for k in topic.configs.keys().filter(|k| !new.contains_key(*k)) {
+        recs.push(MetadataRecord::TopicConfig { topic_id: topic.id, name: k.clone(), value: None });
+    }
+    for (k, v) in new.iter().filter(|(k, v)| topic.configs.get(*k) != Some(v)) {
+        recs.push(MetadataRecord::TopicConfig { topic_id: topic.id, name: k.clone(), value: Some(v.clone()) });
+    }
+    Ok(recs)
+}

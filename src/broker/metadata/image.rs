@@ -1,0 +1,184 @@
+//! MetadataImage: the immutable in-memory state that metadata records are applied to (in
+//! log order, by the publisher and by the controller), and MetadataDelta, what one
+//! published batch changed, handed to every listener.
+
+use super::MetadataRecord;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use uuid::Uuid;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct PartitionImage {
+    pub replicas: Vec<i32>,
+    pub isr: Vec<i32>,
+    pub leader: i32,
+    pub leader_epoch: i32,
+    pub partition_epoch: i32,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct TopicImage {
+    pub name: String,
+    pub id: Uuid,
+    pub partitions: BTreeMap<i32, PartitionImage>,
+    pub configs: BTreeMap<String, String>,
+}
+
+impl TopicImage {
+    pub fn is_internal(&self) -> bool {
+        self.name.starts_with("__")
+    }
+}
+
+/// The metadata image: an immutable snapshot; a change produces a new image.
+#[derive(Debug, Clone, Default)]
+pub struct MetadataImage {
+    pub topics: BTreeMap<String, Arc<TopicImage>>,
+    pub ids: HashMap<Uuid, String>,
+    /// Producer ids below this one are handed out (never reused, across restarts too).
+    pub next_producer_id: i64,
+    /// Offset of the last applied metadata record + 1.
+    pub offset: i64,
+}
+
+impl MetadataImage {
+    pub fn topic(&self, name: &str) -> Option<&Arc<TopicImage>> {
+        self.topics.get(name)
+    }
+    pub fn topic_by_id(&self, id: &Uuid) -> Option<&Arc<TopicImage>> {
+        self.ids.get(id).and_then(|n| self.topics.get(n))
+    }
+
+    /// Applies one record. Records that refer to unknown topics are ignored (they can
+    /// only come from a log written by a newer version or a removed topic).
+    pub fn apply(&mut self, rec: &MetadataRecord) {
+        match rec {
+            MetadataRecord::Topic { name, id } => {
+                self.ids.insert(*id, name.clone());
+                self.topics.insert(
+                    name.clone(),
+                    Arc::new(TopicImage { name: name.clone(), id: *id, partitions: BTreeMap::new(), configs: BTreeMap::new() }),
+                );
+            }
+            MetadataRecord::Partition { topic_id, partition, replicas, isr, leader, leader_epoch, partition_epoch } => {
+                if let Some(t) = self.topic_mut(topic_id) {
+                    t.partitions.insert(
+                        *partition,
+                        PartitionImage {
+                            replicas: replicas.clone(),
+                            isr: isr.clone(),
+                            leader: *leader,
+                            leader_epoch: *leader_epoch,
+                            partition_epoch: *partition_epoch,
+                        },
+                    );
+                }
+            }
+            MetadataRecord::TopicConfig { topic_id, name, value } => {
+                if let Some(t) = self.topic_mut(topic_id) {
+                    match value {
+                        Some(v) => t.configs.insert(name.clone(), v.clone()),
+                        None => t.configs.remove(name),
+                    };
+                }
+            }
+            MetadataRecord::RemoveTopic { id } => {
+                if let Some(name) = self.ids.remove(id) {
+                    self.topics.remove(&name);
+                }
+            }
+            MetadataRecord::ProducerIds { next_producer_id, .. } => {
+                self.next_producer_id = self.next_producer_id.max(*next_producer_id);
+            }
+        }
+    }
+
+    /// The records that rebuild this image from nothing (a snapshot's content).
+    pub fn to_records(&self) -> Vec<MetadataRecord> {
+        let mut out = Vec::new();
+        for t in self.topics.values() {
+            out.push(MetadataRecord::Topic { name: t.name.clone(), id: t.id });
+            for (k, v) in &t.configs {
+                out.push(MetadataRecord::TopicConfig { topic_id: t.id, name: k.clone(), value: Some(v.clone()) });
+            }
+            for (p, s) in &t.partitions {
+                out.push(MetadataRecord::Partition {
+                    topic_id: t.id,
+                    partition: *p,
+                    replicas: s.replicas.clone(),
+                    isr: s.isr.clone(),
+                    leader: s.leader,
+                    leader_epoch: s.leader_epoch,
+                    partition_epoch: s.partition_epoch,
+                });
+            }
+        }
+        if self.next_producer_id > 0 {
+            out.push(MetadataRecord::ProducerIds { broker: -1, next_producer_id: self.next_producer_id });
+        }
+        out
+    }
+
+    fn topic_mut(&mut self, id: &Uuid) -> Option<&mut TopicImage> {
+        let name = self.ids.get(id)?;
+        self.topics.get_mut(name).map(Arc::make_mut)
+    }
+}
+
+/// What one published batch changed: the image before and after, and the records. Each
+/// listener derives what it needs (the replica manager: partitions to open, reconfigure
+/// or delete; the coordinators: partitions they now lead or no longer lead).
+pub struct MetadataDelta<'a> {
+    pub prev: &'a MetadataImage,
+    pub next: &'a Arc<MetadataImage>,
+    pub records: &'a [MetadataRecord],
+}
+
+impl MetadataDelta<'_> {
+    /// Topics (by id) that existed before and are gone now.
+    pub fn removed_topics(&self) -> impl Iterator<Item = &Arc<TopicImage>> {
+        self.prev.topics.values().filter(|t| self.next.topic_by_id(&t.id).is_none())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn apply_and_remove() {
+        let id = Uuid::new_v4();
+        let mut img = MetadataImage::default();
+        img.apply(&MetadataRecord::Topic { name: "t".into(), id });
+        img.apply(&MetadataRecord::Partition {
+            topic_id: id,
+            partition: 0,
+            replicas: vec![1],
+            isr: vec![1],
+            leader: 1,
+            leader_epoch: 0,
+            partition_epoch: 0,
+        });
+        img.apply(&MetadataRecord::TopicConfig { topic_id: id, name: "retention.ms".into(), value: Some("5".into()) });
+        let t = img.topic("t").unwrap();
+        assert_eq!(t.partitions.len(), 1);
+        assert_eq!(t.configs["retention.ms"], "5");
+        img.apply(&MetadataRecord::RemoveTopic { id });
+        assert!(img.topic("t").is_none() && img.topic_by_id(&id).is_none());
+    }
+
+    #[test]
+    fn snapshot_records_rebuild_the_image() {
+        let id = Uuid::new_v4();
+        let mut img = MetadataImage::default();
+        img.apply(&MetadataRecord::Topic { name: "t".into(), id });
+        img.apply(&MetadataRecord::TopicConfig { topic_id: id, name: "retention.ms".into(), value: Some("5".into()) });
+        img.apply(&MetadataRecord::ProducerIds { broker: 1, next_producer_id: 2000 });
+        let mut again = MetadataImage::default();
+        for r in img.to_records() {
+            again.apply(&r);
+        }
+        assert_eq!(again.topics, img.topics);
+        assert_eq!(again.next_producer_id, 2000);
+    }
+}

@@ -1,0 +1,138 @@
+//! The purgatory (Kafka's DelayedProduce / DelayedFetch): the one place where requests
+//! wait for a partition to change. Operations register a Notify on each partition they
+//! watch before checking their condition, so a change in between is never missed; appends
+//! and high-watermark moves wake them. Appends themselves run on blocking threads, never
+//! on the async workers.
+
+use super::ReplicaManager;
+use super::partition::Partition;
+use crate::broker::log::partition::AppendInfo;
+use crate::broker::log::{AppendOrigin, LogError};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::Notify;
+
+/// One partition's batches to append, and the outcome once appended.
+pub struct PendingAppend {
+    pub partition: Arc<Partition>,
+    pub buf: bytes::BytesMut,
+    pub result: Option<Result<AppendInfo, LogError>>,
+}
+
+/// Below this many bytes a request's appends run one after another: threads cost more
+/// than they save.
+const PARALLEL_MIN_BYTES: usize = 256 * 1024;
+
+/// Appends each partition's batches. A large request spanning several partitions is
+/// spread over the cores: most of an append is the kernel copying into new page-cache
+/// pages, which scales with cores (measured: one `dd` into a new file ~500 MB/s, two at
+/// once ~1.2 GB/s together), and partitions are independent logs with their own locks.
+fn run_appends(appends: &mut [PendingAppend], origin: AppendOrigin) {
+    let run = |chunk: &mut [PendingAppend]| {
+        for a in chunk {
+            a.result = Some(a.partition.append(&mut a.buf, origin));
+        }
+    };
+    let bytes: usize = appends.iter().map(|a| a.buf.len()).sum();
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if appends.len() < 2 || bytes < PARALLEL_MIN_BYTES || cores < 2 {
+        return run(appends);
+    }
+    let per = appends.len().div_ceil(cores.min(appends.len()));
+    std::thread::scope(|s| {
+        let mut chunks = appends.chunks_mut(per);
+        let first = chunks.next();
+        for c in chunks {
+            s.spawn(move || run(c));
+        }
+        if let Some(c) = first {
+            run(c);
+        }
+    });
+}
+
+impl ReplicaManager {
+    /// Appends every partition's batches (off the async workers), then, for acks=all,
+    /// waits until each partition's high watermark covers what was appended (DelayedProduce)
+    /// or `timeout` passes (REQUEST_TIMED_OUT for that partition).
+    pub async fn append_records(
+        &self,
+        mut appends: Vec<PendingAppend>,
+        acks: i16,
+        timeout: Duration,
+        origin: AppendOrigin,
+    ) -> Vec<PendingAppend> {
+        if appends.is_empty() {
+            return appends;
+        }
+        appends = match tokio::task::spawn_blocking(move || {
+            run_appends(&mut appends, origin);
+            appends
+        })
+        .await
+        {
+            Ok(a) => a,
+            Err(e) => std::panic::resume_unwind(e.into_panic()),
+        };
+        if acks != -1 {
+            return appends;
+        }
+        let deadline = Instant::now() + timeout;
+        loop {
+            let notify = Arc::new(Notify::new());
+            let mut waiting = false;
+            for a in &appends {
+                let Some(Ok(info)) = &a.result else { continue };
+                a.partition.watch(&notify);
+                if a.partition.high_watermark() <= info.last_offset {
+                    waiting = true;
+                }
+            }
+            if !waiting {
+                return appends;
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                for a in appends.iter_mut() {
+                    if let Some(Ok(info)) = &a.result
+                        && a.partition.high_watermark() <= info.last_offset
+                    {
+                        a.result = Some(Err(LogError::RequestTimedOut));
+                    }
+                }
+                return appends;
+            }
+            let _ = tokio::time::timeout(deadline - now, notify.notified()).await;
+        }
+    }
+
+    /// A long poll (DelayedFetch): runs `read` until it reports enough bytes, an error, or
+    /// the deadline; between reads it waits for any of `watched` to change. `read` returns
+    /// (its result, bytes found, whether to answer now regardless).
+    pub async fn wait_for_data<T, F: std::future::Future<Output = (T, usize, bool)>>(
+        &self,
+        watched: &[Arc<Partition>],
+        min_bytes: usize,
+        deadline: Instant,
+        mut read: impl FnMut() -> F,
+    ) -> T {
+        loop {
+            // Register for wake-ups before reading so an append in between is not missed.
+            let notify = Arc::new(Notify::new());
+            for p in watched {
+                p.watch(&notify);
+            }
+            let (result, bytes, answer_now) = read().await;
+            let now = Instant::now();
+            if bytes >= min_bytes.max(1) || answer_now || now >= deadline {
+                return result;
+            }
+            let _ = tokio::time::timeout(deadline - now, notify.notified()).await;
+            if Instant::now() >= deadline {
+                // One last read after the wait so data that arrived at the very end is served.
+                let (result, _, _) = read().await;
+                return result;
+            }
+        }
+    }
+}
