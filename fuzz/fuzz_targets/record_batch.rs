@@ -1,6 +1,6 @@
 //! Fuzzes record-batch validation the way a produce request is handled: header parsing,
-//! CRC/length validation, and for batches that pass, record decoding, the null-key check
-//! of compacted topics and re-encoding for topic compression. Must never panic.
+//! the LogValidator (framing, CRC, every record, bounded decompression) and, for batches
+//! that pass, re-encoding for topic compression. Must never panic.
 #![no_main]
 use kafka_protocol::records::Compression;
 use libfuzzer_sys::fuzz_target;
@@ -8,7 +8,7 @@ use libfuzzer_sys::fuzz_target;
 /// The broker binary's allocator, so wire-sized allocations behave as in `rk server`.
 #[global_allocator]
 static GLOBAL: rk::alloc::GuardedAlloc = rk::alloc::GuardedAlloc;
-use rk::broker::log::{batch, cleaner, codec};
+use rk::broker::log::{batch, codec, validator};
 
 fuzz_target!(|data: &[u8]| {
     let _ = batch::BatchHeader::parse(data);
@@ -20,8 +20,16 @@ fuzz_target!(|data: &[u8]| {
         owned[17..21].copy_from_slice(&crc.to_be_bytes());
     }
     for buf in [data, &owned[..]] {
-        if batch::validate(buf).is_ok() {
-            let _ = cleaner::require_keys(buf);
+        let limits = validator::Limits {
+            compact: true,
+            log_append_time: false,
+            max_message_bytes: 1 << 20,
+            timestamp_before_max_ms: i64::MAX,
+            timestamp_after_max_ms: i64::MAX,
+        };
+        // What the broker does before appending: full validation, then (only for a valid
+        // batch) re-encoding for a topic codec.
+        if validator::validate_client_batch(buf, &limits, 0).is_ok() {
             let _ = codec::recompress(buf, Compression::Lz4);
         }
     }

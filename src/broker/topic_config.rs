@@ -317,6 +317,17 @@ impl LogConfig {
     pub fn defaults() -> LogConfig {
         LogConfig::resolve(|d| d.default.to_string())
     }
+
+    /// What validating a produced batch needs.
+    pub fn limits(&self) -> crate::broker::log::validator::Limits {
+        crate::broker::log::validator::Limits {
+            compact: self.compact,
+            log_append_time: self.log_append_time,
+            max_message_bytes: self.max_message_bytes,
+            timestamp_before_max_ms: self.timestamp_before_max_ms,
+            timestamp_after_max_ms: self.timestamp_after_max_ms,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -95,7 +95,23 @@ pub async fn handle(ctx: &Ctx<'_>, req: ProduceRequest) -> MaybeResponse<Produce
             Err(e) => {
                 tracing::debug!(topic = %a.partition.topic, partition = resp.index, "produce refused: {e}");
                 resp.error_code = e.code();
-                resp.error_message = Some(sb(e.to_string()));
+                if resp.error_code == code(E::KafkaStorageError) {
+                    tracing::error!(topic = %a.partition.topic, partition = resp.index, "cannot append: {e}");
+                }
+                if let LogError::RecordErrors { message, errors, .. } = e {
+                    // v8+: which records of the batch were refused and why (KIP-467).
+                    resp.error_message = Some(sb(message));
+                    resp.record_errors = errors
+                        .into_iter()
+                        .map(|(i, m)| {
+                            produce_response::BatchIndexAndErrorMessage::default()
+                                .with_batch_index(i)
+                                .with_batch_index_error_message(Some(sb(m)))
+                        })
+                        .collect();
+                } else {
+                    resp.error_message = Some(sb(e.to_string()));
+                }
             }
         }
     }

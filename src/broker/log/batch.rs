@@ -122,12 +122,18 @@ pub fn crc_ok(batch: &[u8]) -> bool {
     crc32c::crc32c(&batch[ATTR_POS..]) == stored
 }
 
-/// Parses and fully validates one complete batch (header, length, CRC, count sanity).
-pub fn validate(batch: &[u8]) -> Result<BatchHeader, BatchError> {
+/// Parses a complete batch's header and checks that its length matches the bytes.
+pub fn validate_framing(batch: &[u8]) -> Result<BatchHeader, BatchError> {
     let h = BatchHeader::parse(batch)?;
     if h.size != batch.len() {
         return Err(BatchError::BadLength(h.size as i32 - LOG_OVERHEAD as i32));
     }
+    Ok(h)
+}
+
+/// Parses and fully validates one complete batch (header, length, CRC, count sanity).
+pub fn validate(batch: &[u8]) -> Result<BatchHeader, BatchError> {
+    let h = validate_framing(batch)?;
     if !crc_ok(batch) {
         return Err(BatchError::BadCrc);
     }
@@ -180,6 +186,54 @@ pub fn encode_records(records: impl IntoIterator<Item = (Option<bytes::Bytes>, O
     buf
 }
 
+/// Assembles a v2 batch around already-encoded (and possibly compressed) record bytes, with
+/// a correct length and CRC whatever the records say: for tests and fuzzing of validation.
+pub fn assemble(attributes: i16, last_offset_delta: i32, record_count: i32, timestamp: i64, records: &[u8]) -> Vec<u8> {
+    let mut b = Vec::with_capacity(HEADER_LEN + records.len());
+    b.extend_from_slice(&0i64.to_be_bytes());
+    b.extend_from_slice(&((HEADER_LEN - LOG_OVERHEAD + records.len()) as i32).to_be_bytes());
+    b.extend_from_slice(&0i32.to_be_bytes());
+    b.push(2);
+    b.extend_from_slice(&[0; 4]);
+    b.extend_from_slice(&attributes.to_be_bytes());
+    b.extend_from_slice(&last_offset_delta.to_be_bytes());
+    b.extend_from_slice(&timestamp.to_be_bytes());
+    b.extend_from_slice(&timestamp.to_be_bytes());
+    b.extend_from_slice(&(-1i64).to_be_bytes());
+    b.extend_from_slice(&(-1i16).to_be_bytes());
+    b.extend_from_slice(&(-1i32).to_be_bytes());
+    b.extend_from_slice(&record_count.to_be_bytes());
+    b.extend_from_slice(records);
+    let crc = crc32c::crc32c(&b[ATTR_POS..]);
+    b[CRC_POS..CRC_POS + 4].copy_from_slice(&crc.to_be_bytes());
+    b
+}
+
+/// Encodes one record's bytes (length-prefixed body) with the given fields; lengths are
+/// written as given, so they may lie.
+pub fn raw_record(offset_delta: i32, key_len: i32, key: &[u8], value_len: i32, value: &[u8]) -> Vec<u8> {
+    fn zigzag(v: i64, out: &mut Vec<u8>) {
+        let mut u = ((v << 1) ^ (v >> 63)) as u64;
+        while u >= 0x80 {
+            out.push((u as u8) | 0x80);
+            u >>= 7;
+        }
+        out.push(u as u8);
+    }
+    let mut body = vec![0u8]; // attributes
+    zigzag(0, &mut body); // timestamp delta
+    zigzag(offset_delta as i64, &mut body);
+    zigzag(key_len as i64, &mut body);
+    body.extend_from_slice(key);
+    zigzag(value_len as i64, &mut body);
+    body.extend_from_slice(value);
+    zigzag(0, &mut body); // headers
+    let mut out = Vec::new();
+    zigzag(body.len() as i64, &mut out);
+    out.extend_from_slice(&body);
+    out
+}
+
 /// Iterates over complete batches in a buffer: yields (position, header) and stops at the
 /// first incomplete or unparsable batch. Used by fetch trimming and recovery.
 pub fn walk(buf: &[u8]) -> impl Iterator<Item = (usize, BatchHeader)> + '_ {
@@ -201,6 +255,13 @@ pub fn walk(buf: &[u8]) -> impl Iterator<Item = (usize, BatchHeader)> + '_ {
 pub fn patch_offset_and_epoch(batch: &mut [u8], base_offset: i64, leader_epoch: i32) {
     batch[0..8].copy_from_slice(&base_offset.to_be_bytes());
     batch[12..16].copy_from_slice(&leader_epoch.to_be_bytes());
+}
+
+/// Rewrites a CreateTime batch's max timestamp (inside the CRC, so the CRC is recomputed).
+pub fn set_max_timestamp(batch: &mut [u8], ts: i64) {
+    batch[MAX_TS_POS..MAX_TS_POS + 8].copy_from_slice(&ts.to_be_bytes());
+    let crc = crc32c::crc32c(&batch[ATTR_POS..]);
+    batch[CRC_POS..CRC_POS + 4].copy_from_slice(&crc.to_be_bytes());
 }
 
 /// Switches a batch to LogAppendTime with the given broker time; this field is inside the

@@ -28,14 +28,6 @@ fn decode_batch(raw: &[u8]) -> Result<Vec<Record>, LogError> {
     RecordBatchDecoder::decode(&mut b).map(|s| s.records).map_err(|e| LogError::InvalidRecord(e.to_string()))
 }
 
-/// Compacted topics refuse records without a key (Kafka's InvalidRecordException).
-pub fn require_keys(raw: &[u8]) -> Result<(), LogError> {
-    if decode_batch(raw)?.iter().any(|r| r.key.is_none()) {
-        return Err(LogError::InvalidRecord("Compacted topic cannot accept message without key".into()));
-    }
-    Ok(())
-}
-
 fn codec(id: i16) -> Compression {
     match id {
         1 => Compression::Gzip,
@@ -285,14 +277,5 @@ mod tests {
         drop(log);
         let (log, _) = PartitionLog::open(&dir, cfg, true).unwrap();
         assert_eq!(all_records(&log).len(), recs.len());
-    }
-
-    #[test]
-    fn compacted_topics_refuse_null_keys() {
-        let mut r = rec(0, "k", Some("v"));
-        r.key = None;
-        let mut buf = BytesMut::new();
-        RecordBatchEncoder::encode(&mut buf, &[r], &RecordEncodeOptions { version: 2, compression: Compression::None }).unwrap();
-        assert!(matches!(require_keys(&buf), Err(LogError::InvalidRecord(_))));
     }
 }

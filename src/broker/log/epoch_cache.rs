@@ -18,6 +18,8 @@ pub struct EpochEntry {
 pub struct LeaderEpochCache {
     path: PathBuf,
     entries: Vec<EpochEntry>,
+    /// The file was written without an fsync; the first append makes it durable.
+    not_synced: bool,
 }
 
 /// Kafka's "unknown" answer for an epoch lookup.
@@ -35,7 +37,7 @@ impl LeaderEpochCache {
             }),
             Err(_) => Vec::new(),
         };
-        LeaderEpochCache { path, entries }
+        LeaderEpochCache { path, entries, not_synced: false }
     }
 
     pub fn entries(&self) -> &[EpochEntry] {
@@ -49,6 +51,12 @@ impl LeaderEpochCache {
     /// Records that `epoch` starts at `start_offset`. Entries that this one contradicts
     /// (an epoch at or above it, or an offset at or past it) are dropped first, as Kafka does.
     pub fn assign(&mut self, epoch: i32, start_offset: i64) -> io::Result<()> {
+        self.assign_with(epoch, start_offset, true)
+    }
+
+    /// `assign`; `durable: false` skips the fsync (an empty log's first epoch, which a
+    /// restarted leader assigns again).
+    pub fn assign_with(&mut self, epoch: i32, start_offset: i64, durable: bool) -> io::Result<()> {
         if epoch < 0 {
             return Ok(());
         }
@@ -63,7 +71,7 @@ impl LeaderEpochCache {
         }
         self.entries.retain(|e| e.epoch < epoch && e.start_offset < start_offset);
         self.entries.push(EpochEntry { epoch, start_offset });
-        self.flush()
+        self.flush_with(durable)
     }
 
     /// OffsetForLeaderEpoch: (the largest epoch <= `requested`, the offset where it ended).
@@ -107,12 +115,22 @@ impl LeaderEpochCache {
         self.flush()
     }
 
-    fn flush(&self) -> io::Result<()> {
+    fn flush(&mut self) -> io::Result<()> {
+        self.flush_with(true)
+    }
+
+    /// Fsyncs the checkpoint if its last write skipped that (before data depends on it).
+    pub fn make_durable(&mut self) -> io::Result<()> {
+        if self.not_synced { self.flush() } else { Ok(()) }
+    }
+
+    fn flush_with(&mut self, durable: bool) -> io::Result<()> {
+        self.not_synced = !durable;
         let mut text = format!("0\n{}\n", self.entries.len());
         for e in &self.entries {
             text.push_str(&format!("{} {}\n", e.epoch, e.start_offset));
         }
-        crate::broker::replica::checkpoint::write_atomically(&self.path, text.as_bytes())
+        crate::broker::replica::checkpoint::write_replacing(&self.path, text.as_bytes(), durable)
     }
 }
 

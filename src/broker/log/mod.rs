@@ -9,6 +9,7 @@ pub mod partition;
 pub mod segment;
 #[cfg(test)]
 mod tests;
+pub mod validator;
 
 pub use partition::{FileRegion, PartitionLog, ReadResult};
 
@@ -63,6 +64,11 @@ pub enum LogError {
     InvalidTimestamp { ts: i64 },
     #[error("invalid record: {0}")]
     InvalidRecord(String),
+    #[error("corrupt message: {0}")]
+    CorruptMessage(String),
+    /// Per-record errors (ProduceResponse record_errors): the batch is refused as a whole.
+    #[error("{message}")]
+    RecordErrors { code: i16, message: String, errors: Vec<(i32, String)> },
     #[error("storage error: {0}")]
     Io(#[from] std::io::Error),
     #[error("this broker is not the leader of the partition")]
@@ -84,12 +90,36 @@ impl LogError {
             LogError::RecordListTooLarge { .. } => ResponseError::RecordListTooLarge.code(),
             LogError::InvalidTimestamp { .. } => ResponseError::InvalidTimestamp.code(),
             LogError::InvalidRecord(_) => ResponseError::InvalidRecord.code(),
+            LogError::CorruptMessage(_) => ResponseError::CorruptMessage.code(),
+            LogError::RecordErrors { code, .. } => *code,
             LogError::Io(_) => ResponseError::KafkaStorageError.code(),
             LogError::NotLeaderOrFollower => ResponseError::NotLeaderOrFollower.code(),
             LogError::Deleted => ResponseError::UnknownTopicOrPartition.code(),
             LogError::RequestTimedOut => ResponseError::RequestTimedOut.code(),
             LogError::UnexpectedAppendOffset { .. } => ResponseError::UnknownServerError.code(),
         }
+    }
+}
+
+impl LogError {
+    /// Kafka's RecordValidationException: INVALID_TIMESTAMP when any record's timestamp is
+    /// out of range, else INVALID_RECORD, with every record's error listed.
+    pub fn record_errors(errors: Vec<validator::RecordError>) -> LogError {
+        let timestamp = errors.iter().any(|e| e.2);
+        let (code, message) = if timestamp {
+            (ResponseError::InvalidTimestamp.code(), "One or more records have been rejected due to invalid timestamp".to_string())
+        } else {
+            let first: Vec<String> = errors.iter().take(3).map(|(i, m, _)| format!("RecordError(batchIndex={i}, message='{m}')")).collect();
+            (
+                ResponseError::InvalidRecord.code(),
+                format!(
+                    "One or more records have been rejected due to {} record errors in total, and only showing the first three errors at most: [{}]",
+                    errors.len(),
+                    first.join(", ")
+                ),
+            )
+        };
+        LogError::RecordErrors { code, message, errors: errors.into_iter().map(|(i, m, _)| (i, m)).collect() }
     }
 }
 

@@ -156,7 +156,9 @@ impl PartitionLog {
     /// A new leader epoch starts at the log end even before anything is appended in it.
     pub fn assign_epoch_start(&mut self, epoch: i32) -> io::Result<()> {
         if self.epochs.latest_epoch().is_none_or(|e| e < epoch) {
-            self.epochs.assign(epoch, self.next_offset)?;
+            // An empty log loses nothing if this entry is lost: the leader assigns it again.
+            let empty = self.next_offset == self.log_start_offset;
+            self.epochs.assign_with(epoch, self.next_offset, !empty)?;
         }
         Ok(())
     }
@@ -175,35 +177,33 @@ impl PartitionLog {
             return Err(LogError::RecordListTooLarge { size: payload.len(), max: cfg.segment_bytes });
         }
         let mut headers: Vec<(usize, BatchHeader)> = Vec::new();
-        let mut pos = 0;
-        while pos < payload.len() {
-            let h = BatchHeader::parse(&payload[pos..])?;
-            if pos + h.size > payload.len() {
-                return Err(batch::BatchError::Truncated.into());
+        if origin == AppendOrigin::Client {
+            // Produce v3+: exactly one batch per partition, every record checked.
+            let h = BatchHeader::parse(payload)?;
+            if h.size < payload.len() {
+                return Err(LogError::InvalidRecord(
+                    "Produce requests are only allowed to contain exactly one record batch per partition".into(),
+                ));
             }
-            batch::validate(&payload[pos..pos + h.size])?;
-            if origin == AppendOrigin::Client {
-                if h.size > cfg.max_message_bytes {
-                    return Err(LogError::MessageTooLarge { size: h.size, max: cfg.max_message_bytes });
-                }
-                if h.is_control() {
-                    return Err(LogError::InvalidRecord("clients may not write control batches".into()));
-                }
-                if cfg.compact {
-                    super::cleaner::require_keys(&payload[pos..pos + h.size])?;
-                }
-                if !cfg.log_append_time {
-                    let ahead = h.max_timestamp.saturating_sub(now);
-                    let behind = now.saturating_sub(h.base_timestamp);
-                    if (h.max_timestamp >= 0 && ahead > cfg.timestamp_after_max_ms)
-                        || (h.base_timestamp >= 0 && behind > cfg.timestamp_before_max_ms)
-                    {
-                        return Err(LogError::InvalidTimestamp { ts: h.max_timestamp });
-                    }
-                }
+            let v = super::validator::validate_client_batch(payload, &cfg.limits(), now)?;
+            let mut h = v.header;
+            if !cfg.log_append_time && v.max_timestamp != h.max_timestamp {
+                // The header must say what the records say (the time index trusts it).
+                batch::set_max_timestamp(payload, v.max_timestamp);
+                h.max_timestamp = v.max_timestamp;
             }
-            headers.push((pos, h));
-            pos += h.size;
+            headers.push((0, h));
+        } else {
+            let mut pos = 0;
+            while pos < payload.len() {
+                let h = BatchHeader::parse(&payload[pos..])?;
+                if pos + h.size > payload.len() {
+                    return Err(batch::BatchError::Truncated.into());
+                }
+                batch::validate(&payload[pos..pos + h.size])?;
+                headers.push((pos, h));
+                pos += h.size;
+            }
         }
         if headers.is_empty() {
             return Err(LogError::InvalidRecord("produce request carried no record batch".into()));
@@ -281,6 +281,7 @@ impl PartitionLog {
     }
 
     fn write(&mut self, payload: &[u8], headers: &[(usize, BatchHeader)], next: i64, count: i64, now: i64) -> Result<(), LogError> {
+        self.epochs.make_durable()?;
         self.maybe_roll(payload.len() as u64, next, now)?;
         self.active().append(payload, headers, now)?;
         self.next_offset = next;

@@ -10,11 +10,20 @@ pub const HW_CHECKPOINT_FILE: &str = "replication-offset-checkpoint";
 
 /// Writes `data` to `path` atomically (tmp + fsync + rename).
 pub fn write_atomically(path: &Path, data: &[u8]) -> io::Result<()> {
+    write_replacing(path, data, true)
+}
+
+/// Writes `data` to `path` through a renamed temporary file; `durable` fsyncs it first.
+/// Without it a crash may leave the old content (never a torn one): for files whose
+/// content can be derived again (a new partition's metadata and first epoch).
+pub fn write_replacing(path: &Path, data: &[u8], durable: bool) -> io::Result<()> {
     let tmp = path.with_extension("tmp");
     {
         let mut f = std::fs::File::create(&tmp)?;
         f.write_all(data)?;
-        f.sync_all()?;
+        if durable {
+            f.sync_all()?;
+        }
     }
     std::fs::rename(tmp, path)
 }

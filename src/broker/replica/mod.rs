@@ -62,7 +62,10 @@ fn read_topic_id(dir: &Path) -> Option<Uuid> {
 fn write_topic_id(dir: &Path, id: Uuid) -> std::io::Result<()> {
     use base64::Engine;
     let text = format!("version: 0\ntopic_id: {}\n", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(id.as_bytes()));
-    checkpoint::write_atomically(&dir.join(PARTITION_METADATA_FILE), text.as_bytes())
+    // Not fsynced (creating thousands of partitions would wait on as many journal commits):
+    // a lost file only means the directory's topic id is unknown after a crash, and a
+    // directory is adopted then, as it was written by the newest incarnation.
+    checkpoint::write_replacing(&dir.join(PARTITION_METADATA_FILE), text.as_bytes(), false)
 }
 
 impl ReplicaManager {
