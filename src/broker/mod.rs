@@ -55,6 +55,7 @@ pub struct Broker {
     pub replicas: Arc<ReplicaManager>,
     pub fetch_sessions: std::sync::Mutex<fetch_session::FetchSessionCache>,
     pub groups: Arc<coordinator::group::GroupCoordinator>,
+    pub quotas: Arc<network::quotas::ConnectionQuotas>,
     _lock: File,
 }
 
@@ -147,6 +148,13 @@ impl Broker {
         let controller = Controller::start(config.clone(), metadata_log.clone(), image, publisher.clone());
         let listener = TcpListener::bind(config.listen).await.map_err(|source| BrokerError::Bind { addr: config.listen, source })?;
         let addr = listener.local_addr().map_err(|source| BrokerError::Bind { addr: config.listen, source })?;
+        let fetch_sessions = std::sync::Mutex::new(fetch_session::FetchSessionCache::new(config.fetch_session_cache_slots));
+        let quotas = network::quotas::ConnectionQuotas::new(
+            config.max_connections,
+            config.max_connections_per_ip,
+            config.max_connections_per_ip_overrides.clone(),
+            config.queued_max_request_bytes,
+        );
         let broker = Arc::new(Broker {
             groups,
             config,
@@ -155,7 +163,8 @@ impl Broker {
             metadata: publisher,
             metadata_log,
             replicas,
-            fetch_sessions: Default::default(),
+            fetch_sessions,
+            quotas,
             _lock: lock,
         });
         let (stop, stop_rx) = tokio::sync::watch::channel(false);
@@ -195,7 +204,7 @@ async fn housekeeping(broker: Arc<Broker>, mut stop: tokio::sync::watch::Receive
                 let _ = tokio::task::spawn_blocking(move || b.replicas.flush_due(log::now_ms())).await;
             }
             _ = groups.tick() => broker.groups.tick(&broker.replicas),
-            _ = cleaner.tick() => {
+            _ = cleaner.tick(), if broker.config.cleaner_enabled => {
                 // Cleaning reads and rewrites whole segments: keep it off the async workers.
                 let b = broker.clone();
                 let removed = tokio::task::spawn_blocking(move || b.replicas.run_cleaner()).await.unwrap_or(0);

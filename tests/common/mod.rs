@@ -18,6 +18,8 @@ pub struct TestBroker {
     pub extra: Vec<String>,
     /// Environment for the broker process (e.g. RK_FAULTS).
     pub env: Vec<(String, String)>,
+    /// RLIMIT_NOFILE (soft and hard) for the broker process.
+    pub nofile: Option<u64>,
     child: Option<Child>,
 }
 
@@ -41,6 +43,7 @@ impl TestBroker {
             port: free_port(),
             extra: overrides.iter().map(|s| s.to_string()).collect(),
             env: Vec::new(),
+            nofile: None,
             child: None,
         };
         b.spawn();
@@ -54,10 +57,45 @@ impl TestBroker {
             port: free_port(),
             extra: overrides.iter().map(|s| s.to_string()).collect(),
             env: env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            nofile: None,
             child: None,
         };
         b.spawn();
         b
+    }
+
+    /// Starts with a descriptor limit (`ulimit -n`) for the broker process.
+    pub fn start_with_nofile(overrides: &[&str], nofile: u64) -> TestBroker {
+        let mut b = TestBroker {
+            dir: tempfile::tempdir().unwrap(),
+            port: free_port(),
+            extra: overrides.iter().map(|s| s.to_string()).collect(),
+            env: Vec::new(),
+            nofile: Some(nofile),
+            child: None,
+        };
+        b.spawn();
+        b
+    }
+
+    /// Where the broker's stderr (its log) goes: a file in the data dir, kept across restarts.
+    pub fn log_path(&self) -> PathBuf {
+        self.dir.path().join("rk-test-broker.log")
+    }
+
+    /// The broker's log so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.log_path()).unwrap_or_default()
+    }
+
+    /// The broker's process id.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(|c| c.id())
+    }
+
+    /// How many descriptors the broker process has open now.
+    pub fn open_fds(&self) -> usize {
+        self.pid().map_or(0, |p| std::fs::read_dir(format!("/proc/{p}/fd")).map(|d| d.count()).unwrap_or(0))
     }
 
     pub fn data_dir(&self) -> &Path {
@@ -75,7 +113,21 @@ impl TestBroker {
             cmd.args(["--override", o]);
         }
         cmd.envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-        let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::null()).spawn().expect("spawn rk");
+        if let Some(n) = self.nofile {
+            use std::os::unix::process::CommandExt;
+            // SAFETY: setrlimit is async-signal-safe; nothing else runs between fork and exec.
+            unsafe {
+                cmd.pre_exec(move || {
+                    let lim = libc::rlimit { rlim_cur: n, rlim_max: n };
+                    if libc::setrlimit(libc::RLIMIT_NOFILE, &lim) != 0 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                    Ok(())
+                });
+            }
+        }
+        let log = std::fs::OpenOptions::new().create(true).append(true).open(self.log_path()).expect("broker log file");
+        let mut child = cmd.stdout(Stdio::piped()).stderr(log).spawn().expect("spawn rk");
         let stdout = child.stdout.take().unwrap();
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {

@@ -189,7 +189,7 @@ pub async fn handle(ctx: &Ctx<'_>, req: FetchRequest) -> FetchReply {
     let mut incremental: Option<FetchSession> = None;
     let mut new_session = false;
     if ctx.version >= 7 {
-        let mut cache = b.fetch_sessions.lock().expect("fetch session lock");
+        let mut cache = b.fetch_sessions.lock().unwrap_or_else(|e| e.into_inner());
         match (req.session_id, req.session_epoch) {
             (0, FINAL_EPOCH) => {}
             (id, FINAL_EPOCH) => cache.remove(id),
@@ -276,12 +276,13 @@ pub async fn handle(ctx: &Ctx<'_>, req: FetchRequest) -> FetchReply {
         responses.last_mut().expect("pushed").partitions.push(o.data);
     }
     {
-        let mut cache = b.fetch_sessions.lock().expect("fetch session lock");
+        let mut cache = b.fetch_sessions.lock().unwrap_or_else(|e| e.into_inner());
+        let now = crate::broker::log::now_ms();
         if let Some(mut s) = incremental {
             s.partitions = parts;
-            cache.put_back(session_id, s);
+            cache.put_back(session_id, s, now);
         } else if new_session {
-            session_id = cache.create(parts).unwrap_or(0);
+            session_id = cache.create(parts, req.replica_id.0 >= 0, now).unwrap_or(0);
         }
     }
     FetchReply { response: FetchResponse::default().with_session_id(session_id).with_responses(responses), regions, nonce }

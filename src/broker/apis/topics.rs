@@ -3,7 +3,7 @@
 //! error codes and messages), then the answer.
 
 use super::{Ctx, code, configs, sb};
-use crate::broker::controller::{NewPartitions, TopicError, TopicRef, TopicSpec};
+use crate::broker::controller::{CreatedTopic, NewPartitions, TopicError, TopicRef, TopicSpec};
 use kafka_protocol::error::ResponseError as E;
 use kafka_protocol::messages::create_partitions_response::CreatePartitionsTopicResult;
 use kafka_protocol::messages::create_topics_response::{CreatableTopicConfigs, CreatableTopicResult};
@@ -76,6 +76,13 @@ pub async fn create_topics(ctx: &Ctx<'_>, req: CreateTopicsRequest) -> CreateTop
                 .map(|(o, spec)| o.map(|created| (created, spec)))
                 .unwrap_or_else(|| Err(TopicError(code(E::UnknownServerError), "no answer from the controller".into()))),
         };
+        let outcome = match outcome {
+            Ok((created, spec)) if !req.validate_only => match roll_back_if_offline(b, &t.name.0, &created).await {
+                Some(e) => Err(e),
+                None => Ok((created, spec)),
+            },
+            other => other,
+        };
         results.push(match outcome {
             Err(e) => fail(e),
             Ok((created, spec)) => {
@@ -99,6 +106,16 @@ pub async fn create_topics(ctx: &Ctx<'_>, req: CreateTopicsRequest) -> CreateTop
         });
     }
     CreateTopicsResponse::default().with_topics(results)
+}
+
+/// A topic whose partitions could not get storage here (out of descriptors or disk) is
+/// deleted again, so metadata never claims partitions nobody can serve; the client gets
+/// KAFKA_STORAGE_ERROR with the reason.
+async fn roll_back_if_offline(b: &std::sync::Arc<crate::broker::Broker>, name: &str, created: &CreatedTopic) -> Option<TopicError> {
+    let why = (0..created.partitions).find_map(|p| b.replicas.offline_reason(name, p))?;
+    tracing::error!(topic = name, "rolling back the creation of a topic whose storage could not be created: {why}");
+    let _ = b.controller.delete_topics(vec![TopicRef { name: None, id: created.id }]).await;
+    Some(TopicError(code(E::KafkaStorageError), format!("The topic's storage could not be created: {why}")))
 }
 
 pub async fn delete_topics(ctx: &Ctx<'_>, req: DeleteTopicsRequest) -> DeleteTopicsResponse {

@@ -61,6 +61,13 @@ pub const BROKER_KEYS: &[BrokerKey] = &[
     key("log.cleaner.enable", Kind::Bool, "true", "Whether compacted topics are cleaned."),
     key("log.cleaner.threads", Kind::Int { min: 0 }, "1", "Accepted; rk cleans on one background thread."),
     key("log.cleaner.backoff.ms", Kind::Long { min: 0 }, "15000", "Sleep between cleaner passes."),
+    key(
+        "log.cleaner.dedupe.buffer.size",
+        Kind::Long { min: 1_048_576 },
+        "134217728",
+        "Memory for the cleaner's key → offset map; a pass covers what fits.",
+    ),
+    key("log.cleaner.io.buffer.size", Kind::Int { min: 512 }, "524288", "The cleaner's read and write buffers."),
     key("num.recovery.threads.per.data.dir", Kind::Int { min: 1 }, "2", "Accepted for compatibility."),
     key(
         "replica.high.watermark.checkpoint.interval.ms",
@@ -82,6 +89,23 @@ pub const BROKER_KEYS: &[BrokerKey] = &[
     ),
     // Network.
     key("socket.request.max.bytes", Kind::Int { min: 1 }, "104857600", "The largest request the broker accepts."),
+    key("max.connections", Kind::Int { min: 0 }, "2147483647", "Most client connections at once; more wait in the listen backlog."),
+    key("max.connections.per.ip", Kind::Int { min: 0 }, "2147483647", "Most connections from one address; excess ones are closed."),
+    key("max.connections.per.ip.overrides", Kind::Str, "", "Per-address limits: host:count,ip:count."),
+    key("connections.max.idle.ms", Kind::Long { min: 1 }, "600000", "Close connections idle this long."),
+    key(
+        "queued.max.request.bytes",
+        Kind::Long { min: -1 },
+        "-1",
+        "Bytes of request bodies held at once (-1: unbounded); connections wait, unread, while the pool is empty.",
+    ),
+    key(
+        "request.read.timeout.ms",
+        Kind::Long { min: 1 },
+        "10000",
+        "rk: a request that has started to arrive must be complete within this time, or the connection is closed.",
+    ),
+    key("max.incremental.fetch.session.cache.slots", Kind::Int { min: 0 }, "1000", "Incremental fetch sessions (KIP-227) kept at once."),
     key("num.network.threads", Kind::Int { min: 1 }, "3", "Accepted; rk uses one async runtime."),
     key("num.io.threads", Kind::Int { min: 1 }, "8", "Accepted; rk uses one async runtime."),
     key("socket.send.buffer.bytes", Kind::Int { min: -1 }, "102400", "Accepted for compatibility."),

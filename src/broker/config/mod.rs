@@ -45,6 +45,16 @@ pub struct BrokerConfig {
     pub hw_checkpoint_interval_ms: u64,
     pub metadata_snapshot_max_bytes: u64,
     pub metadata_snapshot_interval_ms: u64,
+    pub max_connections: usize,
+    pub max_connections_per_ip: usize,
+    pub max_connections_per_ip_overrides: std::collections::HashMap<std::net::IpAddr, usize>,
+    pub connections_max_idle_ms: u64,
+    /// queued.max.request.bytes; None: unbounded.
+    pub queued_max_request_bytes: Option<usize>,
+    pub request_read_timeout_ms: u64,
+    pub fetch_session_cache_slots: usize,
+    pub cleaner_enabled: bool,
+    cleaner: crate::broker::log::cleaner::CleanerConfig,
     group: crate::broker::coordinator::group::GroupConfig,
 }
 
@@ -220,6 +230,19 @@ impl BrokerConfig {
             hw_checkpoint_interval_ms: num("replica.high.watermark.checkpoint.interval.ms") as u64,
             metadata_snapshot_max_bytes: num("metadata.log.max.record.bytes.between.snapshots") as u64,
             metadata_snapshot_interval_ms: num("metadata.log.max.snapshot.interval.ms").max(1) as u64,
+            max_connections: num("max.connections") as usize,
+            max_connections_per_ip: num("max.connections.per.ip") as usize,
+            max_connections_per_ip_overrides: crate::broker::network::quotas::parse_overrides(&get("max.connections.per.ip.overrides"))
+                .map_err(|e| format!("Invalid value for configuration max.connections.per.ip.overrides: {e}"))?,
+            connections_max_idle_ms: num("connections.max.idle.ms") as u64,
+            queued_max_request_bytes: usize::try_from(num("queued.max.request.bytes")).ok().filter(|n| *n > 0),
+            request_read_timeout_ms: num("request.read.timeout.ms") as u64,
+            fetch_session_cache_slots: num("max.incremental.fetch.session.cache.slots") as usize,
+            cleaner_enabled: boolean("log.cleaner.enable"),
+            cleaner: crate::broker::log::cleaner::CleanerConfig {
+                dedupe_buffer_bytes: num("log.cleaner.dedupe.buffer.size") as usize,
+                io_buffer_bytes: num("log.cleaner.io.buffer.size") as usize,
+            },
             group: crate::broker::coordinator::group::GroupConfig {
                 initial_rebalance_delay_ms: num("group.initial.rebalance.delay.ms") as u64,
                 min_session_timeout_ms: num("group.min.session.timeout.ms") as i32,
@@ -232,6 +255,10 @@ impl BrokerConfig {
             props,
         };
         Ok((cfg, warnings))
+    }
+
+    pub fn cleaner_config(&self) -> crate::broker::log::cleaner::CleanerConfig {
+        self.cleaner
     }
 
     pub fn group_config(&self) -> crate::broker::coordinator::group::GroupConfig {

@@ -2,17 +2,41 @@
 //! segments below the active one, drops tombstones older than delete.retention.ms,
 //! honours min.cleanable.dirty.ratio and min.compaction.lag.ms, and never changes the
 //! offsets of what it keeps (so cleaned logs have gaps).
+//!
+//! It works in bounded memory and takes the partition lock only to plan and to swap, as
+//! Kafka's does: `plan` (locked) picks the sealed segments; `execute` (unlocked) builds an
+//! offset map of at most `log.cleaner.dedupe.buffer.size` bytes (a 128-bit key hash →
+//! latest offset; when it is full, only the range it covers is cleaned this round) and
+//! writes each segment's survivors to a `.cleaned` file, reading one batch at a time;
+//! `install` (locked) swaps the files in if the segments are unchanged.
 
-use super::batch::{self, BatchHeader};
+use super::batch::{self, BatchHeader, HEADER_LEN};
 use super::partition::PartitionLog;
 use super::segment::{LogSegment, file_name};
 use super::{LogError, now_ms};
 use bytes::{Bytes, BytesMut};
 use kafka_protocol::records::{Compression, Record, RecordBatchDecoder, RecordBatchEncoder, RecordEncodeOptions};
 use std::collections::HashMap;
-use std::io::Write;
+use std::hash::{BuildHasher, Hasher};
+use std::io::{BufReader, Read, Write};
+use std::path::PathBuf;
 
 const CHECKPOINT_FILE: &str = "cleaner-offset-checkpoint";
+/// Bytes an offset-map entry costs (hash, offset, and the hash table's own overhead).
+const MAP_ENTRY_BYTES: usize = 40;
+
+/// The cleaner's memory bounds (log.cleaner.dedupe.buffer.size, log.cleaner.io.buffer.size).
+#[derive(Debug, Clone, Copy)]
+pub struct CleanerConfig {
+    pub dedupe_buffer_bytes: usize,
+    pub io_buffer_bytes: usize,
+}
+
+impl Default for CleanerConfig {
+    fn default() -> Self {
+        CleanerConfig { dedupe_buffer_bytes: 128 << 20, io_buffer_bytes: 512 << 10 }
+    }
+}
 
 /// What one cleaning pass did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -35,6 +59,66 @@ fn codec(id: i16) -> Compression {
         3 => Compression::Lz4,
         4 => Compression::Zstd,
         _ => Compression::None,
+    }
+}
+
+/// A 128-bit hash of a key (two independently keyed SipHashes): collisions, which would
+/// drop a record, are as unlikely as with Kafka's MD5.
+fn key_hash(k: &[u8]) -> u128 {
+    static KEYS: std::sync::OnceLock<(std::hash::RandomState, std::hash::RandomState)> = std::sync::OnceLock::new();
+    let (a, b) = KEYS.get_or_init(|| (std::hash::RandomState::new(), std::hash::RandomState::new()));
+    let h = |s: &std::hash::RandomState| {
+        let mut x = s.build_hasher();
+        x.write(k);
+        x.finish()
+    };
+    ((h(a) as u128) << 64) | h(b) as u128
+}
+
+/// Sealed segments chosen for a pass, read and rewritten without the partition lock.
+pub struct CleanPlan {
+    dir: PathBuf,
+    /// (base offset, size when planned).
+    segments: Vec<(i64, u64)>,
+    first_dirty: i64,
+    /// The offset after the last planned segment.
+    clean_end: i64,
+    tombstone_horizon: i64,
+}
+
+/// The cleaned files of a pass, waiting to be swapped in.
+pub struct CleanResult {
+    /// (base, size when planned, the `.cleaned` file or None when nothing changed).
+    segments: Vec<(i64, u64, Option<PathBuf>)>,
+    checkpoint: i64,
+    pub stats: CleanStats,
+}
+
+/// Reads a segment file one batch at a time through a bounded buffer.
+struct BatchReader {
+    inner: BufReader<std::fs::File>,
+    left: u64,
+}
+
+impl BatchReader {
+    fn open(path: &std::path::Path, size: u64, io_buffer: usize) -> std::io::Result<BatchReader> {
+        Ok(BatchReader { inner: BufReader::with_capacity(io_buffer.max(HEADER_LEN), std::fs::File::open(path)?), left: size })
+    }
+
+    fn next(&mut self) -> Result<Option<(BatchHeader, Vec<u8>)>, LogError> {
+        if self.left < HEADER_LEN as u64 {
+            return Ok(None);
+        }
+        let mut raw = vec![0u8; HEADER_LEN];
+        self.inner.read_exact(&mut raw)?;
+        let h = BatchHeader::parse(&raw)?;
+        if h.size as u64 > self.left {
+            return Err(batch::BatchError::Truncated.into());
+        }
+        raw.resize(h.size, 0);
+        self.inner.read_exact(&mut raw[HEADER_LEN..])?;
+        self.left -= h.size as u64;
+        Ok(Some((h, raw)))
     }
 }
 
@@ -62,15 +146,14 @@ impl PartitionLog {
             .collect()
     }
 
-    /// Runs one cleaning pass when the dirty ratio calls for it (or `force`).
-    pub fn clean(&mut self, force: bool) -> Result<Option<CleanStats>, LogError> {
+    /// Decides whether a pass is due (the dirty ratio, or `force`) and what it covers.
+    pub fn plan_clean(&self, force: bool) -> Option<CleanPlan> {
         if !self.config().compact {
-            return Ok(None);
+            return None;
         }
         let now = now_ms();
         let bases = self.cleanable_bases(now);
-        let Some(last) = bases.last() else { return Ok(None) };
-        let clean_end = self.segments[last].next_offset;
+        bases.last()?;
         let checkpoint = self.cleaner_checkpoint();
         let (mut dirty, mut total) = (0u64, 0u64);
         for b in &bases {
@@ -81,84 +164,149 @@ impl PartitionLog {
             }
         }
         if dirty == 0 || total == 0 || (!force && (dirty as f64 / total as f64) < self.config().min_cleanable_dirty_ratio) {
+            return None;
+        }
+        Some(CleanPlan {
+            dir: self.dir().to_path_buf(),
+            segments: bases.iter().map(|b| (*b, self.segments[b].size())).collect(),
+            first_dirty: checkpoint,
+            clean_end: bases.last().map_or(checkpoint, |b| self.segments[b].next_offset),
+            tombstone_horizon: now.saturating_sub(self.config().delete_retention_ms),
+        })
+    }
+
+    /// Swaps a pass's cleaned files in, unless a segment changed meanwhile (truncation,
+    /// retention): then the pass is dropped and runs again later.
+    pub fn install_clean(&mut self, result: CleanResult) -> Result<Option<CleanStats>, LogError> {
+        let unchanged = result.segments.iter().all(|(b, size, _)| self.segments.get(b).is_some_and(|s| s.size() == *size));
+        if !unchanged {
+            for (_, _, f) in &result.segments {
+                if let Some(f) = f {
+                    let _ = std::fs::remove_file(f);
+                }
+            }
             return Ok(None);
         }
-        // Pass 1: the latest offset of every key in the cleanable range.
-        let mut latest: HashMap<Bytes, i64> = HashMap::new();
-        for b in &bases {
-            let data = self.segments[b].read(0, self.segments[b].size() as usize)?;
-            for (pos, h) in batch::walk(&data) {
-                if h.is_control() {
+        let dir = self.dir().to_path_buf();
+        for (base, _, cleaned) in result.segments {
+            let Some(cleaned) = cleaned else { continue };
+            if let Some(old) = self.segments.remove(&base) {
+                drop(old);
+            }
+            for ext in ["index", "timeindex"] {
+                let _ = std::fs::remove_file(dir.join(file_name(base, ext)));
+            }
+            std::fs::rename(&cleaned, dir.join(file_name(base, "log")))?;
+            let (seg, _) = LogSegment::open(&dir, base, false, false)?;
+            if seg.is_empty() && base != self.log_start_offset {
+                seg.delete()?;
+            } else {
+                self.segments.insert(base, seg);
+            }
+        }
+        self.write_cleaner_checkpoint(result.checkpoint)?;
+        Ok(Some(result.stats))
+    }
+
+    /// One whole pass on this thread (tests; the broker runs the phases itself so the
+    /// partition lock is held only to plan and to install).
+    pub fn clean(&mut self, force: bool) -> Result<Option<CleanStats>, LogError> {
+        let Some(plan) = self.plan_clean(force) else { return Ok(None) };
+        let result = plan.execute(&CleanerConfig::default())?;
+        self.install_clean(result)
+    }
+}
+
+impl CleanPlan {
+    fn path(&self, base: i64) -> PathBuf {
+        self.dir.join(file_name(base, "log"))
+    }
+
+    /// Builds the offset map over the dirty range and writes the survivors of every
+    /// planned segment to `.cleaned` files. Reads the (sealed, immutable) segment files
+    /// directly; no partition lock is held.
+    pub fn execute(&self, cfg: &CleanerConfig) -> Result<CleanResult, LogError> {
+        // Pass 1: latest offset per key hash, from the first dirty offset on, until the map's
+        // memory budget is spent.
+        let capacity = (cfg.dedupe_buffer_bytes / MAP_ENTRY_BYTES).max(1);
+        let mut latest: HashMap<u128, i64> = HashMap::new();
+        let mut end = i64::MAX;
+        'map: for (base, size) in &self.segments {
+            let mut r = BatchReader::open(&self.path(*base), *size, cfg.io_buffer_bytes)?;
+            while let Some((h, raw)) = r.next()? {
+                if h.is_control() || h.last_offset() < self.first_dirty {
                     continue;
                 }
-                for r in decode_batch(&data[pos..pos + h.size])? {
-                    if let Some(k) = r.key {
-                        latest.insert(k, r.offset);
+                for rec in decode_batch(&raw)? {
+                    let Some(k) = rec.key.as_deref() else { continue };
+                    if rec.offset < self.first_dirty {
+                        continue;
                     }
+                    let hk = key_hash(k);
+                    if latest.len() >= capacity && !latest.contains_key(&hk) {
+                        // Full: this round cleans what the map covers.
+                        end = rec.offset;
+                        break 'map;
+                    }
+                    latest.insert(hk, rec.offset);
                 }
             }
         }
-        // Pass 2: rewrite each segment with only the survivors.
-        let tombstone_horizon = now.saturating_sub(self.config().delete_retention_ms);
+        let checkpoint = if end == i64::MAX { self.clean_end } else { end };
+        // Pass 2: rewrite each segment that starts below the covered end.
         let mut stats = CleanStats::default();
-        for b in bases {
-            let seg = &self.segments[&b];
-            let data = seg.read(0, seg.size() as usize)?;
-            let mut out = BytesMut::with_capacity(data.len());
-            for (pos, h) in batch::walk(&data) {
-                let raw = &data[pos..pos + h.size];
+        let mut segments = Vec::new();
+        for (base, size) in self.segments.iter().filter(|(b, _)| *b < end) {
+            let mut r = BatchReader::open(&self.path(*base), *size, cfg.io_buffer_bytes)?;
+            let cleaned_path = self.dir.join(format!("{}.cleaned", file_name(*base, "log")));
+            let mut out = std::io::BufWriter::with_capacity(cfg.io_buffer_bytes.max(4096), std::fs::File::create(&cleaned_path)?);
+            let mut written = 0u64;
+            let mut removed = 0usize;
+            while let Some((h, raw)) = r.next()? {
                 if h.is_control() {
-                    out.extend_from_slice(raw);
+                    out.write_all(&raw)?;
+                    written += raw.len() as u64;
                     continue;
                 }
-                let records = decode_batch(raw)?;
+                let records = decode_batch(&raw)?;
                 let n = records.len();
                 let keep: Vec<Record> = records
                     .into_iter()
-                    .filter(|r| match &r.key {
+                    .filter(|rec| match &rec.key {
                         None => true,
-                        Some(k) => latest.get(k) == Some(&r.offset) && (r.value.is_some() || h.max_timestamp >= tombstone_horizon),
+                        Some(k) => {
+                            rec.offset >= end
+                                || (latest.get(&key_hash(k)).is_none_or(|l| rec.offset >= *l)
+                                    && (rec.value.is_some() || h.max_timestamp >= self.tombstone_horizon))
+                        }
                     })
                     .collect();
-                stats.records_removed += n - keep.len();
+                removed += n - keep.len();
                 if keep.len() == n {
-                    out.extend_from_slice(raw);
+                    out.write_all(&raw)?;
+                    written += raw.len() as u64;
                 } else if !keep.is_empty() {
-                    reencode(&mut out, &h, keep)?;
+                    let mut buf = BytesMut::new();
+                    reencode(&mut buf, &h, keep)?;
+                    out.write_all(&buf)?;
+                    written += buf.len() as u64;
                 }
             }
+            out.flush()?;
             stats.segments += 1;
-            stats.bytes_before += data.len() as u64;
-            stats.bytes_after += out.len() as u64;
-            if out.len() != data.len() {
-                self.replace_segment(b, &out)?;
+            stats.bytes_before += size;
+            stats.bytes_after += written;
+            stats.records_removed += removed;
+            if removed == 0 {
+                drop(out);
+                let _ = std::fs::remove_file(&cleaned_path);
+                segments.push((*base, *size, None));
+            } else {
+                out.get_ref().sync_all()?;
+                segments.push((*base, *size, Some(cleaned_path)));
             }
         }
-        self.write_cleaner_checkpoint(clean_end)?;
-        Ok(Some(stats))
-    }
-
-    /// Swaps a segment's content for its cleaned version: the new file is written and
-    /// synced beside it, the old indexes go, the rename is atomic, indexes are rebuilt.
-    fn replace_segment(&mut self, base: i64, content: &[u8]) -> Result<(), LogError> {
-        let dir = self.dir().to_path_buf();
-        let cleaned = dir.join(format!("{}.cleaned", file_name(base, "log")));
-        let mut f = std::fs::File::create(&cleaned)?;
-        f.write_all(content)?;
-        f.sync_all()?;
-        drop(f);
-        self.segments.remove(&base);
-        for ext in ["index", "timeindex"] {
-            let _ = std::fs::remove_file(dir.join(file_name(base, ext)));
-        }
-        std::fs::rename(&cleaned, dir.join(file_name(base, "log")))?;
-        let (seg, _) = LogSegment::open(&dir, base, true)?;
-        if seg.is_empty() && base != self.log_start_offset {
-            seg.delete()?;
-        } else {
-            self.segments.insert(base, seg);
-        }
-        Ok(())
+        Ok(CleanResult { segments, checkpoint, stats })
     }
 }
 
@@ -232,7 +380,10 @@ mod tests {
                 n += 1;
             }
         }
-        append(&mut log, &[rec(0, "k4", None)], Compression::None);
+        // The tombstone is 10 s old, so delete.retention.ms = 0 has certainly passed.
+        let mut tombstone = rec(0, "k4", None);
+        tombstone.timestamp -= 10_000;
+        append(&mut log, &[tombstone], Compression::None);
         // Push the tombstone out of the active segment.
         for i in 0..10 {
             append(&mut log, &[rec(0, "other", Some(&format!("{i}")))], Compression::None);
@@ -277,5 +428,37 @@ mod tests {
         drop(log);
         let (log, _) = PartitionLog::open(&dir, cfg, true).unwrap();
         assert_eq!(all_records(&log).len(), recs.len());
+    }
+
+    #[test]
+    fn a_small_offset_map_cleans_in_several_bounded_passes() {
+        let (_d, mut log, _) = compacted_log(i64::MAX / 2);
+        // More updates, then passes with room for only 3 keys at a time.
+        for round in 20..30 {
+            let recs: Vec<Record> = (0..5).map(|k| rec(k, &format!("k{k}"), Some(&format!("v{round}-{k}")))).collect();
+            for r in recs {
+                append(&mut log, &[Record { offset: 0, sequence: -1, ..r }], Compression::None);
+            }
+        }
+        let tiny = CleanerConfig { dedupe_buffer_bytes: 3 * MAP_ENTRY_BYTES, io_buffer_bytes: 512 };
+        let mut passes = 0;
+        while let Some(plan) = log.plan_clean(true) {
+            let result = plan.execute(&tiny).unwrap();
+            let done = result.stats.records_removed == 0;
+            log.install_clean(result).unwrap();
+            passes += 1;
+            assert!(passes < 100, "passes must converge");
+            if done {
+                break;
+            }
+        }
+        assert!(passes > 2, "a full map would have needed one pass, the tiny one needs several ({passes})");
+        let recs = all_records(&log);
+        let active_base = *log.segments.keys().next_back().unwrap();
+        for k in 0..4 {
+            let key = format!("k{k}");
+            let live: Vec<_> = recs.iter().filter(|r| r.key.as_deref() == Some(key.as_bytes()) && r.offset < active_base).collect();
+            assert!(live.len() <= 1, "{key}: at most one record below the active segment, got {}", live.len());
+        }
     }
 }

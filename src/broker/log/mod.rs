@@ -5,6 +5,7 @@ pub mod batch;
 pub mod cleaner;
 pub mod codec;
 pub mod epoch_cache;
+pub mod file_cache;
 pub mod partition;
 pub mod segment;
 #[cfg(test)]
@@ -92,6 +93,8 @@ impl LogError {
             LogError::InvalidRecord(_) => ResponseError::InvalidRecord.code(),
             LogError::CorruptMessage(_) => ResponseError::CorruptMessage.code(),
             LogError::RecordErrors { code, .. } => *code,
+            // Damage found while reading (a batch that cannot be valid) is CORRUPT_MESSAGE.
+            LogError::Io(e) if e.kind() == std::io::ErrorKind::InvalidData => ResponseError::CorruptMessage.code(),
             LogError::Io(_) => ResponseError::KafkaStorageError.code(),
             LogError::NotLeaderOrFollower => ResponseError::NotLeaderOrFollower.code(),
             LogError::Deleted => ResponseError::UnknownTopicOrPartition.code(),

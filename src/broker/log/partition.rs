@@ -26,6 +26,8 @@ pub struct PartitionLog {
     pub(super) log_start_offset: i64,
     next_offset: i64,
     unflushed: i64,
+    /// Written since the last fsync (an idle partition costs nothing at shutdown).
+    dirty: bool,
     last_flush_ms: i64,
     epochs: LeaderEpochCache,
     clock: Clock,
@@ -79,15 +81,36 @@ impl PartitionLog {
         let mut segments = BTreeMap::new();
         let mut truncated = 0;
         let n = bases.len();
+        let mut damaged_at: Option<(i64, u64)> = None;
         for (i, base) in bases.into_iter().enumerate() {
+            if let Some((at_base, at_pos)) = damaged_at {
+                // Kafka keeps a log contiguous: everything after the first damaged batch goes.
+                tracing::error!(dir = %dir.display(), segment = base, "deleting a segment after the damage found in segment {at_base} at byte {at_pos}");
+                for ext in ["log", "index", "timeindex"] {
+                    let _ = std::fs::remove_file(dir.join(super::segment::file_name(base, ext)));
+                }
+                continue;
+            }
             let recover = !clean_shutdown && i + 2 >= n;
-            let (seg, report) = LogSegment::open(dir, base, recover)?;
+            let (seg, report) = LogSegment::open(dir, base, recover, i + 1 == n)?;
             if report.truncated_bytes > 0 {
-                tracing::warn!(dir = %dir.display(), segment = base, bytes = report.truncated_bytes,
-                    "truncated a torn or corrupt tail during recovery");
+                tracing::error!(dir = %dir.display(), segment = base, position = report.valid_bytes, bytes = report.truncated_bytes,
+                    "truncated a torn or damaged log from this position on (recovery)");
+                if i + 1 < n {
+                    damaged_at = Some((base, report.valid_bytes));
+                }
             }
             truncated += report.truncated_bytes;
             segments.insert(base, seg);
+        }
+        // The active segment is the last one: a damaged middle segment left a sealed one last.
+        if damaged_at.is_some()
+            && let Some((&last, _)) = segments.iter().next_back()
+        {
+            let seg = segments.remove(&last).expect("present");
+            drop(seg);
+            let (seg, _) = LogSegment::open(dir, last, false, true)?;
+            segments.insert(last, seg);
         }
         if segments.is_empty() {
             let base = checkpoint.unwrap_or(0).max(0);
@@ -107,6 +130,7 @@ impl PartitionLog {
             log_start_offset,
             next_offset,
             unflushed: 0,
+            dirty: false,
             last_flush_ms: now,
             epochs,
             clock,
@@ -286,6 +310,7 @@ impl PartitionLog {
         self.active().append(payload, headers, now)?;
         self.next_offset = next;
         self.unflushed += count;
+        self.dirty = true;
         if self.unflushed >= self.config.flush_messages {
             self.flush()?;
         }
@@ -312,6 +337,7 @@ impl PartitionLog {
             return Ok(());
         }
         self.active().flush()?;
+        self.active().seal()?;
         let seg = LogSegment::create(&self.dir, base)?;
         self.segments.insert(base, seg);
         Ok(())
@@ -336,7 +362,7 @@ impl PartitionLog {
                     return Ok(None);
                 }
                 let len = seg.extent(pos, max_bytes, min_one, max_offset)?;
-                return Ok((len > 0).then(|| FileRegion { file: seg.file(), pos, len }));
+                return Ok(if len > 0 { Some(FileRegion { file: seg.file()?, pos, len }) } else { None });
             }
         }
         Ok(None)
@@ -390,14 +416,15 @@ impl PartitionLog {
     /// timestamp (the first such record), None for an empty log.
     pub fn max_timestamp(&self) -> Result<Option<(i64, i64)>, LogError> {
         let best = self.segments.iter().filter(|(_, s)| !s.is_empty() && s.next_offset > self.log_start_offset).fold(
-            None::<(i64, i64, i64)>,
+            None::<(i64, i64)>,
             |acc, (b, s)| match acc {
-                Some((_, _, ts)) if ts >= s.max_timestamp => acc,
-                _ => Some((*b, s.max_timestamp_batch, s.max_timestamp)),
+                Some((_, ts)) if ts >= s.max_timestamp => acc,
+                _ => Some((*b, s.max_timestamp)),
             },
         );
-        let Some((base, batch_offset, ts)) = best else { return Ok(None) };
+        let Some((base, ts)) = best else { return Ok(None) };
         let seg = &self.segments[&base];
+        let Some(batch_offset) = seg.max_timestamp_batch()? else { return Ok(None) };
         let Some((pos, h)) = seg.find_batch(batch_offset)? else {
             return Ok(None);
         };
@@ -485,7 +512,11 @@ impl PartitionLog {
 
     /// fsyncs the active segment (older ones were flushed when they rolled).
     pub fn flush(&mut self) -> io::Result<()> {
+        if !self.dirty {
+            return Ok(());
+        }
         self.active().flush()?;
+        self.dirty = false;
         self.unflushed = 0;
         self.last_flush_ms = self.clock.now_ms();
         Ok(())

@@ -197,7 +197,16 @@ impl ReplicaManager {
             if !p.config().compact {
                 continue;
             }
-            match p.with_log(|l| l.clean(false)) {
+            // Plan and install under the partition lock; the reading and rewriting between
+            // them runs without it, so producers and consumers are not held up.
+            let cleaned = p.with_log(|l| Ok(l.plan_clean(false))).and_then(|plan| match plan {
+                None => Ok(None),
+                Some(plan) => {
+                    let result = plan.execute(&self.broker.cleaner_config())?;
+                    p.with_log(|l| l.install_clean(result))
+                }
+            });
+            match cleaned {
                 Ok(Some(s)) => {
                     tracing::debug!(topic = %p.topic, partition = p.index, "cleaned {} segments: {} -> {} bytes", s.segments, s.bytes_before, s.bytes_after);
                     removed += s.records_removed;
