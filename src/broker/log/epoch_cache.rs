@@ -40,6 +40,11 @@ impl LeaderEpochCache {
         LeaderEpochCache { path, entries, not_synced: false }
     }
 
+    /// The cache of a new, empty log (nothing to read).
+    pub fn empty(dir: &Path) -> LeaderEpochCache {
+        LeaderEpochCache { path: dir.join(CHECKPOINT_FILE), entries: Vec::new(), not_synced: false }
+    }
+
     pub fn entries(&self) -> &[EpochEntry] {
         &self.entries
     }
@@ -126,6 +131,10 @@ impl LeaderEpochCache {
 
     fn flush_with(&mut self, durable: bool) -> io::Result<()> {
         self.not_synced = !durable;
+        if !durable {
+            // Written (durably) before the first record depends on it: see make_durable.
+            return Ok(());
+        }
         let mut text = format!("0\n{}\n", self.entries.len());
         for e in &self.entries {
             text.push_str(&format!("{} {}\n", e.epoch, e.start_offset));

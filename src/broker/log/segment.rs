@@ -73,6 +73,13 @@ fn corrupt(path: &Path, pos: u64, why: &str) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, format!("corrupt record batch in {} at position {pos}: {why}", path.display()))
 }
 
+fn remove_if_exists(path: &Path) -> io::Result<()> {
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+        _ => Ok(()),
+    }
+}
+
 fn entry_bytes(e: &IndexEntry) -> ([u8; 8], [u8; 12]) {
     let mut o = [0u8; 8];
     o[0..4].copy_from_slice(&e.rel_offset.to_be_bytes());
@@ -126,12 +133,12 @@ impl LogSegment {
         }
     }
 
-    /// Creates a new empty (active) segment.
+    /// Creates a new empty (active) segment. Its index files appear with the first entry.
     pub fn create(dir: &Path, base_offset: i64) -> io::Result<LogSegment> {
-        let file = SegmentFile::new(&dir.join(file_name(base_offset, "log")), true)?;
         for ext in ["index", "timeindex"] {
-            File::create(dir.join(file_name(base_offset, ext)))?;
+            remove_if_exists(&dir.join(file_name(base_offset, ext)))?;
         }
+        let file = SegmentFile::new(&dir.join(file_name(base_offset, "log")), true)?;
         Ok(Self::blank(dir, base_offset, file, 0))
     }
 
@@ -166,14 +173,24 @@ impl LogSegment {
     /// False means they cannot be trusted and the segment must be rebuilt.
     fn load_from_index(&mut self, active: bool) -> io::Result<bool> {
         let (ip, tp) = (self.path("index"), self.path("timeindex"));
-        let (Ok(il), Ok(tl)) = (std::fs::metadata(&ip).map(|m| m.len()), std::fs::metadata(&tp).map(|m| m.len())) else {
+        let len = |p: &Path| match std::fs::metadata(p) {
+            Ok(m) => Some(m.len()),
+            // Index files appear with the first entry: none yet is an empty index.
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Some(0),
+            Err(_) => None,
+        };
+        let (Some(il), Some(tl)) = (len(&ip), len(&tp)) else {
             return Ok(false);
         };
+        if il == 0 && tl == 0 && self.size > 2 * SCAN_CHUNK as u64 {
+            // No entries for a big segment (they were never written out): rebuild them.
+            return Ok(false);
+        }
         if il % 8 != 0 || tl % 12 != 0 || il / 8 != tl / 12 {
             return Ok(false);
         }
         let n = (il / 8) as usize;
-        let entries: Vec<IndexEntry> = if active {
+        let entries: Vec<IndexEntry> = if active && n > 0 {
             let (idx, tix) = (std::fs::read(&ip)?, std::fs::read(&tp)?);
             (0..n).map(|i| parse_entry(&idx, &tix, i)).collect()
         } else if n > 0 {
@@ -255,7 +272,7 @@ impl LogSegment {
             self.size = pos;
         }
         for ext in ["index", "timeindex"] {
-            File::create(self.path(ext))?;
+            remove_if_exists(&self.path(ext))?;
         }
         self.persist_index(false)?;
         Ok(RecoveryReport { valid_bytes: pos, truncated_bytes: truncated, batches })
@@ -284,7 +301,7 @@ impl LogSegment {
     /// just for this: an index holds no descriptor between writes.
     fn persist_index(&mut self, sync: bool) -> io::Result<()> {
         let Entries::Loaded { entries, persisted } = &mut self.index else { return Ok(()) };
-        if *persisted == entries.len() && !sync {
+        if *persisted == entries.len() && (!sync || entries.is_empty()) {
             return Ok(());
         }
         let (mut o, mut t) = (Vec::new(), Vec::new());
@@ -317,7 +334,10 @@ impl LogSegment {
     fn sealed_index<'a>(&self, lock: &'a OnceLock<Sealed>) -> &'a Sealed {
         lock.get_or_init(|| {
             let map = |ext: &str| -> io::Result<Option<Mmap>> {
-                let f = File::open(self.path(ext))?;
+                let f = match File::open(self.path(ext)) {
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+                    other => other?,
+                };
                 if f.metadata()?.len() == 0 {
                     return Ok(None);
                 }
@@ -542,10 +562,7 @@ impl LogSegment {
         self.index = Entries::Sealed(OnceLock::new());
         self.file.forget();
         for ext in ["log", "index", "timeindex"] {
-            match std::fs::remove_file(self.path(ext)) {
-                Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
-                _ => {}
-            }
+            remove_if_exists(&self.path(ext))?;
         }
         Ok(())
     }

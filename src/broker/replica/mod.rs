@@ -62,10 +62,11 @@ fn read_topic_id(dir: &Path) -> Option<Uuid> {
 fn write_topic_id(dir: &Path, id: Uuid) -> std::io::Result<()> {
     use base64::Engine;
     let text = format!("version: 0\ntopic_id: {}\n", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(id.as_bytes()));
-    // Not fsynced (creating thousands of partitions would wait on as many journal commits):
-    // a lost file only means the directory's topic id is unknown after a crash, and a
-    // directory is adopted then, as it was written by the newest incarnation.
-    checkpoint::write_replacing(&dir.join(PARTITION_METADATA_FILE), text.as_bytes(), false)
+    // Written in place and not fsynced (creating thousands of partitions would wait on as
+    // many journal commits): a lost or torn file only means the directory's topic id is
+    // unknown after a crash, and a directory is adopted then, as it was written by the
+    // newest incarnation.
+    std::fs::write(dir.join(PARTITION_METADATA_FILE), text)
 }
 
 impl ReplicaManager {
@@ -114,12 +115,10 @@ impl ReplicaManager {
     /// incarnation of the same name) is removed first.
     fn open_partition(&self, topic: &TopicImage, index: i32) -> Result<Arc<Partition>, LogError> {
         let dir = self.partition_dir(&topic.name, index);
-        match read_topic_id(&dir) {
-            Some(id) if id != topic.id => {
-                tracing::info!(dir = %dir.display(), "removing the directory of a deleted topic with the same name");
-                std::fs::remove_dir_all(&dir)?;
-            }
-            _ => {}
+        let known = read_topic_id(&dir);
+        if known.is_some_and(|id| id != topic.id) {
+            tracing::info!(dir = %dir.display(), "removing the directory of a deleted topic with the same name");
+            std::fs::remove_dir_all(&dir)?;
         }
         let hw = self.checkpointed_hw.lock().unwrap_or_else(|e| e.into_inner()).remove(&(topic.name.clone(), index));
         let p = Partition::open(
@@ -131,8 +130,37 @@ impl ReplicaManager {
             state_of(&topic.partitions[&index]),
             hw,
         )?;
-        write_topic_id(&dir, topic.id)?;
+        if known != Some(topic.id) {
+            write_topic_id(&dir, topic.id)?;
+        }
         Ok(Arc::new(p))
+    }
+
+    /// Opens partitions, on several threads when there are many.
+    fn open_many(&self, which: &[(&Arc<TopicImage>, i32)]) -> Vec<Result<Arc<Partition>, LogError>> {
+        const THREADS: usize = 8;
+        if which.len() < 2 * THREADS {
+            return which.iter().map(|(t, i)| self.open_partition(t, *i)).collect();
+        }
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let results: Vec<Mutex<Option<Result<Arc<Partition>, LogError>>>> = which.iter().map(|_| Mutex::new(None)).collect();
+        std::thread::scope(|s| {
+            for _ in 0..THREADS {
+                s.spawn(|| {
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some((t, idx)) = which.get(i) else { break };
+                        *results[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(self.open_partition(t, *idx));
+                    }
+                });
+            }
+        });
+        results
+            .into_iter()
+            .map(|r| {
+                r.into_inner().unwrap_or_else(|e| e.into_inner()).unwrap_or_else(|| Err(LogError::Io(std::io::Error::other("not opened"))))
+            })
+            .collect()
     }
 
     /// Deletes a removed partition: refused to every later request at once, its directory
@@ -227,14 +255,29 @@ impl ReplicaManager {
         }
     }
 
+    /// fsyncs every partition written since its last flush (idle ones cost nothing), on
+    /// several threads: a stop with thousands of busy partitions is bounded by the disk.
     pub fn flush_all(&self) -> Result<(), LogError> {
-        for p in self.all() {
-            match p.with_log(|l| Ok(l.flush()?)) {
-                Ok(()) | Err(LogError::Deleted) => {}
-                Err(e) => return Err(e),
+        const THREADS: usize = 8;
+        let all = self.all();
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let failed: Mutex<Option<LogError>> = Mutex::new(None);
+        std::thread::scope(|s| {
+            for _ in 0..THREADS.min(all.len()) {
+                s.spawn(|| {
+                    while let Some(p) = all.get(next.fetch_add(1, std::sync::atomic::Ordering::Relaxed)) {
+                        match p.with_log(|l| Ok(l.flush()?)) {
+                            Ok(()) | Err(LogError::Deleted) => {}
+                            Err(e) => *failed.lock().unwrap_or_else(|e| e.into_inner()) = Some(e),
+                        }
+                    }
+                });
             }
+        });
+        match failed.into_inner().unwrap_or_else(|e| e.into_inner()) {
+            Some(e) => Err(e),
+            None => Ok(()),
         }
-        Ok(())
     }
 
     /// Writes every hosted partition's high watermark to `replication-offset-checkpoint`.
@@ -284,29 +327,39 @@ impl MetadataListener for ReplicaManager {
             None => delta.next.topics.values().collect(),
             Some(ids) => ids.iter().filter_map(|id| delta.next.topic_by_id(id)).collect(),
         };
+        let mut to_open: Vec<(&Arc<TopicImage>, i32)> = Vec::new();
         for topic in topics {
             let cfg = log_config_for(&self.broker, topic);
             for (idx, pstate) in topic.partitions.iter().filter(|(_, s)| hosted_here(s)) {
-                let key = (topic.name.clone(), *idx);
-                if let Some(p) = map.get(&key) {
-                    p.set_config(cfg.clone());
-                    if let Err(e) = p.update_state(state_of(pstate)) {
-                        tracing::error!(topic = %topic.name, partition = idx, "cannot apply the new partition state: {e}");
+                match map.get(&(topic.name.clone(), *idx)) {
+                    Some(p) => {
+                        p.set_config(cfg.clone());
+                        if let Err(e) = p.update_state(state_of(pstate)) {
+                            tracing::error!(topic = %topic.name, partition = idx, "cannot apply the new partition state: {e}");
+                        }
                     }
-                    continue;
-                }
-                match self.open_partition(topic, *idx) {
-                    Ok(p) => {
-                        self.offline.lock().unwrap_or_else(|e| e.into_inner()).remove(&key);
-                        map.insert(key, p);
-                    }
-                    Err(e) => {
-                        tracing::error!(topic = %topic.name, partition = idx, "cannot open the partition's log: {e}");
-                        self.offline.lock().unwrap_or_else(|e| e.into_inner()).insert(key, e.to_string());
-                    }
+                    None => to_open.push((topic, *idx)),
                 }
             }
         }
+        // Opening is file-system latency (directories, files, checkpoints): many at once
+        // go to a few threads.
+        let opened = self.open_many(&to_open);
+        let mut offline = self.offline.lock().unwrap_or_else(|e| e.into_inner());
+        for ((topic, idx), result) in to_open.into_iter().zip(opened) {
+            let key = (topic.name.clone(), idx);
+            match result {
+                Ok(p) => {
+                    offline.remove(&key);
+                    map.insert(key, p);
+                }
+                Err(e) => {
+                    tracing::error!(topic = %topic.name, partition = idx, "cannot open the partition's log: {e}");
+                    offline.insert(key, e.to_string());
+                }
+            }
+        }
+        drop(offline);
         let mut offline = self.offline.lock().unwrap_or_else(|e| e.into_inner());
         offline.retain(|(t, i), _| delta.next.topic(t).is_some_and(|t| t.partitions.contains_key(i)));
     }
