@@ -24,6 +24,9 @@ use uuid::Uuid;
 
 const PARTITION_METADATA_FILE: &str = "partition.metadata";
 
+/// A partition opened, or why not.
+type Opened = Result<Arc<Partition>, LogError>;
+
 pub struct ReplicaManager {
     data_dir: PathBuf,
     broker: Arc<BrokerConfig>,
@@ -137,13 +140,13 @@ impl ReplicaManager {
     }
 
     /// Opens partitions, on several threads when there are many.
-    fn open_many(&self, which: &[(&Arc<TopicImage>, i32)]) -> Vec<Result<Arc<Partition>, LogError>> {
+    fn open_many(&self, which: &[(&Arc<TopicImage>, i32)]) -> Vec<Opened> {
         const THREADS: usize = 8;
         if which.len() < 2 * THREADS {
             return which.iter().map(|(t, i)| self.open_partition(t, *i)).collect();
         }
         let next = std::sync::atomic::AtomicUsize::new(0);
-        let results: Vec<Mutex<Option<Result<Arc<Partition>, LogError>>>> = which.iter().map(|_| Mutex::new(None)).collect();
+        let results: Vec<Mutex<Option<Opened>>> = which.iter().map(|_| Mutex::new(None)).collect();
         std::thread::scope(|s| {
             for _ in 0..THREADS {
                 s.spawn(|| {
