@@ -94,18 +94,6 @@ fn place(ctx: &PlanContext<'_>, first: i32, count: i32, rf: i16) -> Outcome<Vec<
     Ok((first..first + count).map(|p| (0..rf as usize).map(|r| live[(p as usize + r) % live.len()]).collect()).collect())
 }
 
-fn partition_record(topic_id: Uuid, partition: i32, replicas: Vec<i32>) -> MetadataRecord {
-    MetadataRecord::Partition {
-        topic_id,
-        partition,
-        isr: replicas.clone(),
-        leader: replicas[0],
-        replicas,
-        leader_epoch: 0,
-        partition_epoch: 0,
-    }
-}
-
 /// Validates a creation against the image; returns what it creates and the records.
 pub(super) fn plan_create(ctx: &PlanContext<'_>, image: &MetadataImage, spec: &TopicSpec) -> Outcome<(CreatedTopic, Vec<MetadataRecord>)> {
     validate_topic_name(&spec.name).map_err(|m| TopicError(E::InvalidTopicException.code(), m))?;
@@ -142,7 +130,7 @@ pub(super) fn plan_create(ctx: &PlanContext<'_>, image: &MetadataImage, spec: &T
         recs.push(MetadataRecord::TopicConfig { topic_id: id, name: k.clone(), value: Some(v.clone()) });
     }
     for (p, replicas) in assignment.into_iter().enumerate() {
-        recs.push(partition_record(id, p as i32, replicas));
+        recs.push(MetadataRecord::new_partition(id, p as i32, replicas));
     }
     Ok((created, recs))
 }
@@ -200,5 +188,5 @@ pub(super) fn plan_partitions(
             place(ctx, current, added, rf)?
         }
     };
-    Ok(lists.into_iter().enumerate().map(|(i, replicas)| partition_record(topic.id, current + i as i32, replicas)).collect())
+    Ok(lists.into_iter().enumerate().map(|(i, replicas)| MetadataRecord::new_partition(topic.id, current + i as i32, replicas)).collect())
 }

@@ -150,15 +150,7 @@ mod tests {
         let id = Uuid::new_v4();
         let mut img = MetadataImage::default();
         img.apply(&MetadataRecord::Topic { name: "t".into(), id });
-        img.apply(&MetadataRecord::Partition {
-            topic_id: id,
-            partition: 0,
-            replicas: vec![1],
-            isr: vec![1],
-            leader: 1,
-            leader_epoch: 0,
-            partition_epoch: 0,
-        });
+        img.apply(&MetadataRecord::new_partition(id, 0, vec![1]));
         img.apply(&MetadataRecord::TopicConfig { topic_id: id, name: "retention.ms".into(), value: Some("5".into()) });
         let t = img.topic("t").unwrap();
         assert_eq!(t.partitions.len(), 1);

@@ -199,18 +199,7 @@ mod tests {
 
     fn topic(name: &str) -> Vec<MetadataRecord> {
         let id = Uuid::new_v4();
-        vec![
-            MetadataRecord::Topic { name: name.into(), id },
-            MetadataRecord::Partition {
-                topic_id: id,
-                partition: 0,
-                replicas: vec![1],
-                isr: vec![1],
-                leader: 1,
-                leader_epoch: 0,
-                partition_epoch: 0,
-            },
-        ]
+        vec![MetadataRecord::Topic { name: name.into(), id }, MetadataRecord::new_partition(id, 0, vec![1])]
     }
 
     #[test]

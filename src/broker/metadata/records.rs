@@ -65,6 +65,19 @@ pub enum RecordError {
 }
 
 impl MetadataRecord {
+    /// A new partition: every replica in sync, the first one leading, epochs 0.
+    pub fn new_partition(topic_id: Uuid, partition: i32, replicas: Vec<i32>) -> MetadataRecord {
+        MetadataRecord::Partition {
+            topic_id,
+            partition,
+            isr: replicas.clone(),
+            leader: replicas.first().copied().unwrap_or(-1),
+            replicas,
+            leader_epoch: 0,
+            partition_epoch: 0,
+        }
+    }
+
     /// The record value as stored: `{"v":1,"type":"Topic",...}`.
     pub fn encode(&self) -> Vec<u8> {
         serde_json::to_vec(&Envelope { v: RECORD_VERSION, record: std::borrow::Cow::Borrowed(self) }).expect("metadata records serialise")

@@ -619,15 +619,7 @@ mod tests {
         let mut img = MetadataImage::default();
         let id = uuid::Uuid::new_v4();
         img.apply(&MetadataRecord::Topic { name: OFFSETS_TOPIC.into(), id });
-        img.apply(&MetadataRecord::Partition {
-            topic_id: id,
-            partition: 0,
-            replicas: vec![1],
-            isr: vec![1],
-            leader: 1,
-            leader_epoch: 0,
-            partition_epoch: 0,
-        });
+        img.apply(&MetadataRecord::new_partition(id, 0, vec![1]));
         img.apply(&MetadataRecord::TopicConfig { topic_id: id, name: "cleanup.policy".into(), value: Some("compact".into()) });
         let empty = MetadataImage::default();
         replicas.on_metadata_update(&crate::broker::metadata::MetadataDelta { prev: &empty, next: &Arc::new(img), records: &[] });
