@@ -203,7 +203,7 @@ async fn housekeeping(broker: Arc<Broker>, mut stop: tokio::sync::watch::Receive
                 let b = broker.clone();
                 let _ = tokio::task::spawn_blocking(move || b.replicas.flush_due(log::now_ms())).await;
             }
-            _ = groups.tick() => broker.groups.tick(&broker.replicas),
+            _ = groups.tick() => apis::on_disk(|| broker.groups.tick(&broker.replicas)),
             _ = cleaner.tick(), if broker.config.cleaner_enabled => {
                 // Cleaning reads and rewrites whole segments: keep it off the async workers.
                 let b = broker.clone();

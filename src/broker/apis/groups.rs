@@ -100,7 +100,7 @@ pub async fn join_group(ctx: &Ctx<'_>, req: JoinGroupRequest) -> JoinGroupRespon
         version: ctx.version,
     };
     let member = p.member_id.clone();
-    let reply = b.groups.join(&b.replicas, p);
+    let reply = super::on_disk(|| b.groups.join(&b.replicas, p));
     let dropped = JoinOutcome { error: code(E::UnknownMemberId), generation: -1, member_id: member, ..Default::default() };
     join_response(ctx, settle(reply, dropped).await)
 }
@@ -116,7 +116,9 @@ pub async fn sync_group(ctx: &Ctx<'_>, req: SyncGroupRequest) -> SyncGroupRespon
         protocol_name: req.protocol_name.map(|s| s.to_string()),
         assignments: req.assignments.into_iter().map(|a| (a.member_id.to_string(), a.assignment)).collect(),
     };
-    let o = settle(b.groups.sync(&b.replicas, p), SyncOutcome { error: code(E::RebalanceInProgress), ..Default::default() }).await;
+    let o =
+        settle(super::on_disk(|| b.groups.sync(&b.replicas, p)), SyncOutcome { error: code(E::RebalanceInProgress), ..Default::default() })
+            .await;
     let r = SyncGroupResponse::default().with_error_code(o.error).with_assignment(o.assignment);
     if ctx.version >= 5 { r.with_protocol_type(o.protocol_type.map(sb)).with_protocol_name(o.protocol_name.map(sb)) } else { r }
 }
@@ -133,7 +135,7 @@ pub async fn leave_group(ctx: &Ctx<'_>, req: LeaveGroupRequest) -> LeaveGroupRes
     } else {
         vec![(req.member_id.to_string(), None)]
     };
-    let codes = b.groups.leave(&b.replicas, &req.group_id.0, &leaving);
+    let codes = super::on_disk(|| b.groups.leave(&b.replicas, &req.group_id.0, &leaving));
     if ctx.version < 3 {
         return LeaveGroupResponse::default().with_error_code(codes.first().copied().unwrap_or(0));
     }
@@ -213,7 +215,7 @@ pub async fn delete_groups(ctx: &Ctx<'_>, req: DeleteGroupsRequest) -> DeleteGro
         .groups_names
         .into_iter()
         .map(|g| {
-            let c = b.groups.delete_group(&b.replicas, &g.0);
+            let c = super::on_disk(|| b.groups.delete_group(&b.replicas, &g.0));
             delete_groups_response::DeletableGroupResult::default().with_group_id(g).with_error_code(c)
         })
         .collect();

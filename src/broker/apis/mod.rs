@@ -227,6 +227,12 @@ pub fn decode_request(mut frame: Bytes) -> Result<ApiKey, ApiError> {
     Ok(key)
 }
 
+/// Runs coordinator work that appends to a log (group and offset records) without holding
+/// up the async workers: tokio moves this worker's other tasks elsewhere meanwhile.
+pub(crate) fn on_disk<T>(f: impl FnOnce() -> T) -> T {
+    tokio::task::block_in_place(f)
+}
+
 /// Shorthands used by handlers.
 pub(crate) fn code(e: kafka_protocol::error::ResponseError) -> i16 {
     e.code()

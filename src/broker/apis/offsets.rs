@@ -29,17 +29,19 @@ pub async fn offset_commit(ctx: &Ctx<'_>, req: OffsetCommitRequest) -> OffsetCom
     let known = |t: &str, p: i32| image.topic(t).is_some_and(|t| t.partitions.contains_key(&p));
     let results = match ready {
         Err(_) => Err(code(E::CoordinatorNotAvailable)),
-        Ok(()) => b.groups.commit_offsets(
-            &b.replicas,
-            &req.group_id.0,
-            &Committer {
-                generation: req.generation_id_or_member_epoch,
-                member_id: &req.member_id,
-                instance_id: req.group_instance_id.as_deref(),
-            },
-            offsets,
-            known,
-        ),
+        Ok(()) => super::on_disk(|| {
+            b.groups.commit_offsets(
+                &b.replicas,
+                &req.group_id.0,
+                &Committer {
+                    generation: req.generation_id_or_member_epoch,
+                    member_id: &req.member_id,
+                    instance_id: req.group_instance_id.as_deref(),
+                },
+                offsets,
+                known,
+            )
+        }),
     };
     let mut codes = match &results {
         Ok(v) => v.clone().into_iter(),
@@ -153,7 +155,7 @@ pub async fn offset_delete(ctx: &Ctx<'_>, req: OffsetDeleteRequest) -> OffsetDel
     let b = ctx.broker;
     let parts: Vec<(String, i32)> =
         req.topics.iter().flat_map(|t| t.partitions.iter().map(move |p| (t.name.0.to_string(), p.partition_index))).collect();
-    match b.groups.delete_offsets(&b.replicas, &req.group_id.0, &parts) {
+    match super::on_disk(|| b.groups.delete_offsets(&b.replicas, &req.group_id.0, &parts)) {
         Err(c) => OffsetDeleteResponse::default().with_error_code(c),
         Ok(codes) => {
             let image = b.image();
