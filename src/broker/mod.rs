@@ -49,12 +49,13 @@ pub enum BrokerError {
 pub struct Broker {
     pub config: Arc<BrokerConfig>,
     pub cluster_id: String,
-    pub controller: Controller,
+    pub controller: Arc<Controller>,
     pub metadata: Arc<MetadataPublisher>,
     metadata_log: Arc<Mutex<MetadataLog>>,
     pub replicas: Arc<ReplicaManager>,
     pub fetch_sessions: std::sync::Mutex<fetch_session::FetchSessionCache>,
     pub groups: Arc<coordinator::group::GroupCoordinator>,
+    pub txns: Arc<coordinator::txn::TransactionCoordinator>,
     pub quotas: Arc<network::quotas::ConnectionQuotas>,
     _lock: File,
 }
@@ -115,6 +116,35 @@ impl Broker {
         }
     }
 
+    /// Creates `__transaction_state` (compacted, `transaction.state.log.num.partitions`) the
+    /// first time a transactional producer needs a coordinator.
+    pub async fn ensure_txn_topic(&self) -> Result<(), String> {
+        use coordinator::txn::store::TXN_TOPIC;
+        if self.image().topic(TXN_TOPIC).is_some() {
+            return Ok(());
+        }
+        let spec = controller::TopicSpec {
+            name: TXN_TOPIC.to_string(),
+            partitions: self.config.txn.partitions,
+            replication_factor: 1,
+            assignment: None,
+            configs: [
+                ("cleanup.policy", "compact".to_string()),
+                ("compression.type", "uncompressed".to_string()),
+                ("segment.bytes", self.config.txn_segment_bytes.to_string()),
+                ("unclean.leader.election.enable", "false".to_string()),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect(),
+        };
+        match self.controller.create_topics(vec![spec], false, true).await.pop() {
+            Some(Ok(_)) => Ok(()),
+            Some(Err(e)) => Err(format!("cannot create {TXN_TOPIC}: {}", e.1)),
+            None => Err(format!("cannot create {TXN_TOPIC}: no answer from the controller")),
+        }
+    }
+
     /// Opens the data dir (recovering after a crash), replays the metadata, binds the
     /// listener and starts the background tasks.
     pub async fn start(config: BrokerConfig) -> Result<RunningBroker, BrokerError> {
@@ -137,15 +167,22 @@ impl Broker {
         let metadata_log = Arc::new(Mutex::new(metadata_log));
         let replicas = Arc::new(ReplicaManager::new(config.clone(), clean));
         let groups = Arc::new(coordinator::group::GroupCoordinator::new(config.group_config()));
-        let listeners: Vec<Arc<dyn MetadataListener>> =
-            vec![replicas.clone(), Arc::new(coordinator::group::GroupListener { groups: groups.clone(), replicas: replicas.clone() })];
+        let producer_ids = coordinator::txn::producer_ids::ProducerIdManager::new(config.node_id);
+        let txns =
+            Arc::new(coordinator::txn::TransactionCoordinator::new(config.txn.clone(), replicas.clone(), groups.clone(), producer_ids));
+        let listeners: Vec<Arc<dyn MetadataListener>> = vec![
+            replicas.clone(),
+            Arc::new(coordinator::group::GroupListener { groups: groups.clone(), replicas: replicas.clone() }),
+            Arc::new(coordinator::txn::TxnListener { txns: txns.clone(), local: config.node_id }),
+        ];
         let policy = SnapshotPolicy {
             max_bytes_between: config.metadata_snapshot_max_bytes,
             max_interval: Duration::from_millis(config.metadata_snapshot_interval_ms),
         };
         let publisher = MetadataPublisher::start(image.clone(), listeners, metadata_log.clone(), policy);
         replicas.remove_strays();
-        let controller = Controller::start(config.clone(), metadata_log.clone(), image, publisher.clone());
+        let controller = Arc::new(Controller::start(config.clone(), metadata_log.clone(), image, publisher.clone()));
+        txns.producer_ids.set_controller(controller.clone());
         let listener = TcpListener::bind(config.listen).await.map_err(|source| BrokerError::Bind { addr: config.listen, source })?;
         let addr = listener.local_addr().map_err(|source| BrokerError::Bind { addr: config.listen, source })?;
         let fetch_sessions = std::sync::Mutex::new(fetch_session::FetchSessionCache::new(config.fetch_session_cache_slots));
@@ -157,6 +194,7 @@ impl Broker {
         );
         let broker = Arc::new(Broker {
             groups,
+            txns,
             config,
             cluster_id,
             controller,
@@ -183,9 +221,18 @@ async fn housekeeping(broker: Arc<Broker>, mut stop: tokio::sync::watch::Receive
     let mut cleaner = tokio::time::interval(Duration::from_millis(broker.config.cleaner_backoff_ms));
     let mut offsets_expiry = tokio::time::interval(Duration::from_millis(broker.config.offsets_retention_check_interval_ms));
     let mut hw_checkpoint = tokio::time::interval(Duration::from_millis(broker.config.hw_checkpoint_interval_ms));
+    let mut txn_timeouts = tokio::time::interval(Duration::from_millis(broker.config.txn.abort_interval_ms));
+    let mut txn_expiry = tokio::time::interval(Duration::from_millis(broker.config.txn.expiration_check_interval_ms));
+    let mut producer_expiry = tokio::time::interval(Duration::from_millis(broker.config.producer_id_expiration_check_ms));
     loop {
         tokio::select! {
             _ = stop.changed() => return,
+            _ = txn_timeouts.tick() => broker.txns.abort_timed_out().await,
+            _ = txn_expiry.tick() => broker.txns.expire_ids().await,
+            _ = producer_expiry.tick() => {
+                let b = broker.clone();
+                let _ = tokio::task::spawn_blocking(move || b.replicas.expire_producers(log::now_ms(), b.config.txn.producer_id_expiration_ms)).await;
+            }
             _ = hw_checkpoint.tick() => {
                 let b = broker.clone();
                 if let Ok(Err(e)) = tokio::task::spawn_blocking(move || b.replicas.checkpoint_high_watermarks()).await {

@@ -57,7 +57,7 @@ def create_topic(bs, name, partitions):
 
 def produce_round(bs, topic, partitions, per_partition, tag):
     """per_partition records on each partition; returns {(topic, p, offset): value}."""
-    p = KafkaProducer(bootstrap_servers=bs, linger_ms=5, request_timeout_ms=TIMEOUT_MS, enable_idempotence=False)
+    p = KafkaProducer(bootstrap_servers=bs, linger_ms=5, request_timeout_ms=TIMEOUT_MS)
     try:
         futs = [
             p.send(topic, value=f"{tag}-{part}-{i}".encode(), partition=part)

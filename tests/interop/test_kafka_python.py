@@ -23,7 +23,6 @@ def kp_admin(b):
 def kp_producer(b, **kw):
     conf = dict(
         bootstrap_servers=b.bootstrap,
-        enable_idempotence=False,  # rk has no InitProducerId yet
         request_timeout_ms=TIMEOUT_MS,
         linger_ms=5,
     )

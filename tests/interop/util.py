@@ -32,7 +32,6 @@ def admin(bootstrap: str) -> AdminClient:
 def producer(bootstrap: str, **extra) -> Producer:
     conf = {
         "bootstrap.servers": bootstrap,
-        "enable.idempotence": False,
         "linger.ms": 5,
         "message.timeout.ms": 15000,
         "socket.timeout.ms": 10000,

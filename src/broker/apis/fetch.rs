@@ -84,11 +84,23 @@ fn read_one(p: Option<&Arc<Partition>>, sp: &SessionPartition, limit: usize, min
             is_error: true,
         },
         Ok((region, o)) => Outcome {
-            data: base
-                .with_high_watermark(o.high_watermark)
-                .with_last_stable_offset(o.last_stable)
-                .with_log_start_offset(o.log_start)
-                .with_records(Some(Bytes::new())),
+            // read_committed: the aborted transactions among the batches sent, which the
+            // client drops (Kafka's FetchResponse.AbortedTransactions).
+            data: match (&region, committed) {
+                (Some(r), true) => base.with_aborted_transactions(Some(
+                    part.aborted_txns(sp.fetch_offset, r.next_offset)
+                        .into_iter()
+                        .map(|(pid, first)| {
+                            fetch_response::AbortedTransaction::default().with_producer_id(ProducerId(pid)).with_first_offset(first)
+                        })
+                        .collect(),
+                )),
+                _ => base,
+            }
+            .with_high_watermark(o.high_watermark)
+            .with_last_stable_offset(o.last_stable)
+            .with_log_start_offset(o.log_start)
+            .with_records(Some(Bytes::new())),
             region,
             has_records: false,
             offsets: Some((o.high_watermark, o.log_start)),

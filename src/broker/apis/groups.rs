@@ -14,16 +14,23 @@ use kafka_protocol::messages::list_groups_response::ListedGroup;
 use kafka_protocol::messages::*;
 
 const KEY_TYPE_GROUP: i8 = 0;
+const KEY_TYPE_TRANSACTION: i8 = 1;
 
 pub async fn find_coordinator(ctx: &Ctx<'_>, req: FindCoordinatorRequest) -> FindCoordinatorResponse {
     let b = ctx.broker;
-    let ready = b.ensure_offsets_topic().await;
+    // The coordinators' internal topic is created on the first request for it, as Kafka does.
+    let ready = match req.key_type {
+        KEY_TYPE_GROUP => b.ensure_offsets_topic().await,
+        KEY_TYPE_TRANSACTION => b.ensure_txn_topic().await,
+        _ => Ok(()),
+    };
     let answer = |key: &str| -> (i16, Option<String>) {
-        if req.key_type != KEY_TYPE_GROUP {
-            return (code(E::InvalidRequest), Some("rk does not host transaction coordinators yet".into()));
+        if req.key_type != KEY_TYPE_GROUP && req.key_type != KEY_TYPE_TRANSACTION {
+            return (code(E::InvalidRequest), Some(format!("Unknown coordinator key type {}", req.key_type)));
         }
         if key.is_empty() && ctx.version < 4 {
-            return (code(E::InvalidGroupId), None);
+            let e = if req.key_type == KEY_TYPE_GROUP { E::InvalidGroupId } else { E::InvalidRequest };
+            return (code(e), None);
         }
         match &ready {
             Ok(()) => (0, None),

@@ -41,8 +41,11 @@ pub async fn handle(ctx: &Ctx<'_>, req: ListOffsetsRequest) -> ListOffsetsRespon
                         return resp.with_error_code(code(e));
                     }
                     let o = part.offsets();
+                    // What a client of this isolation level may read: LATEST is the LSO for
+                    // read_committed (v2+), the HW otherwise; lookups past it find nothing.
+                    let fetchable = if ctx.version >= 2 && req.isolation_level == 1 { o.last_stable } else { o.high_watermark };
                     let answer = match p.timestamp {
-                        LATEST => Ok(Some((o.high_watermark, -1))),
+                        LATEST => Ok(Some((fetchable, -1))),
                         EARLIEST | EARLIEST_LOCAL => Ok(Some((o.log_start, -1))),
                         LATEST_TIERED => Ok(None),
                         MAX_TIMESTAMP => part.max_timestamp(),
@@ -50,6 +53,7 @@ pub async fn handle(ctx: &Ctx<'_>, req: ListOffsetsRequest) -> ListOffsetsRespon
                         _ => return resp.with_error_code(code(E::InvalidRequest)),
                     };
                     match answer {
+                        Ok(Some((offset, _))) if p.timestamp >= 0 && offset >= fetchable => resp.with_leader_epoch(reported_epoch),
                         Ok(Some((offset, ts))) => resp.with_offset(offset).with_timestamp(ts).with_leader_epoch(reported_epoch),
                         Ok(None) => resp.with_leader_epoch(reported_epoch),
                         Err(e) => resp.with_error_code(e.code()),

@@ -13,6 +13,7 @@ mod offsets;
 mod produce;
 mod records;
 mod topics;
+mod txn;
 
 use crate::broker::Broker;
 use crate::broker::network::frame::Frame;
@@ -158,6 +159,15 @@ api_table! {
     OffsetDelete [0, 0, advertised 0] OffsetDeleteRequest => offsets::offset_delete;
     DescribeCluster [0, 2, advertised 0] DescribeClusterRequest => cluster::describe_cluster;
     ElectLeaders [0, 2, advertised 0] ElectLeadersRequest => elect::elect_leaders;
+    InitProducerId [0, 5, advertised 0] InitProducerIdRequest => txn::init_producer_id;
+    AddPartitionsToTxn [0, 5, advertised 0] AddPartitionsToTxnRequest => txn::add_partitions_to_txn;
+    AddOffsetsToTxn [0, 4, advertised 0] AddOffsetsToTxnRequest => txn::add_offsets_to_txn;
+    EndTxn [0, 4, advertised 0] EndTxnRequest => txn::end_txn;
+    WriteTxnMarkers [1, 1, advertised 1] WriteTxnMarkersRequest => txn::write_txn_markers;
+    TxnOffsetCommit [0, 4, advertised 0] TxnOffsetCommitRequest => txn::txn_offset_commit;
+    DescribeProducers [0, 0, advertised 0] DescribeProducersRequest => txn::describe_producers;
+    DescribeTransactions [0, 0, advertised 0] DescribeTransactionsRequest => txn::describe_transactions;
+    ListTransactions [0, 2, advertised 0] ListTransactionsRequest => txn::list_transactions;
 }
 
 fn find(key: ApiKey) -> Option<&'static Api> {

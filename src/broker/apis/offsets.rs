@@ -37,6 +37,7 @@ pub async fn offset_commit(ctx: &Ctx<'_>, req: OffsetCommitRequest) -> OffsetCom
                     generation: req.generation_id_or_member_epoch,
                     member_id: &req.member_id,
                     instance_id: req.group_instance_id.as_deref(),
+                    transactional: None,
                 },
                 offsets,
                 known,

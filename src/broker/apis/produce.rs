@@ -6,7 +6,7 @@
 use super::{Ctx, MaybeResponse, code, sb};
 use crate::broker::log::{AppendOrigin, LogError};
 use crate::broker::metadata::MetadataImage;
-use crate::broker::replica::PendingAppend;
+use crate::broker::replica::{Partition, PendingAppend};
 use kafka_protocol::error::ResponseError as E;
 use kafka_protocol::messages::produce_response::{PartitionProduceResponse, TopicProduceResponse};
 use kafka_protocol::messages::*;
@@ -15,6 +15,38 @@ use uuid::Uuid;
 /// Resolves a request's topic reference: by id from v13 (Produce) / v13 (Fetch), else name.
 pub fn topic_name(image: &MetadataImage, name: &TopicName, id: Uuid, by_id: bool) -> Result<String, E> {
     if by_id { image.ids.get(&id).cloned().ok_or(E::UnknownTopicId) } else { Ok(name.0.to_string()) }
+}
+
+/// The producer (id, epoch) of a transactional batch, None for other batches.
+fn transactional_header(records: &[u8]) -> Option<(i64, i16)> {
+    let h = crate::broker::log::batch::BatchHeader::parse(records).ok()?;
+    h.is_transactional().then_some((h.producer_id, h.producer_epoch))
+}
+
+/// KIP-890 part 1: a transactional write to a partition where the producer has no open
+/// transaction must be to a partition its coordinator added. Ok(guard) lets the append
+/// check that no marker arrived in between; errors are mapped as Kafka maps them.
+fn verify(ctx: &Ctx<'_>, id: Option<&TransactionalId>, partition: &Partition, pid: i64, epoch: i16) -> Result<Option<u64>, i16> {
+    let b = ctx.broker;
+    let Some(guard) = partition.txn_guard(pid) else { return Ok(None) };
+    if !b.config.txn.verification {
+        return Ok(None);
+    }
+    let id = id.map(|s| s.0.as_str()).unwrap_or("");
+    match b.txns.verify(id, pid, epoch, &partition.topic, partition.index) {
+        Ok(()) => Ok(Some(guard)),
+        Err(c) if c == code(E::ProducerFenced) => Err(code(E::InvalidProducerEpoch)),
+        Err(c) if c == code(E::TransactionAbortable) && ctx.version <= 10 => Err(code(E::InvalidTxnState)),
+        Err(c)
+            if [E::ConcurrentTransactions, E::CoordinatorLoadInProgress, E::CoordinatorNotAvailable, E::NotCoordinator]
+                .iter()
+                .any(|e| code(*e) == c) =>
+        {
+            // Retriable for every client version.
+            Err(code(E::NotEnoughReplicas))
+        }
+        Err(c) => Err(c),
+    }
 }
 
 pub async fn handle(ctx: &Ctx<'_>, req: ProduceRequest) -> MaybeResponse<ProduceResponse> {
@@ -74,9 +106,25 @@ pub async fn handle(ctx: &Ctx<'_>, req: ProduceRequest) -> MaybeResponse<Produce
                 parts.push(fail(E::InvalidRecord, Some("produce request carried no records".into())));
                 continue;
             };
+            // Transactional writes need the request's transactional id and (KIP-890) a
+            // partition added to the transaction by the coordinator.
+            let guard = match transactional_header(&records) {
+                None => None,
+                Some(_) if req.transactional_id.is_none() => {
+                    parts.push(fail(E::TransactionalIdAuthorizationFailed, None));
+                    continue;
+                }
+                Some((pid, epoch)) => match verify(ctx, req.transactional_id.as_ref(), &partition, pid, epoch) {
+                    Ok(g) => g,
+                    Err(c) => {
+                        parts.push(resp.clone().with_error_code(c));
+                        continue;
+                    }
+                },
+            };
             // One copy into a mutable buffer: offsets are patched in place, then written as is.
             let buf = bytes::BytesMut::from(&records[..]);
-            appends.push(PendingAppend { partition, buf, result: None });
+            appends.push(PendingAppend { partition, buf, result: None, guard });
             slots.push((topics.len(), parts.len()));
             parts.push(resp);
         }

@@ -54,6 +54,9 @@ pub struct BrokerConfig {
     pub request_read_timeout_ms: u64,
     pub fetch_session_cache_slots: usize,
     pub cleaner_enabled: bool,
+    pub txn: crate::broker::coordinator::txn::TxnConfig,
+    pub txn_segment_bytes: i64,
+    pub producer_id_expiration_check_ms: u64,
     cleaner: crate::broker::log::cleaner::CleanerConfig,
     group: crate::broker::coordinator::group::GroupConfig,
 }
@@ -239,6 +242,17 @@ impl BrokerConfig {
             request_read_timeout_ms: num("request.read.timeout.ms") as u64,
             fetch_session_cache_slots: num("max.incremental.fetch.session.cache.slots") as usize,
             cleaner_enabled: boolean("log.cleaner.enable"),
+            txn: crate::broker::coordinator::txn::TxnConfig {
+                partitions: num("transaction.state.log.num.partitions") as i32,
+                max_timeout_ms: num("transaction.max.timeout.ms") as i32,
+                id_expiration_ms: num("transactional.id.expiration.ms"),
+                abort_interval_ms: num("transaction.abort.timed.out.transaction.cleanup.interval.ms") as u64,
+                expiration_check_interval_ms: num("transaction.remove.expired.transaction.cleanup.interval.ms") as u64,
+                producer_id_expiration_ms: num("producer.id.expiration.ms"),
+                verification: boolean("transaction.partition.verification.enable"),
+            },
+            txn_segment_bytes: num("transaction.state.log.segment.bytes"),
+            producer_id_expiration_check_ms: num("producer.id.expiration.check.interval.ms") as u64,
             cleaner: crate::broker::log::cleaner::CleanerConfig {
                 dedupe_buffer_bytes: num("log.cleaner.dedupe.buffer.size") as usize,
                 io_buffer_bytes: num("log.cleaner.io.buffer.size") as usize,

@@ -177,9 +177,30 @@ pub fn plain_record(
 /// Encodes (key, value) pairs as one uncompressed, non-transactional v2 batch with
 /// offsets from 0 — the broker's own writes (metadata, group records).
 pub fn encode_records(records: impl IntoIterator<Item = (Option<bytes::Bytes>, Option<bytes::Bytes>)>, timestamp: i64) -> bytes::BytesMut {
+    encode_records_as(records, timestamp, None)
+}
+
+/// Like `encode_records`; with a producer (id, epoch) the batch is transactional (the
+/// group coordinator's writes for TxnOffsetCommit), settled by a marker later.
+pub fn encode_records_as(
+    records: impl IntoIterator<Item = (Option<bytes::Bytes>, Option<bytes::Bytes>)>,
+    timestamp: i64,
+    transactional: Option<(i64, i16)>,
+) -> bytes::BytesMut {
     use kafka_protocol::records::{Compression, Record, RecordBatchEncoder, RecordEncodeOptions};
-    let recs: Vec<Record> =
-        records.into_iter().enumerate().map(|(i, (key, value))| plain_record(i as i64, timestamp, key, value)).collect();
+    let recs: Vec<Record> = records
+        .into_iter()
+        .enumerate()
+        .map(|(i, (key, value))| {
+            let mut r = plain_record(i as i64, timestamp, key, value);
+            if let Some((pid, epoch)) = transactional {
+                r.transactional = true;
+                r.producer_id = pid;
+                r.producer_epoch = epoch;
+            }
+            r
+        })
+        .collect();
     let mut buf = bytes::BytesMut::new();
     RecordBatchEncoder::encode(&mut buf, &recs, &RecordEncodeOptions { version: 2, compression: Compression::None })
         .expect("encoding an uncompressed batch cannot fail");

@@ -7,9 +7,11 @@ pub mod codec;
 pub mod epoch_cache;
 pub mod file_cache;
 pub mod partition;
+pub mod producer_state;
 pub mod segment;
 #[cfg(test)]
 mod tests;
+mod txn_log;
 pub mod validator;
 
 pub use partition::{FileRegion, PartitionLog, ReadResult};
@@ -76,6 +78,10 @@ pub enum LogError {
     NotLeaderOrFollower,
     #[error("the partition was deleted")]
     Deleted,
+    /// Idempotence and transactions: OUT_OF_ORDER_SEQUENCE_NUMBER, INVALID_PRODUCER_EPOCH,
+    /// INVALID_TXN_STATE, TRANSACTION_COORDINATOR_FENCED, ... with Kafka's message.
+    #[error("{1}")]
+    Producer(i16, String),
     #[error("timed out waiting for the in-sync replicas to acknowledge the records")]
     RequestTimedOut,
     #[error("replicated batch at offset {got} does not continue the log at {expected}")]
@@ -99,6 +105,7 @@ impl LogError {
             LogError::NotLeaderOrFollower => ResponseError::NotLeaderOrFollower.code(),
             LogError::Deleted => ResponseError::UnknownTopicOrPartition.code(),
             LogError::RequestTimedOut => ResponseError::RequestTimedOut.code(),
+            LogError::Producer(code, _) => *code,
             LogError::UnexpectedAppendOffset { .. } => ResponseError::UnknownServerError.code(),
         }
     }

@@ -31,6 +31,9 @@ pub struct PartitionLog {
     last_flush_ms: i64,
     epochs: LeaderEpochCache,
     clock: Clock,
+    pub(super) producers: super::producer_state::ProducerStateManager,
+    /// Aborted transactions (segment base, entry) from the `.txnindex` files, by marker offset.
+    pub(super) aborted: Vec<(i64, super::producer_state::AbortedTxn)>,
 }
 
 /// What an append assigned.
@@ -55,6 +58,8 @@ pub struct FileRegion {
     pub file: Arc<File>,
     pub pos: u64,
     pub len: usize,
+    /// The offset after the last batch in the region.
+    pub next_offset: i64,
 }
 
 impl PartitionLog {
@@ -91,6 +96,8 @@ impl PartitionLog {
                 last_flush_ms: now,
                 epochs: LeaderEpochCache::empty(dir),
                 clock,
+                producers: super::producer_state::ProducerStateManager::new(dir),
+                aborted: Vec::new(),
             };
             return Ok((log, 0));
         }
@@ -151,7 +158,7 @@ impl PartitionLog {
         // Entries past the recovered end belong to a tail that is gone.
         epochs.truncate_from_end(next_offset)?;
         let now = clock.now_ms();
-        let log = PartitionLog {
+        let mut log = PartitionLog {
             dir: dir.to_path_buf(),
             config,
             segments,
@@ -162,7 +169,13 @@ impl PartitionLog {
             last_flush_ms: now,
             epochs,
             clock,
+            producers: super::producer_state::ProducerStateManager::new(dir),
+            aborted: Vec::new(),
         };
+        log.load_txn_state(clean_shutdown).map_err(|e| match e {
+            LogError::Io(e) => e,
+            other => io::Error::other(other.to_string()),
+        })?;
         Ok((log, truncated))
     }
 
@@ -223,6 +236,18 @@ impl PartitionLog {
     /// Client and coordinator appends get offsets assigned and the leader epoch stamped;
     /// replicated batches keep the leader's offsets and epochs.
     pub fn append(&mut self, payload: &mut BytesMut, leader_epoch: i32, origin: AppendOrigin) -> Result<AppendInfo, LogError> {
+        self.append_guarded(payload, leader_epoch, origin, None)
+    }
+
+    /// `append`, for a client's transactional write verified with its coordinator under
+    /// `guard` (see ProducerStateManager::txn_guard).
+    pub fn append_guarded(
+        &mut self,
+        payload: &mut BytesMut,
+        leader_epoch: i32,
+        origin: AppendOrigin,
+        guard: Option<u64>,
+    ) -> Result<AppendInfo, LogError> {
         let now = self.clock.now_ms();
         let cfg = &self.config;
         if payload.len() as u64 > cfg.segment_bytes {
@@ -239,6 +264,19 @@ impl PartitionLog {
             }
             let v = super::validator::validate_client_batch(payload, &cfg.limits(), now)?;
             let mut h = v.header;
+            if let Some(g) = guard {
+                self.producers.check_guard(&h, g)?;
+            }
+            if let Some(dup) = self.check_producer(&h)? {
+                // A retry of a batch already stored: its original offsets, nothing written.
+                return Ok(AppendInfo {
+                    base_offset: dup.first_offset(),
+                    last_offset: dup.last_offset,
+                    log_append_time: -1,
+                    log_start_offset: self.log_start_offset,
+                    record_count: 0,
+                });
+            }
             if !cfg.log_append_time && v.max_timestamp != h.max_timestamp {
                 // The header must say what the records say (the time index trusts it).
                 batch::set_max_timestamp(payload, v.max_timestamp);
@@ -262,6 +300,9 @@ impl PartitionLog {
         }
         if origin == AppendOrigin::Replication {
             return self.append_replicated(payload, headers, now);
+        }
+        if origin == AppendOrigin::Coordinator {
+            self.check_markers(payload, &headers)?;
         }
         if origin == AppendOrigin::Client
             && let Some(target) = super::codec::target_codec(&cfg.compression_type)
@@ -336,6 +377,7 @@ impl PartitionLog {
         self.epochs.make_durable()?;
         self.maybe_roll(payload.len() as u64, next, now)?;
         self.active().append(payload, headers, now)?;
+        self.track_producers(payload, headers)?;
         self.next_offset = next;
         self.unflushed += count;
         self.dirty = true;
@@ -366,6 +408,7 @@ impl PartitionLog {
         }
         self.active().flush()?;
         self.active().seal()?;
+        self.snapshot_producers(false)?;
         let seg = LogSegment::create(&self.dir, base)?;
         self.segments.insert(base, seg);
         Ok(())
@@ -389,8 +432,8 @@ impl PartitionLog {
                 if h.last_offset() >= max_offset {
                     return Ok(None);
                 }
-                let len = seg.extent(pos, max_bytes, min_one, max_offset)?;
-                return Ok(if len > 0 { Some(FileRegion { file: seg.file()?, pos, len }) } else { None });
+                let (len, next_offset) = seg.extent(pos, max_bytes, min_one, max_offset)?;
+                return Ok(if len > 0 { Some(FileRegion { file: seg.file()?, pos, len, next_offset }) } else { None });
             }
         }
         Ok(None)
@@ -474,6 +517,7 @@ impl PartitionLog {
             self.write_log_start_checkpoint()?;
             self.delete_segments_below_start()?;
             self.epochs.truncate_from_start(offset)?;
+            self.txn_start_moved()?;
         }
         Ok(self.log_start_offset)
     }
@@ -534,6 +578,7 @@ impl PartitionLog {
             self.log_start_offset = first;
             self.write_log_start_checkpoint()?;
             self.epochs.truncate_from_start(first)?;
+            self.txn_start_moved()?;
         }
         Ok(doomed.len())
     }
@@ -543,6 +588,7 @@ impl PartitionLog {
         if !self.dirty {
             return Ok(());
         }
+        self.snapshot_producers(true)?;
         self.active().flush()?;
         self.dirty = false;
         self.unflushed = 0;
@@ -574,6 +620,7 @@ impl PartitionLog {
         active.truncate_to(offset)?;
         self.next_offset = self.active().next_offset.max(self.active().base_offset);
         self.epochs.truncate_from_end(self.next_offset)?;
+        self.txn_truncated(self.next_offset)?;
         Ok(self.next_offset)
     }
 
@@ -588,6 +635,9 @@ impl PartitionLog {
         self.log_start_offset = offset;
         self.write_log_start_checkpoint()?;
         self.epochs.clear()?;
+        self.aborted.clear();
+        self.producers.clear(offset);
+        self.producers.delete_snapshots_outside(offset, offset);
         Ok(())
     }
 

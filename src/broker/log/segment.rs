@@ -477,32 +477,38 @@ impl LogSegment {
 
     /// How many bytes of whole batches from `pos` fit in `max_bytes` (KIP-74: the first
     /// batch whole even if larger, when `min_one`), stopping before the first batch that
-    /// reaches `max_offset`. Reads headers only.
-    pub fn extent(&self, pos: u64, max_bytes: usize, min_one: bool, max_offset: i64) -> io::Result<usize> {
+    /// reaches `max_offset`; and the offset after the last batch included. Reads headers only.
+    pub fn extent(&self, pos: u64, max_bytes: usize, min_one: bool, max_offset: i64) -> io::Result<(usize, i64)> {
         let mut len = 0usize;
-        let mut first = 0usize;
+        let mut next = -1i64;
+        let mut first: Option<(usize, i64)> = None;
         let scanned = self.scan_headers_with(pos, LOOKUP_CHUNK, |_, h| {
             if h.last_offset() >= max_offset {
                 return false;
             }
-            if first == 0 {
-                first = h.size;
+            if first.is_none() {
+                first = Some((h.size, h.next_offset()));
             }
             if len + h.size > max_bytes {
                 return false;
             }
             len += h.size;
+            next = h.next_offset();
             true
         });
         match scanned {
             // Damage further on: serve the good batches before it; the next read fails.
-            Err(e) if e.kind() == io::ErrorKind::InvalidData && len > 0 => return Ok(len),
+            Err(e) if e.kind() == io::ErrorKind::InvalidData && len > 0 => return Ok((len, next)),
             other => other?,
         }
-        if len == 0 && min_one && pos + first as u64 <= self.size {
-            len = first;
+        if len == 0
+            && min_one
+            && let Some((size, after)) = first
+            && pos + size as u64 <= self.size
+        {
+            return Ok((size, after));
         }
-        Ok(len)
+        Ok((len, next))
     }
 
     /// Removes the batch holding `offset` and everything after it; indexes follow.
@@ -561,7 +567,7 @@ impl LogSegment {
         // Nothing may be written back once the files are gone.
         self.index = Entries::Sealed(OnceLock::new());
         self.file.forget();
-        for ext in ["log", "index", "timeindex"] {
+        for ext in ["log", "index", "timeindex", "txnindex"] {
             remove_if_exists(&self.path(ext))?;
         }
         Ok(())

@@ -130,7 +130,7 @@ mod tests {
     fn region(len: usize) -> FileRegion {
         let mut f = tempfile::tempfile().unwrap();
         f.write_all(&vec![7u8; len]).unwrap();
-        FileRegion { file: Arc::new(f), pos: 0, len }
+        FileRegion { file: Arc::new(f), pos: 0, len, next_offset: 0 }
     }
 
     fn lens(f: &Frame) -> Vec<usize> {

@@ -283,6 +283,11 @@ impl ReplicaManager {
         }
     }
 
+    /// Forgets producers idle past `producer.id.expiration.ms` in every partition.
+    pub fn expire_producers(&self, now: i64, expiration_ms: i64) -> usize {
+        self.all().iter().map(|p| p.with_log(|l| Ok(l.expire_producers(now, expiration_ms))).unwrap_or(0)).sum()
+    }
+
     /// Writes every hosted partition's high watermark to `replication-offset-checkpoint`.
     pub fn checkpoint_high_watermarks(&self) -> std::io::Result<()> {
         let mut all: Vec<(String, i32, i64)> = self.all().iter().map(|p| (p.topic.clone(), p.index, p.high_watermark())).collect();

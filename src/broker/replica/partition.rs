@@ -74,7 +74,10 @@ impl Inner {
 
     fn offsets(&self) -> Offsets {
         let hw = self.high_watermark;
-        Offsets { log_start: self.log.log_start_offset(), high_watermark: hw, last_stable: hw, log_end: self.log.log_end_offset() }
+        // The LSO: the first offset of a transaction not yet decided (or whose marker is not
+        // yet below the HW), never above the HW.
+        let lso = self.log.first_unstable_offset().map_or(hw, |o| o.min(hw));
+        Offsets { log_start: self.log.log_start_offset(), high_watermark: hw, last_stable: lso, log_end: self.log.log_end_offset() }
     }
 
     /// The HW rule on a leader: the smallest log end among the ISR (followers report theirs
@@ -89,6 +92,7 @@ impl Inner {
         }
         if hw > self.high_watermark {
             self.high_watermark = hw;
+            self.log.on_high_watermark(hw);
             return true;
         }
         false
@@ -145,6 +149,16 @@ impl Partition {
     /// Appends batches. Client and coordinator appends need this broker to lead; the HW
     /// then moves per its rule and waiters (delayed produce and fetch) are woken.
     pub fn append(&self, payload: &mut bytes::BytesMut, origin: AppendOrigin) -> Result<AppendInfo, LogError> {
+        self.append_guarded(payload, origin, None)
+    }
+
+    /// The guard for verifying `pid`'s transactional write here (None: no verification
+    /// needed, a transaction is already open on this partition).
+    pub fn txn_guard(&self, pid: i64) -> Option<u64> {
+        self.inner().log.producer_state().txn_guard(pid)
+    }
+
+    pub fn append_guarded(&self, payload: &mut bytes::BytesMut, origin: AppendOrigin, guard: Option<u64>) -> Result<AppendInfo, LogError> {
         let info = {
             let mut inner = self.inner();
             if inner.deleted {
@@ -154,7 +168,7 @@ impl Partition {
                 return Err(LogError::NotLeaderOrFollower);
             }
             let epoch = inner.state.leader_epoch;
-            let info = inner.log.append(payload, epoch, origin)?;
+            let info = inner.log.append_guarded(payload, epoch, origin, guard)?;
             inner.maybe_increment_hw(self.local_id);
             info
         };
@@ -234,6 +248,16 @@ impl Partition {
         let _ = changed;
         self.wake();
         Ok(())
+    }
+
+    /// Aborted transactions overlapping [from, to) as (producer id, first offset).
+    pub fn aborted_txns(&self, from: i64, to: i64) -> Vec<(i64, i64)> {
+        self.inner().log.aborted_txns(from, to)
+    }
+
+    /// Runs `f` on the producer state (DescribeProducers).
+    pub fn with_producers<T>(&self, f: impl FnOnce(&crate::broker::log::producer_state::ProducerStateManager) -> T) -> T {
+        f(self.inner().log.producer_state())
     }
 
     /// OffsetForLeaderEpoch: (epoch, end offset) of the largest epoch <= `epoch`.

@@ -17,6 +17,8 @@ pub struct PendingAppend {
     pub partition: Arc<Partition>,
     pub buf: bytes::BytesMut,
     pub result: Option<Result<AppendInfo, LogError>>,
+    /// A verified transactional write's guard (KIP-890).
+    pub guard: Option<u64>,
 }
 
 /// Below this many bytes a request's appends run one after another: threads cost more
@@ -30,7 +32,7 @@ const PARALLEL_MIN_BYTES: usize = 256 * 1024;
 fn run_appends(appends: &mut [PendingAppend], origin: AppendOrigin) {
     let run = |chunk: &mut [PendingAppend]| {
         for a in chunk {
-            a.result = Some(a.partition.append(&mut a.buf, origin));
+            a.result = Some(a.partition.append_guarded(&mut a.buf, origin, a.guard));
         }
     };
     let bytes: usize = appends.iter().map(|a| a.buf.len()).sum();

@@ -296,7 +296,11 @@ async fn init_idempotence(cluster: &Cluster, cfg: &ProducerConfig) -> Result<Opt
     match cluster.version_for::<InitProducerIdRequest>(None).await {
         Ok(_) => {
             let req =
-                InitProducerIdRequest::default().with_transaction_timeout_ms(-1).with_producer_id(ProducerId(-1)).with_producer_epoch(-1);
+                InitProducerIdRequest::default()
+                    .with_transactional_id(None)
+                    .with_transaction_timeout_ms(-1)
+                    .with_producer_id(ProducerId(-1))
+                    .with_producer_epoch(-1);
             let resp = cluster.send(None, &req).await?;
             if resp.error_code != 0 {
                 return Err(ClientError::kafka(resp.error_code));

@@ -51,11 +51,13 @@ pub struct OffsetToCommit {
 /// OffsetFetch's answer: each partition and its committed offset, if any.
 pub type FetchedOffsets = Vec<((String, i32), Option<CommittedOffset>)>;
 
-/// Who commits: generation and member (-1 and "" for standalone commits).
+/// Who commits: generation and member (-1 and "" for standalone commits), and for
+/// TxnOffsetCommit the transactional producer (id, epoch).
 pub struct Committer<'a> {
     pub generation: i32,
     pub member_id: &'a str,
     pub instance_id: Option<&'a str>,
+    pub transactional: Option<(i64, i16)>,
 }
 
 /// What DescribeGroups reports.
@@ -194,12 +196,24 @@ impl GroupCoordinator {
 
     /// Appends records for one group to its `__consumer_offsets` partition.
     pub(crate) fn persist(&self, replicas: &ReplicaManager, group: &str, records: Vec<(Bytes, Option<Bytes>)>) -> Result<(), i16> {
+        self.persist_as(replicas, group, records, None)
+    }
+
+    /// `persist`; with a producer (id, epoch) the records are a transactional batch of that
+    /// producer (TxnOffsetCommit), settled by the transaction's marker.
+    pub(crate) fn persist_as(
+        &self,
+        replicas: &ReplicaManager,
+        group: &str,
+        records: Vec<(Bytes, Option<Bytes>)>,
+        transactional: Option<(i64, i16)>,
+    ) -> Result<(), i16> {
         if records.is_empty() {
             return Ok(());
         }
         let p = store::partition_for(group, self.cfg.offsets_partitions);
         let partition = replicas.get(OFFSETS_TOPIC, p).ok_or(code(E::CoordinatorNotAvailable))?;
-        let mut buf = crate::broker::log::batch::encode_records(records.into_iter().map(|(k, v)| (Some(k), v)), now_ms());
+        let mut buf = crate::broker::log::batch::encode_records_as(records.into_iter().map(|(k, v)| (Some(k), v)), now_ms(), transactional);
         partition.append(&mut buf, crate::broker::log::AppendOrigin::Coordinator).map(|_| ()).map_err(|e| match e.code() {
             // Kafka maps a too-large group record to UNKNOWN_SERVER_ERROR for the caller.
             c if c == code(E::MessageTooLarge) || c == code(E::RecordListTooLarge) => code(E::UnknownServerError),
@@ -250,9 +264,20 @@ impl GroupCoordinator {
                 for r in sets.into_iter().flat_map(|s| s.records) {
                     offset = r.offset + 1;
                     let Some(k) = r.key else { continue };
+                    if r.control {
+                        // A transaction marker settles that producer's pending offsets.
+                        if k.len() >= 4 {
+                            let commit = i16::from_be_bytes([k[2], k[3]]) == 1;
+                            for g in groups.values_mut() {
+                                Self::settle_txn(g, r.producer_id, commit);
+                            }
+                        }
+                        continue;
+                    }
                     match Key::decode(k) {
                         Ok(k) => {
-                            self.apply_loaded(&mut groups, k, r.value);
+                            let txn = r.transactional.then_some(r.producer_id);
+                            self.apply_loaded(&mut groups, k, r.value, txn);
                             applied += 1;
                         }
                         Err(e) => tracing::warn!(partition = p, offset = r.offset, "{e}"),
@@ -260,11 +285,11 @@ impl GroupCoordinator {
                 }
             }
         }
-        groups.retain(|_, g| !(g.is_empty() && g.offsets.is_empty() && g.protocol_type.is_none()));
+        groups.retain(|_, g| !(g.is_empty() && g.offsets.is_empty() && g.txn_offsets.is_empty() && g.protocol_type.is_none()));
         applied
     }
 
-    fn apply_loaded(&self, groups: &mut HashMap<String, Group>, key: Key, value: Option<Bytes>) {
+    fn apply_loaded(&self, groups: &mut HashMap<String, Group>, key: Key, value: Option<Bytes>, txn: Option<i64>) {
         let now = now_ms();
         match key {
             Key::Offset { group, topic, partition } => {
@@ -278,7 +303,10 @@ impl GroupCoordinator {
                             metadata,
                             commit_timestamp: v.commit_timestamp,
                         };
-                        g.offsets.insert((topic, partition), c);
+                        match txn {
+                            Some(pid) => g.txn_offsets.entry(pid).or_default().insert((topic, partition), c),
+                            None => g.offsets.insert((topic, partition), c),
+                        };
                     }
                     Some(Err(e)) => tracing::warn!("{e}"),
                     None => {
@@ -404,14 +432,49 @@ impl GroupCoordinator {
             results.push(0);
             accepted.push(o);
         }
-        if let Err(c) = self.persist(replicas, group_id, records) {
+        if let Err(c) = self.persist_as(replicas, group_id, records, by.transactional) {
             return Ok(results.into_iter().map(|r| if r == 0 { c } else { r }).collect());
         }
         for o in accepted {
             let c = CommittedOffset { offset: o.offset, leader_epoch: o.leader_epoch, metadata: o.metadata, commit_timestamp: now };
-            g.offsets.insert((o.topic, o.partition), c);
+            match by.transactional {
+                // Held until the transaction's marker: applied on COMMIT, dropped on ABORT.
+                Some((pid, _)) => g.txn_offsets.entry(pid).or_default().insert((o.topic, o.partition), c),
+                None => g.offsets.insert((o.topic, o.partition), c),
+            };
         }
         Ok(results)
+    }
+
+    /// A transaction's marker reached `__consumer_offsets` partition `partition`: the
+    /// producer's pending offsets in every group there are applied (commit) or dropped.
+    pub fn complete_txn(&self, partition: i32, pid: i64, commit: bool) {
+        let Some(shard) = self.shards.read().unwrap_or_else(|e| e.into_inner()).get(&partition).and_then(|s| match s {
+            Slot::Active(s) => Some(s.clone()),
+            Slot::Loading => None,
+        }) else {
+            return;
+        };
+        for g in shard.lock().values_mut() {
+            Self::settle_txn(g, pid, commit);
+        }
+    }
+
+    fn settle_txn(g: &mut Group, pid: i64, commit: bool) {
+        if let Some(pending) = g.txn_offsets.remove(&pid)
+            && commit
+        {
+            g.offsets.extend(pending);
+        }
+    }
+
+    /// Whether a partition of a group has offsets waiting in an open transaction (OffsetFetch
+    /// with require_stable answers UNSTABLE_OFFSET_COMMIT for it).
+    pub fn has_pending_txn_offset(&self, group_id: &str, topic: &str, partition: i32) -> bool {
+        let Ok(shard) = self.shard(group_id) else { return false };
+        let groups = shard.lock();
+        let key = (topic.to_string(), partition);
+        groups.get(group_id).is_some_and(|g| g.txn_offsets.values().any(|m| m.contains_key(&key)))
     }
 
     /// OffsetFetch: the requested partitions (or all with a committed offset); Err is a
@@ -645,7 +708,7 @@ mod tests {
         let (replicas, gcfg) = setup(dir.path());
         let gc = GroupCoordinator::new(gcfg.clone());
         gc.host_now(&replicas, 0);
-        let by = Committer { generation: -1, member_id: "", instance_id: None };
+        let by = Committer { generation: -1, member_id: "", instance_id: None, transactional: None };
         let r = gc.commit_offsets(
             &replicas,
             "g",

@@ -101,6 +101,9 @@ pub struct Group {
     /// group.instance.id → member id.
     pub static_members: HashMap<String, String>,
     pub offsets: BTreeMap<(String, i32), CommittedOffset>,
+    /// Offsets committed in open transactions (TxnOffsetCommit), by producer id: applied by
+    /// the COMMIT marker, dropped by ABORT.
+    pub txn_offsets: HashMap<i64, BTreeMap<(String, i32), CommittedOffset>>,
     /// When the current join phase ends at the latest.
     pub join_deadline: Option<Instant>,
     pub rebalance_started: Option<Instant>,
@@ -123,6 +126,7 @@ impl Group {
             pending: HashMap::new(),
             static_members: HashMap::new(),
             offsets: BTreeMap::new(),
+            txn_offsets: HashMap::new(),
             join_deadline: None,
             rebalance_started: None,
             initial_join: false,

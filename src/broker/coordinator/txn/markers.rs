@@ -1,0 +1,92 @@
+//! Completing a transaction: a COMMIT or ABORT control batch (Kafka's 78-byte marker) is
+//! written to every partition of the transaction with the producer's epoch and this
+//! coordinator's epoch; markers on `__consumer_offsets` also settle the transaction's
+//! offsets in the group coordinator. Once every partition has its marker, the id moves to
+//! CompleteCommit / CompleteAbort.
+
+use super::state::{TxnMetadata, TxnState};
+use super::{TransactionCoordinator, TxnShard, code};
+use crate::broker::coordinator::group::store::OFFSETS_TOPIC;
+use crate::broker::log::producer_state::{EndMarker, end_marker_batch};
+use crate::broker::log::{AppendOrigin, now_ms};
+use crate::broker::replica::PendingAppend;
+use kafka_protocol::error::ResponseError as E;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How often a marker is tried on a partition that answers with a retriable error.
+const MARKER_ATTEMPTS: u32 = 50;
+
+impl TransactionCoordinator {
+    /// Writes the markers of a transaction in PrepareCommit/PrepareAbort and then its
+    /// Complete state, in the background.
+    pub(super) fn spawn_completion(self: &Arc<Self>, shard: Arc<TxnShard>, m: TxnMetadata) {
+        let me = self.clone();
+        self.runtime.spawn(async move {
+            let commit = m.state == TxnState::PrepareCommit;
+            let marker = EndMarker { commit, coordinator_epoch: shard.coordinator_epoch };
+            for (topic, partition) in &m.partitions {
+                if let Err(c) = me.write_marker(topic, *partition, m.producer_id, m.producer_epoch, marker).await {
+                    // Fenced (a newer epoch wrote there) or out of attempts: the transaction
+                    // stays prepared and is finished by the next coordinator to load it.
+                    tracing::warn!(transactional_id = %m.transactional_id, topic, partition, "could not write a transaction marker (error {c})");
+                    return;
+                }
+            }
+            let done = if commit { TxnState::CompleteCommit } else { TxnState::CompleteAbort };
+            let now = now_ms();
+            let result = me
+                .transition(&shard, &m.transactional_id, |current| {
+                    let cur = current.ok_or(code(E::InvalidProducerIdMapping))?;
+                    if cur.state != m.state || cur.producer_id != m.producer_id || cur.producer_epoch != m.producer_epoch {
+                        return Ok(None);
+                    }
+                    cur.prepare(done, now).map(Some).map_err(|_| code(E::InvalidTxnState))
+                })
+                .await;
+            if let Err(c) = result {
+                tracing::warn!(transactional_id = %m.transactional_id, "could not complete a transaction (error {c})");
+            }
+        });
+    }
+
+    /// Appends one marker (retrying what is retriable). A partition that no longer exists
+    /// needs none.
+    pub async fn write_marker(&self, topic: &str, partition: i32, pid: i64, epoch: i16, marker: EndMarker) -> Result<(), i16> {
+        for attempt in 0..MARKER_ATTEMPTS {
+            let Some(part) = self.replicas.get(topic, partition) else { return Ok(()) };
+            let buf = end_marker_batch(pid, epoch, marker, now_ms());
+            let appended = self
+                .replicas
+                .append_records(
+                    vec![PendingAppend { partition: part, buf, result: None, guard: None }],
+                    -1,
+                    Duration::from_secs(30),
+                    AppendOrigin::Coordinator,
+                )
+                .await;
+            match appended.into_iter().next().and_then(|a| a.result) {
+                Some(Ok(_)) => {
+                    if topic == OFFSETS_TOPIC {
+                        self.groups.complete_txn(partition, pid, marker.commit);
+                    }
+                    return Ok(());
+                }
+                Some(Err(e)) => {
+                    let c = e.code();
+                    let fatal =
+                        c == code(E::InvalidProducerEpoch) || c == code(E::TransactionCoordinatorFenced) || c == code(E::CorruptMessage);
+                    if fatal {
+                        return Err(c);
+                    }
+                    if c == code(E::UnknownTopicOrPartition) {
+                        return Ok(());
+                    }
+                    tokio::time::sleep(Duration::from_millis(100 * (attempt as u64 + 1).min(10))).await;
+                }
+                None => return Err(code(E::UnknownServerError)),
+            }
+        }
+        Err(code(E::RequestTimedOut))
+    }
+}
