@@ -207,9 +207,12 @@ def test_idempotent_producer_survives_connection_cuts(broker_factory):
         cuts = []
         try:
             for i in range(6):
-                wait_until(lambda: len(s.acked) >= (i + 1) * 1500, 20, message=f"1500 more deliveries before cut {i + 1}")
+                # 1500 more deliveries since the last cut, over a connection that is live now.
+                base = len(s.acked)
+                wait_until(lambda: len(s.acked) >= base + 1500 and proxy.live() > 0, 20, message=f"1500 more deliveries before cut {i + 1}")
                 cuts.append(proxy.drop_all())
-            wait_until(lambda: len(s.acked) >= 7 * 1500, 20, message="deliveries after the last cut")
+            base = len(s.acked)
+            wait_until(lambda: len(s.acked) >= base + 1500, 20, message="deliveries after the last cut")
         finally:
             s.stop()
         assert all(n > 0 for n in cuts), f"a cut found no live connection: {cuts}"
@@ -533,7 +536,15 @@ class CtpWorker:
             except Exception:  # noqa: BLE001
                 pass
             self.p = None
-        p = txn_producer(self.b.bootstrap, self.txn_id)
+        # librdkafka >= 2.16 decommissions every learned broker when all brokers are down
+        # (KIP-1102 re-bootstrap, librdkafka PR #5600) but keeps the decommissioned handle
+        # in its coordinator cache; send_offsets_to_transaction then waits for that dead
+        # handle to change state, which never happens on a one-broker cluster, and ignores
+        # its own timeout (librdkafka issue #5511, open). Against Apache Kafka the same
+        # happens. Without re-bootstrap the client reconnects to the learned broker and the
+        # coordinator lookup proceeds: this is what a single-broker deployment has to set
+        # until the client is fixed. Everything else stays at its default.
+        p = txn_producer(self.b.bootstrap, self.txn_id, **{"metadata.recovery.strategy": "none"})
         self.retrying(lambda: p.init_transactions(10), "init")
         self.p = p
         self.stats["producers"] += 1

@@ -216,7 +216,10 @@ pub async fn dispatch(broker: &Arc<Broker>, conn: &ConnectionInfo, mut frame: By
         return Err(ApiError::UnsupportedVersion(key, version));
     }
     let header = decode_request_header_from_buffer(&mut frame).map_err(|e| ApiError::Decode(key, e))?;
-    (api.handler)(broker, conn, header, frame).await
+    tracing::trace!(api = ?key, version, correlation_id, client = %conn.client_host, "request");
+    let answer = (api.handler)(broker, conn, header, frame).await;
+    tracing::trace!(api = ?key, correlation_id, "answered");
+    answer
 }
 
 /// Parses a request frame exactly as dispatch does (header, version checks, body decode)
