@@ -202,8 +202,8 @@ complete -c rk -n "__fish_rk_using_subcommand perf-test; and __fish_seen_subcomm
 complete -c rk -n "__fish_rk_using_subcommand perf-test; and __fish_seen_subcommand_from producer" -l warmup-records -d 'Records sent first and left out of the steady-state summary (KIP-1052)' -r
 complete -c rk -n "__fish_rk_using_subcommand perf-test; and __fish_seen_subcommand_from producer" -l reporting-interval -d 'Milliseconds between periodic lines' -r
 complete -c rk -n "__fish_rk_using_subcommand perf-test; and __fish_seen_subcommand_from producer" -l producers -d 'Number of producers sharing the load in this process' -r
-complete -c rk -n "__fish_rk_using_subcommand perf-test; and __fish_seen_subcommand_from producer" -l transactional-id -d 'Transactions are not supported by rk yet' -r
-complete -c rk -n "__fish_rk_using_subcommand perf-test; and __fish_seen_subcommand_from producer" -l transaction-duration-ms -d 'Transactions are not supported by rk yet' -r
+complete -c rk -n "__fish_rk_using_subcommand perf-test; and __fish_seen_subcommand_from producer" -l transactional-id -d 'The transactional id to use (takes precedence over transactional.id in --producer-props/--producer.config). Without it, --transaction-duration-ms uses performance-producer- followed by a random uuid' -r
+complete -c rk -n "__fish_rk_using_subcommand perf-test; and __fish_seen_subcommand_from producer" -l transaction-duration-ms -d 'The max age of each transaction: commitTransaction is called after this time has elapsed (default 3000 when transactions are enabled)' -r
 complete -c rk -n "__fish_rk_using_subcommand perf-test; and __fish_seen_subcommand_from producer" -l output -d '`json` adds one JSON summary object as the last line' -r -f -a "text\t''
 json\t''"
 complete -c rk -n "__fish_rk_using_subcommand perf-test; and __fish_seen_subcommand_from producer" -l payload-monotonic -d 'Payloads are the decimal record index'

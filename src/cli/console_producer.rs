@@ -244,7 +244,15 @@ pub fn run(mut a: ConsoleProducerArgs) -> anyhow::Result<i32> {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     rt.block_on(async move {
         let cluster = Cluster::connect(cfg).await.context("cannot reach the cluster")?;
+        let transactional = pcfg.transactional_id.is_some();
         let producer = Producer::new(cluster, pcfg).await?;
+        // With transactional.id the whole input is one transaction, committed at the end
+        // of input (aborted when any record failed), so consumers reading committed data
+        // see all of it or none.
+        if transactional {
+            producer.init_transactions().await.context("initTransactions failed")?;
+            producer.begin_transaction()?;
+        }
         let mut failures = 0usize;
         let mut pending = Vec::new();
         let (line_tx, mut line_rx) = tokio::sync::mpsc::channel::<std::io::Result<String>>(1024);
@@ -298,6 +306,14 @@ pub fn run(mut a: ConsoleProducerArgs) -> anyhow::Result<i32> {
             if let Err(e) = d.wait().await {
                 eprintln!("Error when sending message to topic {} with key: {key_text}, value: {value_len} bytes with error: {e}", a.topic);
                 failures += 1;
+            }
+        }
+        if transactional {
+            if failures == 0 {
+                producer.commit_transaction().await.context("commitTransaction failed")?;
+            } else {
+                eprintln!("{failures} record(s) failed: aborting the transaction");
+                producer.abort_transaction().await.context("abortTransaction failed")?;
             }
         }
         producer.close().await;

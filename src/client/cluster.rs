@@ -4,7 +4,7 @@
 //! Kafka-compatible broker.
 
 use super::config::ClientConfig;
-use super::connection::{ClientError, Connection};
+use super::connection::{ClientError, Connection, PendingResponse};
 use kafka_protocol::messages::*;
 use kafka_protocol::protocol::{Request, StrBytes};
 use std::collections::{BTreeMap, HashMap};
@@ -117,13 +117,19 @@ impl Cluster {
 
     /// Sends to `node` (None = any broker); a broken connection is reopened once.
     pub async fn send<R: Request>(&self, node: Option<i32>, req: &R) -> Result<R::Response, ClientError> {
+        self.send_at_most(node, req, R::VERSIONS.max).await
+    }
+
+    /// Like `send`, at no higher version than `max` (for APIs whose newer versions are
+    /// meant for brokers only, such as AddPartitionsToTxn v4+).
+    pub async fn send_at_most<R: Request>(&self, node: Option<i32>, req: &R, max: i16) -> Result<R::Response, ClientError> {
         for attempt in 0..2 {
             let conn = match node {
                 Some(n) => self.broker(n).await?,
                 None => self.any().await?,
             };
             // Pipelined: no lock is held while waiting for the answer.
-            let result = conn.send(req).await;
+            let result = conn.send_at(req, conn.version_for::<R>()?.min(max)).await;
             match result {
                 Err(ClientError::Io(_)) if attempt == 0 => self.forget(node).await,
                 Err(e @ (ClientError::Timeout(_) | ClientError::Io(_) | ClientError::Protocol(_))) => {
@@ -136,6 +142,28 @@ impl Cluster {
             }
         }
         unreachable!("the loop returns on its second attempt")
+    }
+
+    /// Writes a request to `node` now and returns its pending answer (see
+    /// `Connection::write_at`): calls made in turn reach the broker in that order.
+    pub async fn write_ordered<R: Request>(&self, node: i32, req: &R) -> Result<PendingResponse<R::Response>, ClientError> {
+        let conn = self.broker(node).await?;
+        let v = conn.version_for::<R>()?;
+        match conn.write_at(req, v).await {
+            Err(e) => {
+                self.forget(Some(node)).await;
+                Err(e)
+            }
+            ok => ok,
+        }
+    }
+
+    /// After a pending answer failed: a late or garbled answer would be read by the next
+    /// request, so the connection is dropped and the next call opens a fresh one.
+    pub async fn answer_failed(&self, node: i32, e: &ClientError) {
+        if matches!(e, ClientError::Timeout(_) | ClientError::Io(_) | ClientError::Protocol(_)) {
+            self.forget(Some(node)).await;
+        }
     }
 
     /// Sends a request that gets no response (Produce with acks=0).
@@ -232,11 +260,16 @@ impl Cluster {
 
     /// The group coordinator's node id.
     pub async fn coordinator(&self, group: &str) -> Result<i32, ClientError> {
+        self.find_coordinator(0, group).await
+    }
+
+    /// The coordinator's node id for a key: key_type 0 is a group, 1 a transactional id.
+    pub async fn find_coordinator(&self, key_type: i8, key: &str) -> Result<i32, ClientError> {
         let v = self.version_for::<FindCoordinatorRequest>(None).await?;
         let req = if v >= 4 {
-            FindCoordinatorRequest::default().with_key_type(0).with_coordinator_keys(vec![StrBytes::from_string(group.to_string())])
+            FindCoordinatorRequest::default().with_key_type(key_type).with_coordinator_keys(vec![StrBytes::from_string(key.to_string())])
         } else {
-            FindCoordinatorRequest::default().with_key_type(0).with_key(StrBytes::from_string(group.to_string()))
+            FindCoordinatorRequest::default().with_key_type(key_type).with_key(StrBytes::from_string(key.to_string()))
         };
         let resp = self.send(None, &req).await?;
         let (err, node, host, port) = match resp.coordinators.first() {

@@ -182,6 +182,13 @@ impl Connection {
 
     /// Sends at an explicit version; other requests may be in flight meanwhile.
     pub async fn send_at<R: Request>(&self, req: &R, version: i16) -> Result<R::Response, ClientError> {
+        self.write_at(req, version).await?.response().await
+    }
+
+    /// Writes the request and returns its pending answer: requests written by one task in
+    /// turn reach the broker in that order (idempotent produce depends on it), while the
+    /// answers can be awaited anywhere.
+    pub async fn write_at<R: Request>(&self, req: &R, version: i16) -> Result<PendingResponse<R::Response>, ClientError> {
         let (correlation, frame) = self.frame(req, version)?;
         let (tx, rx) = oneshot::channel();
         {
@@ -195,20 +202,46 @@ impl Connection {
             self.waiters.lock().expect("waiters lock").0.remove(&correlation);
             return Err(e.into());
         }
-        let timeout = self.timeout;
-        let mut frame = match tokio::time::timeout(timeout, rx).await {
+        Ok(PendingResponse {
+            correlation,
+            version,
+            header_version: <R::Response as HeaderVersion>::header_version(version),
+            rx,
+            waiters: self.waiters.clone(),
+            timeout: self.timeout,
+            _response: std::marker::PhantomData,
+        })
+    }
+}
+
+/// A request on the wire whose answer has not been read yet.
+pub struct PendingResponse<T> {
+    correlation: i32,
+    version: i16,
+    header_version: i16,
+    rx: oneshot::Receiver<Bytes>,
+    waiters: Arc<Waiters>,
+    timeout: Duration,
+    _response: std::marker::PhantomData<fn() -> T>,
+}
+
+impl<T: Decodable> PendingResponse<T> {
+    pub async fn response(self) -> Result<T, ClientError> {
+        let mut frame = match tokio::time::timeout(self.timeout, self.rx).await {
             Ok(Ok(f)) => f,
             Ok(Err(_)) => return Err(ClientError::Io(std::io::Error::new(std::io::ErrorKind::ConnectionReset, "connection closed"))),
             Err(_) => {
-                self.waiters.lock().expect("waiters lock").0.remove(&correlation);
-                return Err(ClientError::Timeout(timeout));
+                self.waiters.lock().expect("waiters lock").0.remove(&self.correlation);
+                return Err(ClientError::Timeout(self.timeout));
             }
         };
-        let header = ResponseHeader::decode(&mut frame, <R::Response as HeaderVersion>::header_version(version))
-            .map_err(|e| ClientError::Protocol(e.to_string()))?;
-        if header.correlation_id != correlation {
-            return Err(ClientError::Protocol(format!("correlation id mismatch: sent {correlation}, got {}", header.correlation_id)));
+        let header = ResponseHeader::decode(&mut frame, self.header_version).map_err(|e| ClientError::Protocol(e.to_string()))?;
+        if header.correlation_id != self.correlation {
+            return Err(ClientError::Protocol(format!(
+                "correlation id mismatch: sent {}, got {}",
+                self.correlation, header.correlation_id
+            )));
         }
-        R::Response::decode(&mut frame, version).map_err(|e| ClientError::Protocol(e.to_string()))
+        T::decode(&mut frame, self.version).map_err(|e| ClientError::Protocol(e.to_string()))
     }
 }

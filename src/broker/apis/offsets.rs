@@ -69,23 +69,28 @@ pub async fn offset_commit(ctx: &Ctx<'_>, req: OffsetCommitRequest) -> OffsetCom
     OffsetCommitResponse::default().with_topics(topics)
 }
 
-/// One group's offsets: (topic → [(partition, offset, epoch, metadata)]).
-type Fetched = Vec<(String, Vec<(i32, i64, i32, Option<String>)>)>;
+/// One group's offsets: (topic → [(partition, offset, epoch, metadata, error)]).
+type Fetched = Vec<(String, Vec<(i32, i64, i32, Option<String>, i16)>)>;
 
-/// Err is a group-level error (NOT_COORDINATOR, COORDINATOR_LOAD_IN_PROGRESS).
-fn fetch_group(ctx: &Ctx<'_>, group: &str, topics: Option<Vec<(String, Vec<i32>)>>) -> Result<Fetched, i16> {
+/// Err is a group-level error (NOT_COORDINATOR, COORDINATOR_LOAD_IN_PROGRESS). With
+/// `require_stable` (v7+), a partition whose offset waits in an open transaction answers
+/// UNSTABLE_OFFSET_COMMIT so the consumer retries instead of starting from a stale one.
+fn fetch_group(ctx: &Ctx<'_>, group: &str, topics: Option<Vec<(String, Vec<i32>)>>, require_stable: bool) -> Result<Fetched, i16> {
     let wanted = topics.map(|ts| ts.into_iter().flat_map(|(t, ps)| ps.into_iter().map(move |p| (t.clone(), p))).collect());
     let mut out: Fetched = Vec::new();
     for ((t, p), o) in ctx.broker.groups.fetch_offsets(group, wanted)? {
         // A missing offset is -1 with empty metadata, as Kafka answers.
-        let (off, ep, md) = match o {
+        let (off, ep, md, err) = match o {
+            _ if require_stable && ctx.broker.groups.has_pending_txn_offset(group, &t, p) => {
+                (-1, -1, Some(String::new()), E::UnstableOffsetCommit.code())
+            }
             // Metadata comes back exactly as stored (a null commit was stored as "").
-            Some(o) => (o.offset, o.leader_epoch, o.metadata),
-            None => (-1, -1, Some(String::new())),
+            Some(o) => (o.offset, o.leader_epoch, o.metadata, 0),
+            None => (-1, -1, Some(String::new()), 0),
         };
         match out.last_mut() {
-            Some((name, ps)) if *name == t => ps.push((p, off, ep, md)),
-            _ => out.push((t, vec![(p, off, ep, md)])),
+            Some((name, ps)) if *name == t => ps.push((p, off, ep, md, err)),
+            _ => out.push((t, vec![(p, off, ep, md, err)])),
         }
     }
     Ok(out)
@@ -99,7 +104,7 @@ pub async fn offset_fetch(ctx: &Ctx<'_>, req: OffsetFetchRequest) -> OffsetFetch
             .iter()
             .map(|g| {
                 let topics = g.topics.as_ref().map(|ts| ts.iter().map(|t| (t.name.0.to_string(), t.partition_indexes.clone())).collect());
-                let (fetched, err) = match fetch_group(ctx, &g.group_id.0, topics) {
+                let (fetched, err) = match fetch_group(ctx, &g.group_id.0, topics, req.require_stable) {
                     Ok(f) => (f, 0),
                     Err(c) => (Vec::new(), c),
                 };
@@ -109,9 +114,10 @@ pub async fn offset_fetch(ctx: &Ctx<'_>, req: OffsetFetchRequest) -> OffsetFetch
                         .map(|(t, ps)| {
                             OffsetFetchResponseTopics::default().with_name(TopicName(sb(t))).with_partitions(
                                 ps.into_iter()
-                                    .map(|(p, o, e, m)| {
+                                    .map(|(p, o, e, m, err)| {
                                         OffsetFetchResponsePartitions::default()
                                             .with_partition_index(p)
+                                            .with_error_code(err)
                                             .with_committed_offset(o)
                                             .with_committed_leader_epoch(e)
                                             .with_metadata(m.map(sb))
@@ -127,7 +133,7 @@ pub async fn offset_fetch(ctx: &Ctx<'_>, req: OffsetFetchRequest) -> OffsetFetch
     }
     // v1 requires the topic list; v2+ accepts null for "all committed offsets".
     let topics = req.topics.as_ref().map(|ts| ts.iter().map(|t| (t.name.0.to_string(), t.partition_indexes.clone())).collect());
-    let (fetched, err) = match fetch_group(ctx, &req.group_id.0, topics) {
+    let (fetched, err) = match fetch_group(ctx, &req.group_id.0, topics, ctx.version >= 7 && req.require_stable) {
         Ok(f) => (f, 0),
         Err(c) => (Vec::new(), c),
     };
@@ -136,9 +142,10 @@ pub async fn offset_fetch(ctx: &Ctx<'_>, req: OffsetFetchRequest) -> OffsetFetch
         .map(|(t, ps)| {
             OffsetFetchResponseTopic::default().with_name(TopicName(sb(t))).with_partitions(
                 ps.into_iter()
-                    .map(|(p, o, e, m)| {
+                    .map(|(p, o, e, m, err)| {
                         OffsetFetchResponsePartition::default()
                             .with_partition_index(p)
+                            .with_error_code(err)
                             .with_committed_offset(o)
                             .with_committed_leader_epoch(epoch(e))
                             .with_metadata(m.map(sb))

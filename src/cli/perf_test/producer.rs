@@ -53,10 +53,13 @@ pub struct ProducerPerfArgs {
     /// Number of producers sharing the load in this process.
     #[arg(long, default_value_t = 1)]
     pub producers: usize,
-    /// Transactions are not supported by rk yet.
+    /// The transactional id to use (takes precedence over transactional.id in
+    /// --producer-props/--producer.config). Without it, --transaction-duration-ms uses
+    /// performance-producer- followed by a random uuid.
     #[arg(long)]
     pub transactional_id: Option<String>,
-    /// Transactions are not supported by rk yet.
+    /// The max age of each transaction: commitTransaction is called after this time has
+    /// elapsed (default 3000 when transactions are enabled).
     #[arg(long)]
     pub transaction_duration_ms: Option<u64>,
     /// Accepted for compatibility (rk prints no client metrics yet).
@@ -180,8 +183,8 @@ pub fn run(a: ProducerPerfArgs) -> anyhow::Result<i32> {
     if a.num_records == 0 {
         return usage_error("--num-records should be greater than zero");
     }
-    if a.transactional_id.is_some() || a.transaction_duration_ms.is_some() {
-        return usage_error("Transactions are not supported by rk yet (--transactional-id, --transaction-duration-ms)");
+    if a.transaction_duration_ms == Some(0) {
+        return usage_error("--transaction-duration-ms should be greater than zero");
     }
     let payloads = if let Some(n) = a.record_size {
         // Kafka fills the payload with random upper-case letters.
@@ -205,6 +208,16 @@ pub fn run(a: ProducerPerfArgs) -> anyhow::Result<i32> {
         props.extend(read_properties(f).map_err(anyhow::Error::msg)?);
     }
     props.extend(a.producer_props.iter().map(|p| parse_key_value(p)));
+    // Transactions as Kafka's tool enables them: a duration, a transactional id flag, or
+    // transactional.id among the producer properties.
+    let props_txn_id = props.iter().rev().find(|(k, _)| k == "transactional.id").map(|(_, v)| v.clone());
+    let txn_id = a
+        .transactional_id
+        .clone()
+        .or(props_txn_id)
+        .or_else(|| a.transaction_duration_ms.map(|_| format!("performance-producer-{}", uuid::Uuid::new_v4())));
+    let txn_duration = txn_id.as_ref().map(|_| Duration::from_millis(a.transaction_duration_ms.unwrap_or(3000)));
+    props.retain(|(k, _)| k != "transactional.id");
     if a.client.bootstrap_server.is_none() && !props.iter().any(|(k, _)| k == "bootstrap.servers") && a.client.command_config.is_none() {
         return usage_error("Either --bootstrap-server or bootstrap.servers in --producer-props/--producer.config must be specified");
     }
@@ -214,9 +227,20 @@ pub fn run(a: ProducerPerfArgs) -> anyhow::Result<i32> {
     rt.block_on(async move {
         let cluster = Cluster::connect(cfg).await.context("cannot reach the cluster")?;
         let mut producers = Vec::new();
-        for _ in 0..a.producers.max(1) {
-            producers.push(Producer::new(cluster.clone(), pcfg.clone()).await?);
+        for n in 0..a.producers.max(1) {
+            let mut pcfg = pcfg.clone();
+            if let Some(id) = &txn_id {
+                // One transactional id per producer: a second one would fence the first.
+                pcfg.transactional_id = Some(if n == 0 { id.clone() } else { format!("{id}-{n}") });
+            }
+            let p = Producer::new(cluster.clone(), pcfg).await?;
+            if txn_id.is_some() {
+                p.init_transactions().await.context("initTransactions failed")?;
+            }
+            producers.push(p);
         }
+        // Per producer: records in the open transaction, and when it began.
+        let mut txns: Vec<(u64, Instant)> = vec![(0, Instant::now()); producers.len()];
         let stats = Arc::new(Mutex::new(Stats::new()));
         if a.warmup_records > 0 {
             println!("Warmup first {} records. Steady state results will print after the complete test summary.", a.warmup_records);
@@ -249,7 +273,12 @@ pub fn run(a: ProducerPerfArgs) -> anyhow::Result<i32> {
             }
             let value = payloads.next(i);
             let size = value.len();
-            let p = &producers[(i as usize) % producers.len()];
+            let k = (i as usize) % producers.len();
+            let p = &producers[k];
+            if txn_duration.is_some() && txns[k].0 == 0 {
+                p.begin_transaction()?;
+                txns[k].1 = Instant::now();
+            }
             record.value = Some(value);
             let sent = Instant::now();
             // The record timestamp from the same clock read as the latency start (one
@@ -258,6 +287,13 @@ pub fn run(a: ProducerPerfArgs) -> anyhow::Result<i32> {
             let d = p.send(record.clone());
             inflight.push_back((sent, size, i >= a.warmup_records && a.warmup_records > 0, d));
             inflight_bytes += size + 16;
+            if let Some(dur) = txn_duration {
+                txns[k].0 += 1;
+                if sent.duration_since(txns[k].1) >= dur {
+                    p.commit_transaction().await.context("commitTransaction failed")?;
+                    txns[k].0 = 0;
+                }
+            }
             while inflight_bytes > pcfg.buffer_memory {
                 let (sent, size, st, d) = inflight.pop_front().expect("non-empty");
                 inflight_bytes -= size + 16;
@@ -284,7 +320,10 @@ pub fn run(a: ProducerPerfArgs) -> anyhow::Result<i32> {
                 pb.set_position(i + 1);
             }
         }
-        for p in &producers {
+        for (p, (open, _)) in producers.iter().zip(&txns) {
+            if txn_duration.is_some() && *open > 0 {
+                p.commit_transaction().await.context("commitTransaction failed")?;
+            }
             p.flush().await;
         }
         while let Some((sent, size, st, d)) = inflight.pop_front() {

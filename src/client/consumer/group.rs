@@ -239,28 +239,47 @@ impl GroupMember {
     }
 
     /// Committed offsets for the given partitions (None where nothing is committed).
+    /// `require_stable` (read_committed consumers, as Java's): offsets still pending in an
+    /// open transaction are waited for (UNSTABLE_OFFSET_COMMIT is retried).
     pub async fn committed(
         &mut self,
         cluster: &Cluster,
         tps: &BTreeSet<(String, i32)>,
+        require_stable: bool,
+    ) -> Result<BTreeMap<(String, i32), Option<i64>>, ClientError> {
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        loop {
+            match self.committed_once(cluster, tps, require_stable).await {
+                Err(e) if e.code() == Some(E::UnstableOffsetCommit.code()) && std::time::Instant::now() < deadline => {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn committed_once(
+        &mut self,
+        cluster: &Cluster,
+        tps: &BTreeSet<(String, i32)>,
+        require_stable: bool,
     ) -> Result<BTreeMap<(String, i32), Option<i64>>, ClientError> {
         let coord = self.coordinator(cluster).await?;
         let mut by_topic: BTreeMap<&str, Vec<i32>> = BTreeMap::new();
         for (t, p) in tps {
             by_topic.entry(t).or_default().push(*p);
         }
-        let req = OffsetFetchRequest::default().with_group_id(GroupId(sb(&self.group_id))).with_topics(Some(
-            by_topic
-                .iter()
-                .map(|(t, ps)| {
-                    offset_fetch_request::OffsetFetchRequestTopic::default().with_name(TopicName(sb(t))).with_partition_indexes(ps.clone())
-                })
-                .collect(),
-        ));
-        let v = cluster.version_for::<OffsetFetchRequest>(Some(coord)).await?;
         let mut out = BTreeMap::new();
+        let mut add = |t: &str, p: i32, offset: i64, err: i16| -> Result<(), ClientError> {
+            if err != 0 {
+                return Err(ClientError::kafka(err));
+            }
+            out.insert((t.to_string(), p), (offset >= 0).then_some(offset));
+            Ok(())
+        };
+        let v = cluster.version_for::<OffsetFetchRequest>(Some(coord)).await?;
         if v >= 8 {
-            let req = OffsetFetchRequest::default().with_groups(vec![
+            let req = OffsetFetchRequest::default().with_require_stable(require_stable).with_groups(vec![
                 offset_fetch_request::OffsetFetchRequestGroup::default().with_group_id(GroupId(sb(&self.group_id))).with_topics(Some(
                     by_topic
                         .iter()
@@ -279,15 +298,28 @@ impl GroupMember {
                 }
                 for t in g.topics {
                     for p in t.partitions {
-                        out.insert((t.name.0.to_string(), p.partition_index), (p.committed_offset >= 0).then_some(p.committed_offset));
+                        add(&t.name.0, p.partition_index, p.committed_offset, p.error_code)?;
                     }
                 }
             }
         } else {
+            let req = OffsetFetchRequest::default()
+                .with_require_stable(require_stable && v >= 7)
+                .with_group_id(GroupId(sb(&self.group_id)))
+                .with_topics(Some(
+                    by_topic
+                        .iter()
+                        .map(|(t, ps)| {
+                            offset_fetch_request::OffsetFetchRequestTopic::default()
+                                .with_name(TopicName(sb(t)))
+                                .with_partition_indexes(ps.clone())
+                        })
+                        .collect(),
+                ));
             let resp = cluster.send(Some(coord), &req).await?;
             for t in resp.topics {
                 for p in t.partitions {
-                    out.insert((t.name.0.to_string(), p.partition_index), (p.committed_offset >= 0).then_some(p.committed_offset));
+                    add(&t.name.0, p.partition_index, p.committed_offset, p.error_code)?;
                 }
             }
         }

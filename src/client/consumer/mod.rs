@@ -212,6 +212,23 @@ impl Consumer {
         self.positions.get(&(topic.to_string(), partition)).copied()
     }
 
+    /// Every assigned partition's position (the offsets a consume-transform-produce loop
+    /// commits with its transaction).
+    pub fn positions(&self) -> BTreeMap<(String, i32), i64> {
+        self.positions.clone()
+    }
+
+    /// The group member's identity for send_offsets_to_transaction (None without group.id).
+    pub fn group_metadata(&self) -> Option<crate::client::producer::GroupMetadata> {
+        let g = self.group.as_ref()?;
+        Some(crate::client::producer::GroupMetadata {
+            group_id: g.group_id.clone(),
+            generation_id: g.generation,
+            member_id: g.member_id.clone(),
+            group_instance_id: g.instance_id.clone(),
+        })
+    }
+
     async fn resolve_start(&mut self, topic: &str, partition: i32, start: StartAt) -> Result<i64, ClientError> {
         let admin = Admin::new(self.cluster.clone());
         let spec = match start {
@@ -221,7 +238,9 @@ impl Consumer {
             StartAt::Committed => {
                 if let Some(g) = self.group.as_mut() {
                     let tps: BTreeSet<(String, i32)> = [(topic.to_string(), partition)].into();
-                    if let Some(Some(o)) = g.committed(&self.cluster, &tps).await?.remove(&(topic.to_string(), partition)) {
+                    if let Some(Some(o)) =
+                        g.committed(&self.cluster, &tps, self.cfg.isolation_level == 1).await?.remove(&(topic.to_string(), partition))
+                    {
                         return Ok(o);
                     }
                 }
@@ -463,6 +482,10 @@ impl Consumer {
         }
         let mut data = p.records.unwrap_or_default();
         let mut next = pos;
+        // read_committed: the broker lists the aborted transactions in this range; their
+        // records are dropped here, from each one's first offset up to its abort marker.
+        let mut aborted =
+            AbortedFilter::new(if self.cfg.isolation_level == 1 { p.aborted_transactions.unwrap_or_default() } else { Vec::new() });
         while !data.is_empty() {
             // A partial batch at the end of a response is normal: stop there.
             let Ok(set) = RecordBatchDecoder::decode(&mut data) else { break };
@@ -471,7 +494,7 @@ impl Consumer {
                     continue;
                 }
                 next = r.offset + 1;
-                if r.control {
+                if aborted.skip(&r) || r.control {
                     continue;
                 }
                 self.buffer.push_back(ConsumedRecord {
@@ -528,5 +551,41 @@ impl Consumer {
             }
         }
         Ok(out)
+    }
+}
+
+/// Drops the records of aborted transactions for a read_committed consumer (Java's
+/// Fetcher logic): an aborted transaction becomes active at its first offset and stays
+/// so for its producer until that producer's ABORT marker.
+struct AbortedFilter {
+    /// (first offset, producer id), latest first so the next one to activate is last.
+    pending: Vec<(i64, i64)>,
+    active: std::collections::HashSet<i64>,
+}
+
+impl AbortedFilter {
+    fn new(list: Vec<fetch_response::AbortedTransaction>) -> AbortedFilter {
+        let mut pending: Vec<(i64, i64)> = list.into_iter().map(|a| (a.first_offset, a.producer_id.0)).collect();
+        pending.sort_unstable_by(|a, b| b.cmp(a));
+        AbortedFilter { pending, active: Default::default() }
+    }
+
+    /// True when the record belongs to an aborted transaction.
+    fn skip(&mut self, r: &kafka_protocol::records::Record) -> bool {
+        while self.pending.last().is_some_and(|(first, _)| *first <= r.offset) {
+            let (_, pid) = self.pending.pop().expect("checked");
+            self.active.insert(pid);
+        }
+        if !r.transactional || !self.active.contains(&r.producer_id) {
+            return false;
+        }
+        if r.control {
+            // Key: version (i16), type (i16; 0 = ABORT, 1 = COMMIT).
+            let is_abort = r.key.as_ref().is_some_and(|k| k.len() >= 4 && k[2..4] == [0, 0]);
+            if is_abort {
+                self.active.remove(&r.producer_id);
+            }
+        }
+        true
     }
 }

@@ -185,15 +185,49 @@ impl Accumulator {
         self.topics.values().flat_map(|t| t.parts.iter()).filter_map(|q| q.front()).map(|b| b.retry_at.unwrap_or(b.created + linger)).min()
     }
 
-    /// Puts a batch back at the head of its partition's queue (a retry).
+    /// Puts a batch back at the head of its partition's queue (a retry). Batches with
+    /// sequence numbers go back in sequence order, whatever order their failures arrived
+    /// in, so the retries reach the broker in order (Java's insertInSequenceOrder).
     pub fn requeue(&mut self, batch: ProducerBatch) {
         self.set_count(&batch.topic, batch.partition + 1);
         if let Some(t) = self.topics.get_mut(&*batch.topic) {
-            t.parts[batch.partition as usize].push_front(batch);
+            let q = &mut t.parts[batch.partition as usize];
+            // An unsequenced batch goes before the other unsequenced ones (it is older)
+            // but after every sequenced one.
+            let seq = batch.base_sequence;
+            let at = q.iter().position(|b| b.base_sequence < 0 || (seq >= 0 && b.base_sequence > seq)).unwrap_or(q.len());
+            q.insert(at, batch);
         }
     }
 
     pub fn is_empty(&self) -> bool {
         self.waiting.is_empty() && self.topics.values().all(|t| t.parts.iter().all(|q| q.is_empty()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Failures of pipelined batches arrive in any order; the retries must leave in
+    /// sequence order or the broker refuses all but the first (OUT_OF_ORDER_SEQUENCE).
+    #[test]
+    fn retried_batches_go_back_in_sequence_order() {
+        let mut acc = Accumulator::new(1024);
+        let t: Arc<str> = Arc::from("t");
+        acc.set_count("t", 1);
+        let fresh = ProducerBatch::new(t.clone(), 0, 1024);
+        acc.requeue(fresh); // not yet sequenced: stays behind the retries
+        let mut b = ProducerBatch::new(t.clone(), 0, 1024);
+        b.base_sequence = 40;
+        acc.requeue(b);
+        acc.requeue(ProducerBatch::new(t.clone(), 0, 1024)); // after 40, before the fresh one
+        for seq in [20, 0, 30, 10] {
+            let mut b = ProducerBatch::new(t.clone(), 0, 1024);
+            b.base_sequence = seq;
+            acc.requeue(b);
+        }
+        let order: Vec<i32> = acc.topics["t"].parts[0].iter().map(|b| b.base_sequence).collect();
+        assert_eq!(order, vec![0, 10, 20, 30, 40, -1, -1]);
     }
 }

@@ -59,6 +59,8 @@ pub struct RecordRef<'a> {
 pub struct Codec {
     pub compression: Compression,
     pub level: Option<i32>,
+    /// Sets the batch's transactional attribute (bit 4).
+    pub transactional: bool,
 }
 
 /// (base offset or -1 with acks=0, log append time or -1), or why the batch failed.
@@ -236,7 +238,8 @@ impl ProducerBatch {
         h[8..12].copy_from_slice(&batch_len.to_be_bytes());
         h[12..16].copy_from_slice(&(-1i32).to_be_bytes());
         h[16] = 2;
-        h[21..23].copy_from_slice(&(codec.compression as i16).to_be_bytes());
+        let attributes = codec.compression as i16 | if codec.transactional { 0x10 } else { 0 };
+        h[21..23].copy_from_slice(&attributes.to_be_bytes());
         h[23..27].copy_from_slice(&(self.count - 1).to_be_bytes());
         h[27..35].copy_from_slice(&self.base_ts.to_be_bytes());
         h[35..43].copy_from_slice(&self.max_ts.to_be_bytes());
@@ -341,7 +344,7 @@ mod tests {
             drop(b.append(&r));
             assert_eq!(b.size() - before, predicted, "size prediction");
         }
-        let sealed = b.seal(Codec { compression: codec, level: None }, -1, -1).unwrap();
+        let sealed = b.seal(Codec { compression: codec, level: None, transactional: false }, -1, -1).unwrap();
         (b, sealed)
     }
 
@@ -350,7 +353,7 @@ mod tests {
         for codec in [Compression::None, Compression::Gzip, Compression::Snappy, Compression::Lz4, Compression::Zstd] {
             let (mut b, sealed) = sample(codec);
             // Resealing returns the very same bytes (retries keep sequences and CRC).
-            assert_eq!(b.seal(Codec { compression: Compression::None, level: None }, 5, 5).unwrap(), sealed);
+            assert_eq!(b.seal(Codec { compression: Compression::None, level: None, transactional: false }, 5, 5).unwrap(), sealed);
             let h = crate::broker::log::batch::validate(&sealed).unwrap();
             assert_eq!((h.record_count, h.last_offset_delta, h.compression()), (3, 2, codec as i16));
             assert_eq!((h.base_timestamp, h.max_timestamp), (1000, 1600));

@@ -7,6 +7,9 @@ mod accumulator;
 mod batch;
 pub mod partitioner;
 mod sender;
+mod txn;
+
+pub use txn::GroupMetadata;
 
 use super::cluster::Cluster;
 use super::connection::ClientError;
@@ -38,6 +41,10 @@ pub struct ProducerConfig {
     pub compression_level: Option<i32>,
     /// buffer.memory: how much unacknowledged data a caller should allow before waiting.
     pub buffer_memory: usize,
+    /// transactional.id: makes the producer transactional (init_transactions() first).
+    pub transactional_id: Option<String>,
+    /// transaction.timeout.ms: how long the coordinator lets a transaction stay open.
+    pub transaction_timeout_ms: i32,
 }
 
 impl Default for ProducerConfig {
@@ -55,6 +62,8 @@ impl Default for ProducerConfig {
             request_timeout_ms: 30_000,
             compression_level: None,
             buffer_memory: 32 << 20,
+            transactional_id: None,
+            transaction_timeout_ms: 60_000,
         }
     }
 }
@@ -125,6 +134,21 @@ impl ProducerConfig {
         }
         if let Some(v) = props.get("enable.idempotence") {
             c.idempotence = Some(v.trim().eq_ignore_ascii_case("true"));
+        }
+        if let Some(v) = props.get("transactional.id").filter(|v| !v.trim().is_empty()) {
+            c.transactional_id = Some(v.trim().to_string());
+        }
+        if let Some(v) = num("transaction.timeout.ms")? {
+            c.transaction_timeout_ms = v.min(i32::MAX as u64) as i32;
+        }
+        if c.transactional_id.is_some() {
+            if c.idempotence == Some(false) {
+                return Err("Cannot set a transactional.id without also enabling idempotence.".into());
+            }
+            c.idempotence = Some(true);
+        }
+        if c.idempotence == Some(true) && c.acks != -1 {
+            return Err("Must set acks to all in order to use the idempotent producer. Otherwise we cannot guarantee idempotence.".into());
         }
         if c.idempotence == Some(true) && c.max_in_flight > 5 {
             return Err("Must set max.in.flight.requests.per.connection to at most 5 when using the idempotent producer.".into());
@@ -238,24 +262,76 @@ impl Delivery {
 pub struct Producer {
     shared: Arc<sender::Shared>,
     task: Option<tokio::task::JoinHandle<()>>,
+    cluster: Arc<Cluster>,
 }
 
 impl Producer {
     pub async fn new(cluster: Arc<Cluster>, cfg: ProducerConfig) -> Result<Producer, ClientError> {
-        let idem = init_idempotence(&cluster, &cfg).await?;
-        let shared = Arc::new(sender::Shared { acc: Mutex::new(Accumulator::new(cfg.batch_size)), wake: Notify::new() });
-        let sender = sender::Sender::new(cluster, cfg, shared.clone(), idem);
+        // A transactional producer gets its id from init_transactions(); an idempotent one
+        // here, as Java's does on its first send.
+        let (txn, idem) = match &cfg.transactional_id {
+            Some(id) => (Some(Arc::new(txn::TxnManager::new(id.clone(), cfg.transaction_timeout_ms))), None),
+            None => (None, init_idempotence(&cluster, &cfg).await?),
+        };
+        let shared = Arc::new(sender::Shared { acc: Mutex::new(Accumulator::new(cfg.batch_size)), wake: Notify::new(), txn });
+        let sender = sender::Sender::new(cluster.clone(), cfg, shared.clone(), idem);
         let task = tokio::spawn(sender.run());
-        Ok(Producer { shared, task: Some(task) })
+        Ok(Producer { shared, task: Some(task), cluster })
     }
 
     /// Queues a record; the returned delivery completes when the broker acknowledged it.
+    /// A transactional producer accepts records only inside a transaction.
     pub fn send(&self, record: ProducerRecord) -> Delivery {
+        if let Some(t) = &self.shared.txn
+            && let Err(e) = t.check_send()
+        {
+            return Delivery::failed(e);
+        }
         let (d, wake) = self.shared.acc().append(record);
         if wake {
             self.shared.wake.notify_one();
         }
         d
+    }
+
+    fn txn(&self) -> Result<&txn::TxnManager, ClientError> {
+        self.shared.txn.as_deref().ok_or_else(|| ClientError::Protocol("the producer has no transactional.id".into()))
+    }
+
+    /// Registers the transactional id with its coordinator: older producers with the
+    /// same id are fenced and a transaction they left open is finished.
+    pub async fn init_transactions(&self) -> Result<(), ClientError> {
+        self.txn()?.init(&self.cluster).await
+    }
+
+    pub fn begin_transaction(&self) -> Result<(), ClientError> {
+        self.txn()?.begin()
+    }
+
+    /// Adds a consumer group's offsets to the transaction (consume-transform-produce).
+    pub async fn send_offsets_to_transaction(
+        &self,
+        offsets: &BTreeMap<(String, i32), i64>,
+        group: &GroupMetadata,
+    ) -> Result<(), ClientError> {
+        self.txn()?.send_offsets(&self.cluster, offsets, group).await
+    }
+
+    /// Sends everything queued, then commits. Fails (and the transaction must be
+    /// aborted) when any record of it could not be written.
+    pub async fn commit_transaction(&self) -> Result<(), ClientError> {
+        let t = self.txn()?;
+        self.flush().await;
+        t.check_commit()?;
+        t.end(&self.cluster, true).await
+    }
+
+    /// Waits for what is in flight, then aborts: read_committed consumers never see the
+    /// transaction's records.
+    pub async fn abort_transaction(&self) -> Result<(), ClientError> {
+        let t = self.txn()?;
+        self.flush().await;
+        t.end(&self.cluster, false).await
     }
 
     /// Sends everything queued now and waits until it is acknowledged (or failed).
@@ -295,12 +371,11 @@ async fn init_idempotence(cluster: &Cluster, cfg: &ProducerConfig) -> Result<Opt
     }
     match cluster.version_for::<InitProducerIdRequest>(None).await {
         Ok(_) => {
-            let req =
-                InitProducerIdRequest::default()
-                    .with_transactional_id(None)
-                    .with_transaction_timeout_ms(-1)
-                    .with_producer_id(ProducerId(-1))
-                    .with_producer_epoch(-1);
+            let req = InitProducerIdRequest::default()
+                .with_transactional_id(None)
+                .with_transaction_timeout_ms(-1)
+                .with_producer_id(ProducerId(-1))
+                .with_producer_epoch(-1);
             let resp = cluster.send(None, &req).await?;
             if resp.error_code != 0 {
                 return Err(ClientError::kafka(resp.error_code));

@@ -7,6 +7,7 @@
 use super::ProducerConfig;
 use super::accumulator::Accumulator;
 use super::batch::{Codec, ProducerBatch};
+use super::txn::TxnManager;
 use crate::client::cluster::Cluster;
 use crate::client::connection::ClientError;
 use kafka_protocol::error::ResponseError;
@@ -22,6 +23,8 @@ use tokio::task::JoinSet;
 pub(crate) struct Shared {
     pub acc: Mutex<Accumulator>,
     pub wake: Notify,
+    /// Set for a transactional producer.
+    pub txn: Option<Arc<TxnManager>>,
 }
 
 impl Shared {
@@ -179,6 +182,12 @@ impl Sender {
             if drained.is_empty() {
                 return;
             }
+            // A transaction's partitions must be known to its coordinator before their
+            // first batch is written (the leader refuses it otherwise, KIP-890).
+            let drained = match self.add_to_transaction(drained).await {
+                Some(d) => d,
+                None => continue,
+            };
             let mut by_leader: BTreeMap<i32, Vec<ProducerBatch>> = BTreeMap::new();
             for mut b in drained {
                 let leader = leader_of(&mut self.leaders, &self.cluster, &b.topic, b.partition);
@@ -187,7 +196,7 @@ impl Sender {
                     self.retry_or_fail(b, ClientError::kafka_msg(ResponseError::LeaderNotAvailable.code(), Some(&msg)));
                     continue;
                 }
-                if self.idem.is_some() && b.base_sequence < 0 {
+                if self.producer_id().is_some() && b.base_sequence < 0 {
                     let seq = self.sequences.entry((b.topic.clone(), b.partition)).or_insert(0);
                     b.base_sequence = *seq;
                     *seq = seq.wrapping_add(b.record_count());
@@ -221,10 +230,32 @@ impl Sender {
         } else {
             HashMap::new()
         };
-        let (cluster, cfg, idem) = (self.cluster.clone(), self.cfg.clone(), self.idem);
+        let txn_id = self.shared.txn.as_ref().map(|t| t.txn_id.clone());
+        let mut batches = batches;
+        let (req, early) = build_produce(&self.cfg, (self.producer_id(), txn_id.as_deref()), version, &ids, &mut batches);
+        if self.cfg.acks == 0 {
+            let results = match self.cluster.send_no_response(leader, &req).await {
+                Ok(()) => fill(early, &|| Ok((-1, -1))),
+                Err(e) => fill(early, &|| Err(ClientError::Protocol(e.to_string()))),
+            };
+            self.tasks.spawn(async move { Flight { leader, batches, results } });
+            return;
+        }
+        // The request is written here, in the sender's order, so a partition's batches
+        // reach the broker in sequence order; only the answer is awaited in the task.
+        let pending = self.cluster.write_ordered(leader, &req).await;
+        let cluster = self.cluster.clone();
         self.tasks.spawn(async move {
-            let mut batches = batches;
-            let results = produce(&cluster, &cfg, idem, leader, version, &ids, &mut batches).await;
+            let results = match pending {
+                Ok(p) => match p.response().await {
+                    Ok(resp) => read_produce(resp, version, &ids, &batches, early),
+                    Err(e) => {
+                        cluster.answer_failed(leader, &e).await;
+                        fill(early, &|| Err(super::batch::dup_error(&e)))
+                    }
+                },
+                Err(e) => fill(early, &|| Err(super::batch::dup_error(&e))),
+            };
             Flight { leader, batches, results }
         });
     }
@@ -243,6 +274,9 @@ impl Sender {
 
     fn retry_or_fail(&mut self, mut batch: ProducerBatch, err: ClientError) {
         let retriable = match err.code() {
+            // An idempotent batch refused for its sequence was not written: it follows a
+            // batch that is being retried, and goes again after it.
+            Some(c) if c == ResponseError::OutOfOrderSequenceNumber.code() => self.producer_id().is_some(),
             Some(c) => ResponseError::try_from_code(c).is_some_and(|e| e.is_retriable()),
             None => matches!(err, ClientError::Io(_) | ClientError::Timeout(_) | ClientError::Protocol(_) | ClientError::Connect { .. }),
         };
@@ -255,22 +289,55 @@ impl Sender {
             self.shared.acc().requeue(batch);
             return;
         }
+        if let Some(t) = &self.shared.txn {
+            t.fail_abortable(&err);
+        }
         batch.complete(Err(err));
+    }
+
+    /// (producer id, epoch): the transactional producer's once initialised, else the
+    /// idempotent one's.
+    fn producer_id(&self) -> Option<(i64, i16)> {
+        match &self.shared.txn {
+            Some(t) => t.producer(),
+            None => self.idem,
+        }
+    }
+
+    /// Adds the drained batches' partitions to the open transaction; when that fails the
+    /// batches fail with it (None) and the transaction can only be aborted.
+    async fn add_to_transaction(&mut self, drained: Vec<ProducerBatch>) -> Option<Vec<ProducerBatch>> {
+        let Some(txn) = self.shared.txn.clone() else { return Some(drained) };
+        let parts: Vec<(Arc<str>, i32)> = drained.iter().map(|b| (b.topic.clone(), b.partition)).collect();
+        match txn.add_partitions(&self.cluster, &parts).await {
+            Ok(()) => Some(drained),
+            Err(e) => {
+                txn.fail_abortable(&e);
+                for b in drained {
+                    b.complete(Err(super::batch::dup_error(&e)));
+                }
+                None
+            }
+        }
     }
 }
 
-/// Seals the batches, sends one Produce request and maps the answer back to each batch.
-async fn produce(
-    cluster: &Cluster,
+/// Fills the batches without an early outcome.
+fn fill(results: Vec<Option<BatchResult>>, f: &dyn Fn() -> BatchResult) -> Vec<BatchResult> {
+    results.into_iter().map(|r| r.unwrap_or_else(f)).collect()
+}
+
+/// Seals the batches into one Produce request; a batch that cannot be sealed gets its
+/// outcome now (and is left out of the request).
+fn build_produce(
     cfg: &ProducerConfig,
-    idem: Option<(i64, i16)>,
-    leader: i32,
+    (idem, txn_id): (Option<(i64, i16)>, Option<&str>),
     version: i16,
     ids: &HashMap<Arc<str>, uuid::Uuid>,
     batches: &mut [ProducerBatch],
-) -> Vec<BatchResult> {
+) -> (ProduceRequest, Vec<Option<BatchResult>>) {
     let (pid, epoch) = idem.unwrap_or((-1, -1));
-    let codec = Codec { compression: cfg.compression, level: cfg.compression_level };
+    let codec = Codec { compression: cfg.compression, level: cfg.compression_level, transactional: txn_id.is_some() };
     let mut results: Vec<Option<BatchResult>> = (0..batches.len()).map(|_| None).collect();
     let mut topics: BTreeMap<Arc<str>, Vec<produce_request::PartitionProduceData>> = BTreeMap::new();
     for (i, b) in batches.iter_mut().enumerate() {
@@ -293,20 +360,22 @@ async fn produce(
             }
         })
         .collect();
-    let req = ProduceRequest::default().with_acks(cfg.acks).with_timeout_ms(cfg.request_timeout_ms).with_topic_data(topic_data);
-    let fill = |results: Vec<Option<BatchResult>>, f: &dyn Fn() -> BatchResult| -> Vec<BatchResult> {
-        results.into_iter().map(|r| r.unwrap_or_else(f)).collect()
-    };
-    if cfg.acks == 0 {
-        return match cluster.send_no_response(leader, &req).await {
-            Ok(()) => fill(results, &|| Ok((-1, -1))),
-            Err(e) => fill(results, &|| Err(ClientError::Protocol(e.to_string()))),
-        };
-    }
-    let resp = match cluster.send(Some(leader), &req).await {
-        Ok(r) => r,
-        Err(e) => return fill(results, &|| Err(super::batch::dup_error(&e))),
-    };
+    let req = ProduceRequest::default()
+        .with_transactional_id(txn_id.map(|t| TransactionalId(StrBytes::from_string(t.to_string()))))
+        .with_acks(cfg.acks)
+        .with_timeout_ms(cfg.request_timeout_ms)
+        .with_topic_data(topic_data);
+    (req, results)
+}
+
+/// Maps a Produce answer back to each batch.
+fn read_produce(
+    resp: ProduceResponse,
+    version: i16,
+    ids: &HashMap<Arc<str>, uuid::Uuid>,
+    batches: &[ProducerBatch],
+    early: Vec<Option<BatchResult>>,
+) -> Vec<BatchResult> {
     let names: HashMap<uuid::Uuid, &Arc<str>> = ids.iter().map(|(t, id)| (*id, t)).collect();
     let mut answers: HashMap<(String, i32), BatchResult> = HashMap::new();
     for t in resp.responses {
@@ -322,7 +391,7 @@ async fn produce(
     }
     batches
         .iter()
-        .zip(results)
+        .zip(early)
         .map(|(b, r)| {
             r.unwrap_or_else(|| {
                 answers
