@@ -3,6 +3,12 @@
 //! honours min.cleanable.dirty.ratio and min.compaction.lag.ms, and never changes the
 //! offsets of what it keeps (so cleaned logs have gaps).
 //!
+//! Transactions as Kafka's cleaner treats them: nothing at or above the last stable
+//! offset is cleaned (an open transaction may still abort); records of aborted
+//! transactions are removed and never count as a key's latest value; commit/abort
+//! markers are kept; and the last batch of each producer is kept whole, so idempotent
+//! producers' sequence state survives compaction.
+//!
 //! It works in bounded memory and takes the partition lock only to plan and to swap, as
 //! Kafka's does: `plan` (locked) picks the sealed segments; `execute` (unlocked) builds an
 //! offset map of at most `log.cleaner.dedupe.buffer.size` bytes (a 128-bit key hash →
@@ -84,6 +90,18 @@ pub struct CleanPlan {
     /// The offset after the last planned segment.
     clean_end: i64,
     tombstone_horizon: i64,
+    /// Aborted transactions in the planned range: producer id → [(first, marker offset)].
+    aborted: HashMap<i64, Vec<(i64, i64)>>,
+    /// Each known producer's last batch (its last offset): kept whole.
+    producer_last: HashMap<i64, i64>,
+}
+
+impl CleanPlan {
+    /// Whether a record of a transactional batch belongs to an aborted transaction.
+    fn is_aborted(&self, h: &BatchHeader, offset: i64) -> bool {
+        h.is_transactional()
+            && self.aborted.get(&h.producer_id).is_some_and(|ts| ts.iter().any(|(first, marker)| *first <= offset && offset < *marker))
+    }
 }
 
 /// The cleaned files of a pass, waiting to be swapped in.
@@ -134,25 +152,34 @@ impl PartitionLog {
     }
 
     /// Segments eligible for cleaning: all but the active one, stopping at the first
-    /// segment holding records younger than min.compaction.lag.ms.
-    fn cleanable_bases(&self, now: i64) -> Vec<i64> {
+    /// segment holding records younger than min.compaction.lag.ms or reaching `stable`
+    /// (the last stable offset: an open transaction's records may still be aborted).
+    fn cleanable_bases(&self, now: i64, stable: i64) -> Vec<i64> {
         let active = *self.segments.keys().next_back().expect("active segment");
         let lag = self.config().min_compaction_lag_ms;
         self.segments
             .iter()
             .filter(|(b, _)| **b != active)
             .take_while(|(_, s)| lag <= 0 || s.max_timestamp < 0 || now - s.max_timestamp >= lag)
+            .take_while(|(_, s)| s.next_offset <= stable)
             .map(|(b, _)| *b)
             .collect()
     }
 
     /// Decides whether a pass is due (the dirty ratio, or `force`) and what it covers.
     pub fn plan_clean(&self, force: bool) -> Option<CleanPlan> {
+        self.plan_clean_below(force, i64::MAX)
+    }
+
+    /// `plan_clean` that never reaches `limit` (the high watermark: only replicated data
+    /// is cleaned, as Kafka bounds the cleaner by the last stable offset).
+    pub fn plan_clean_below(&self, force: bool, limit: i64) -> Option<CleanPlan> {
         if !self.config().compact {
             return None;
         }
         let now = now_ms();
-        let bases = self.cleanable_bases(now);
+        let stable = self.first_unstable_offset().unwrap_or(i64::MAX).min(limit);
+        let bases = self.cleanable_bases(now, stable);
         bases.last()?;
         let checkpoint = self.cleaner_checkpoint();
         let (mut dirty, mut total) = (0u64, 0u64);
@@ -166,12 +193,21 @@ impl PartitionLog {
         if dirty == 0 || total == 0 || (!force && (dirty as f64 / total as f64) < self.config().min_cleanable_dirty_ratio) {
             return None;
         }
+        let clean_end = bases.last().map_or(checkpoint, |b| self.segments[b].next_offset);
+        let mut aborted: HashMap<i64, Vec<(i64, i64)>> = HashMap::new();
+        for t in self.aborted_in(self.log_start_offset, clean_end) {
+            aborted.entry(t.producer_id).or_default().push((t.first_offset, t.last_offset));
+        }
+        let producer_last =
+            self.producer_state().producers().filter_map(|p| p.batches.back().map(|b| (p.producer_id, b.last_offset))).collect();
         Some(CleanPlan {
             dir: self.dir().to_path_buf(),
             segments: bases.iter().map(|b| (*b, self.segments[b].size())).collect(),
             first_dirty: checkpoint,
-            clean_end: bases.last().map_or(checkpoint, |b| self.segments[b].next_offset),
+            clean_end,
             tombstone_horizon: now.saturating_sub(self.config().delete_retention_ms),
+            aborted,
+            producer_last,
         })
     }
 
@@ -239,7 +275,8 @@ impl CleanPlan {
                 }
                 for rec in decode_batch(&raw)? {
                     let Some(k) = rec.key.as_deref() else { continue };
-                    if rec.offset < self.first_dirty {
+                    // An aborted record is never a key's latest value.
+                    if rec.offset < self.first_dirty || self.is_aborted(&h, rec.offset) {
                         continue;
                     }
                     let hk = key_hash(k);
@@ -270,14 +307,32 @@ impl CleanPlan {
                 }
                 let records = decode_batch(&raw)?;
                 let n = records.len();
+                // A producer's last batch stays whole: its sequence numbers are what a
+                // restarted broker rebuilds the producer's state from.
+                let last_of_producer = h.producer_id >= 0 && self.producer_last.get(&h.producer_id) == Some(&h.last_offset());
+                // Aborted data goes even from a producer's last batch, which then stays
+                // as an empty batch (Kafka's RETAIN_EMPTY) so the sequence state holds.
+                if h.last_offset() < end && self.is_aborted(&h, h.base_offset) {
+                    removed += n;
+                    if last_of_producer {
+                        let empty = empty_batch(&h);
+                        out.write_all(&empty)?;
+                        written += empty.len() as u64;
+                    }
+                    continue;
+                }
                 let keep: Vec<Record> = records
                     .into_iter()
-                    .filter(|rec| match &rec.key {
-                        None => true,
-                        Some(k) => {
-                            rec.offset >= end
-                                || (latest.get(&key_hash(k)).is_none_or(|l| rec.offset >= *l)
-                                    && (rec.value.is_some() || h.max_timestamp >= self.tombstone_horizon))
+                    .filter(|rec| {
+                        if last_of_producer || rec.offset >= end {
+                            return true;
+                        }
+                        match &rec.key {
+                            None => true,
+                            Some(k) => {
+                                latest.get(&key_hash(k)).is_none_or(|l| rec.offset >= *l)
+                                    && (rec.value.is_some() || h.max_timestamp >= self.tombstone_horizon)
+                            }
                         }
                     })
                     .collect();
@@ -310,6 +365,29 @@ impl CleanPlan {
     }
 }
 
+/// A batch with the header of `h` and no records: its offsets, producer id, epoch and
+/// sequences stay in the log for the producer state (Kafka's writeEmptyHeader).
+fn empty_batch(h: &BatchHeader) -> BytesMut {
+    let mut b = BytesMut::zeroed(HEADER_LEN);
+    b[0..8].copy_from_slice(&h.base_offset.to_be_bytes());
+    b[8..12].copy_from_slice(&((HEADER_LEN - 12) as i32).to_be_bytes());
+    b[12..16].copy_from_slice(&h.leader_epoch.to_be_bytes());
+    b[16] = 2;
+    // Timestamp type, transactional and control bits; no compression for no records.
+    let attributes = h.attributes & 0x38;
+    b[21..23].copy_from_slice(&attributes.to_be_bytes());
+    b[23..27].copy_from_slice(&h.last_offset_delta.to_be_bytes());
+    b[27..35].copy_from_slice(&h.base_timestamp.to_be_bytes());
+    b[35..43].copy_from_slice(&h.max_timestamp.to_be_bytes());
+    b[43..51].copy_from_slice(&h.producer_id.to_be_bytes());
+    b[51..53].copy_from_slice(&h.producer_epoch.to_be_bytes());
+    b[53..57].copy_from_slice(&h.base_sequence.to_be_bytes());
+    b[57..61].copy_from_slice(&0i32.to_be_bytes());
+    let crc = crc32c::crc32c(&b[21..]);
+    b[17..21].copy_from_slice(&crc.to_be_bytes());
+    b
+}
+
 /// Re-encodes the surviving records of one batch with the same codec and producer fields;
 /// offsets (and so gaps) are preserved.
 fn reencode(out: &mut BytesMut, h: &BatchHeader, mut keep: Vec<Record>) -> Result<(), LogError> {
@@ -330,135 +408,5 @@ fn reencode(out: &mut BytesMut, h: &BatchHeader, mut keep: Vec<Record>) -> Resul
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::broker::topic_config::LogConfig;
-
-    fn rec(i: i64, key: &str, value: Option<&str>) -> Record {
-        batch::plain_record(i, now_ms(), Some(Bytes::from(key.to_string())), value.map(|v| Bytes::from(v.to_string())))
-    }
-
-    fn append(log: &mut PartitionLog, recs: &[Record], c: Compression) {
-        let mut buf = BytesMut::new();
-        RecordBatchEncoder::encode(&mut buf, recs, &RecordEncodeOptions { version: 2, compression: c }).unwrap();
-        log.append(&mut buf, 0, crate::broker::log::AppendOrigin::Coordinator).unwrap();
-    }
-
-    fn all_records(log: &PartitionLog) -> Vec<Record> {
-        let mut out = Vec::new();
-        let mut off = log.log_start_offset();
-        while off < log.log_end_offset() {
-            let r = log.read(off, 1 << 20, true).unwrap();
-            if r.records.is_empty() {
-                break;
-            }
-            let mut b = r.records;
-            let recs: Vec<Record> = RecordBatchDecoder::decode_all(&mut b).unwrap().into_iter().flat_map(|s| s.records).collect();
-            off = recs.last().unwrap().offset + 1;
-            let last = out.last().map(|l: &Record| l.offset).unwrap_or(-1);
-            out.extend(recs.into_iter().filter(|r| r.offset > last));
-        }
-        out
-    }
-
-    fn compacted_log(delete_retention_ms: i64) -> (tempfile::TempDir, PartitionLog, CleanStats) {
-        let dir = tempfile::tempdir().unwrap();
-        let mut cfg = LogConfig::defaults();
-        cfg.compact = true;
-        cfg.delete = false;
-        cfg.segment_bytes = 600;
-        cfg.delete_retention_ms = delete_retention_ms;
-        let (mut log, _) = PartitionLog::open(dir.path(), cfg, true).unwrap();
-        // 5 keys updated 20 times each, in batches of 2 with alternating codecs; k4 deleted.
-        let mut n = 0;
-        for round in 0..20 {
-            let recs: Vec<Record> = (0..5).map(|k| rec(k, &format!("k{k}"), Some(&format!("v{round}-{k}")))).collect();
-            for pair in recs.chunks(2) {
-                let pair: Vec<Record> =
-                    pair.iter().enumerate().map(|(i, r)| Record { offset: i as i64, sequence: i as i32 - 1, ..r.clone() }).collect();
-                append(&mut log, &pair, if n % 2 == 0 { Compression::None } else { Compression::Lz4 });
-                n += 1;
-            }
-        }
-        // The tombstone is 10 s old, so delete.retention.ms = 0 has certainly passed.
-        let mut tombstone = rec(0, "k4", None);
-        tombstone.timestamp -= 10_000;
-        append(&mut log, &[tombstone], Compression::None);
-        // Push the tombstone out of the active segment.
-        for i in 0..10 {
-            append(&mut log, &[rec(0, "other", Some(&format!("{i}")))], Compression::None);
-        }
-        let before = log.size_bytes();
-        let stats = log.clean(false).unwrap().expect("dirty log gets cleaned");
-        assert!(stats.bytes_before > stats.bytes_after);
-        assert!(log.size_bytes() < before);
-        (dir, log, stats)
-    }
-
-    #[test]
-    fn keeps_latest_per_key_with_offsets_and_tombstones() {
-        let (_d, log, stats) = compacted_log(i64::MAX / 2);
-        assert!(stats.records_removed > 80, "{stats:?}");
-        let recs = all_records(&log);
-        let latest = |k: &str| recs.iter().filter(|r| r.key.as_deref() == Some(k.as_bytes())).collect::<Vec<_>>();
-        for k in 0..4 {
-            let v = latest(&format!("k{k}"));
-            assert_eq!(v.len(), 1, "one record per live key");
-            assert_eq!(v[0].value.as_deref(), Some(format!("v19-{k}").as_bytes()));
-            assert_eq!(v[0].offset, 95 + k, "offsets never change");
-        }
-        let t = latest("k4");
-        assert_eq!((t.len(), t[0].value.is_none(), t[0].offset), (1, true, 100), "tombstone kept within delete.retention.ms");
-        // Offsets are strictly increasing with gaps.
-        assert!(recs.windows(2).all(|w| w[0].offset < w[1].offset));
-        assert!(recs.first().unwrap().offset > 0);
-        assert_eq!(log.log_end_offset(), 111);
-    }
-
-    #[test]
-    fn expired_tombstones_are_removed_and_cleaning_is_idempotent() {
-        let (_d, mut log, _) = compacted_log(0);
-        let recs = all_records(&log);
-        assert!(!recs.iter().any(|r| r.key.as_deref() == Some(&b"k4"[..])), "tombstone removed after delete.retention.ms");
-        // Nothing new is dirty: a second pass does nothing.
-        assert_eq!(log.clean(false).unwrap(), None);
-        // Reopening (index rebuild) sees the same cleaned log.
-        let dir = log.dir().to_path_buf();
-        let cfg = log.config().clone();
-        drop(log);
-        let (log, _) = PartitionLog::open(&dir, cfg, true).unwrap();
-        assert_eq!(all_records(&log).len(), recs.len());
-    }
-
-    #[test]
-    fn a_small_offset_map_cleans_in_several_bounded_passes() {
-        let (_d, mut log, _) = compacted_log(i64::MAX / 2);
-        // More updates, then passes with room for only 3 keys at a time.
-        for round in 20..30 {
-            let recs: Vec<Record> = (0..5).map(|k| rec(k, &format!("k{k}"), Some(&format!("v{round}-{k}")))).collect();
-            for r in recs {
-                append(&mut log, &[Record { offset: 0, sequence: -1, ..r }], Compression::None);
-            }
-        }
-        let tiny = CleanerConfig { dedupe_buffer_bytes: 3 * MAP_ENTRY_BYTES, io_buffer_bytes: 512 };
-        let mut passes = 0;
-        while let Some(plan) = log.plan_clean(true) {
-            let result = plan.execute(&tiny).unwrap();
-            let done = result.stats.records_removed == 0;
-            log.install_clean(result).unwrap();
-            passes += 1;
-            assert!(passes < 100, "passes must converge");
-            if done {
-                break;
-            }
-        }
-        assert!(passes > 2, "a full map would have needed one pass, the tiny one needs several ({passes})");
-        let recs = all_records(&log);
-        let active_base = *log.segments.keys().next_back().unwrap();
-        for k in 0..4 {
-            let key = format!("k{k}");
-            let live: Vec<_> = recs.iter().filter(|r| r.key.as_deref() == Some(key.as_bytes()) && r.offset < active_base).collect();
-            assert!(live.len() <= 1, "{key}: at most one record below the active segment, got {}", live.len());
-        }
-    }
-}
+#[path = "cleaner_tests.rs"]
+mod tests;

@@ -230,7 +230,8 @@ impl ReplicaManager {
             }
             // Plan and install under the partition lock; the reading and rewriting between
             // them runs without it, so producers and consumers are not held up.
-            let cleaned = p.with_log(|l| Ok(l.plan_clean(false))).and_then(|plan| match plan {
+            let hw = p.high_watermark();
+            let cleaned = p.with_log(|l| Ok(l.plan_clean_below(false, hw))).and_then(|plan| match plan {
                 None => Ok(None),
                 Some(plan) => {
                     let result = plan.execute(&self.broker.cleaner_config())?;
