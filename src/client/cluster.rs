@@ -232,11 +232,24 @@ impl Cluster {
 
     /// The group coordinator's node id.
     pub async fn coordinator(&self, group: &str) -> Result<i32, ClientError> {
+        self.find_coordinator(0, group).await
+    }
+
+    /// The transaction coordinator's node id for a transactional id (key type 1).
+    pub async fn txn_coordinator(&self, transactional_id: &str) -> Result<i32, ClientError> {
+        self.find_coordinator(1, transactional_id).await
+    }
+
+    /// FindCoordinator for one key: 0 = group, 1 = transactional id (v1+).
+    async fn find_coordinator(&self, key_type: i8, key: &str) -> Result<i32, ClientError> {
         let v = self.version_for::<FindCoordinatorRequest>(None).await?;
+        if key_type != 0 && v < 1 {
+            return Err(ClientError::Unsupported(ApiKey::FindCoordinator));
+        }
         let req = if v >= 4 {
-            FindCoordinatorRequest::default().with_key_type(0).with_coordinator_keys(vec![StrBytes::from_string(group.to_string())])
+            FindCoordinatorRequest::default().with_key_type(key_type).with_coordinator_keys(vec![StrBytes::from_string(key.to_string())])
         } else {
-            FindCoordinatorRequest::default().with_key_type(0).with_key(StrBytes::from_string(group.to_string()))
+            FindCoordinatorRequest::default().with_key_type(key_type).with_key(StrBytes::from_string(key.to_string()))
         };
         let resp = self.send(None, &req).await?;
         let (err, node, host, port) = match resp.coordinators.first() {
