@@ -32,6 +32,7 @@ complete -c rk -n "__fish_rk_needs_command" -f -a "console-producer" -d 'Read li
 complete -c rk -n "__fish_rk_needs_command" -f -a "console-consumer" -d 'Consume records and print them (kafka-console-consumer.sh)'
 complete -c rk -n "__fish_rk_needs_command" -f -a "consumer-groups" -d 'List, describe, reset and delete consumer groups (kafka-consumer-groups.sh)'
 complete -c rk -n "__fish_rk_needs_command" -f -a "dump-log" -d 'Print the batches and records of log segments and metadata snapshots (kafka-dump-log.sh)'
+complete -c rk -n "__fish_rk_needs_command" -f -a "transactions" -d 'List, describe, abort and find hanging transactions (kafka-transactions.sh)'
 complete -c rk -n "__fish_rk_needs_command" -f -a "leader-election" -d 'Elect preferred or unclean partition leaders (kafka-leader-election.sh)'
 complete -c rk -n "__fish_rk_needs_command" -f -a "perf-test" -d 'Producer, consumer and end-to-end latency benchmarks (kafka-*-perf-test.sh)'
 complete -c rk -n "__fish_rk_needs_command" -f -a "completions" -d 'Print a shell completion script for bash, zsh or fish'
@@ -170,6 +171,78 @@ complete -c rk -n "__fish_rk_using_subcommand dump-log" -l offsets-decoder -d 'D
 complete -c rk -n "__fish_rk_using_subcommand dump-log" -l skip-record-metadata -d 'Do not print each record\'s metadata (offset, timestamp, sizes)'
 complete -c rk -n "__fish_rk_using_subcommand dump-log" -s h -l help -d 'Print help'
 complete -c rk -n "__fish_rk_using_subcommand dump-log" -s V -l version -d 'Print version'
+complete -c rk -n "__fish_rk_using_subcommand transactions; and not __fish_seen_subcommand_from list describe describe-producers abort find-hanging help" -l bootstrap-server -d 'The Kafka server(s) to connect to: host:port[,host:port]. Defaults to $RK_BROKERS, then localhost:9092' -r
+complete -c rk -n "__fish_rk_using_subcommand transactions; and not __fish_seen_subcommand_from list describe describe-producers abort find-hanging help" -l command-config -d 'A Java properties file with admin client configs (bootstrap.servers, client.id, request.timeout.ms, …)' -r -F
+complete -c rk -n "__fish_rk_using_subcommand transactions; and not __fish_seen_subcommand_from list describe describe-producers abort find-hanging help" -l command-property -d 'An admin client property: key=value (repeatable; wins over --command-config)' -r
+complete -c rk -n "__fish_rk_using_subcommand transactions; and not __fish_seen_subcommand_from list describe describe-producers abort find-hanging help" -l output -d 'Output format: Kafka\'s text tables, or JSON' -r -f -a "text\t''
+json\t''"
+complete -c rk -n "__fish_rk_using_subcommand transactions; and not __fish_seen_subcommand_from list describe describe-producers abort find-hanging help" -s h -l help -d 'Print help'
+complete -c rk -n "__fish_rk_using_subcommand transactions; and not __fish_seen_subcommand_from list describe describe-producers abort find-hanging help" -s V -l version -d 'Print version'
+complete -c rk -n "__fish_rk_using_subcommand transactions; and not __fish_seen_subcommand_from list describe describe-producers abort find-hanging help" -f -a "list" -d 'List transactions'
+complete -c rk -n "__fish_rk_using_subcommand transactions; and not __fish_seen_subcommand_from list describe describe-producers abort find-hanging help" -f -a "describe" -d 'Describe the state of an active transactional-id'
+complete -c rk -n "__fish_rk_using_subcommand transactions; and not __fish_seen_subcommand_from list describe describe-producers abort find-hanging help" -f -a "describe-producers" -d 'Describe the states of active producers for a topic partition'
+complete -c rk -n "__fish_rk_using_subcommand transactions; and not __fish_seen_subcommand_from list describe describe-producers abort find-hanging help" -f -a "abort" -d 'Abort a hanging transaction (requires administrative privileges)'
+complete -c rk -n "__fish_rk_using_subcommand transactions; and not __fish_seen_subcommand_from list describe describe-producers abort find-hanging help" -f -a "find-hanging" -d 'Find hanging transactions'
+complete -c rk -n "__fish_rk_using_subcommand transactions; and not __fish_seen_subcommand_from list describe describe-producers abort find-hanging help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c rk -n "__fish_rk_using_subcommand transactions; and __fish_seen_subcommand_from list" -l duration-filter -d 'Duration (in millis) to filter by: if < 0, all transactions will be returned; otherwise, only transactions running longer than this duration will be returned' -r
+complete -c rk -n "__fish_rk_using_subcommand transactions; and __fish_seen_subcommand_from list" -l transactional-id-pattern -d 'Transactional id regular expression pattern to filter by (brokers with ListTransactions v2, KIP-1152)' -r
+complete -c rk -n "__fish_rk_using_subcommand transactions; and __fish_seen_subcommand_from list" -l state-filter -d 'Only transactions in these states, comma-separated (e.g. Ongoing,PrepareAbort; an rk extension)' -r
+complete -c rk -n "__fish_rk_using_subcommand transactions; and __fish_seen_subcommand_from list" -l producer-id-filter -d 'Only transactions of these producer ids, comma-separated (an rk extension)' -r
+complete -c rk -n "__fish_rk_using_subcommand transactions; and __fish_seen_subcommand_from list" -l bootstrap-server -d 'The Kafka server(s) to connect to: host:port[,host:port]. Defaults to $RK_BROKERS, then localhost:9092' -r
+complete -c rk -n "__fish_rk_using_subcommand transactions; and __fish_seen_subcommand_from list" -l command-config -d 'A Java properties file with admin client configs (bootstrap.servers, client.id, request.timeout.ms, …)' -r -F
+complete -c rk -n "__fish_rk_using_subcommand transactions; and __fish_seen_subcommand_from list" -l command-property -d 'An admin client property: key=value (repeatable; wins over --command-config)' -r
+complete -c rk -n "__fish_rk_using_subcommand transactions; and __fish_seen_subcommand_from list" -l output -d 'Output format: Kafka\'s text tables, or JSON' -r -f -a "text\t''
+json\t''"
+complete -c rk -n "__fish_rk_using_subcommand transactions; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
+complete -c rk -n "__fish_rk_using_subcommand transactions; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
+complete -c rk -n "__fish_rk_using_subcommand transactions; and __fish_seen_subcommand_from describe" -l transactional-id -d 'Transactional id' -r
+complete -c rk -n "__fish_rk_using_subcommand transactions; and __fish_seen_subcommand_from describe" -l bootstrap-server -d 'The Kafka server(s) to connect to: host:port[,host:port]. Defaults to $RK_BROKERS, then localhost:9092' -r
+complete -c rk -n "__fish_rk_using_subcommand transactions; and __fish_seen_subcommand_from describe" -l command-config -d 'A Java properties file with admin client configs (bootstrap.servers, client.id, request.timeout.ms, …)' -r -F
+complete -c rk -n "__fish_rk_using_subcommand transactions; and __fish_seen_subcommand_from describe" -l command-property -d 'An admin client property: key=value (repeatable; wins over --command-config)' -r
+complete -c rk -n "__fish_rk_using_subcommand transactions; and __fish_seen_subcommand_from describe" -l output -d 'Output format: Kafka\'s text tables, or JSON' -r -f -a "text\t''
+json\t''"
+complete -c rk -n "__fish_rk_using_subcommand transactions; and __fish_seen_subcommand_from describe" -s h -l help -d 'Print help'
+complete -c rk -n "__fish_rk_using_subcommand transactions; and __fish_seen_subcommand_from describe" -s V -l version -d 'Print version'
+complete -c rk -n "__fish_rk_using_subcommand transactions; and __fish_seen_subcommand_from describe-producers" -l broker-id -d 'Optional broker id to describe the producer state on a specific replica' -r
+complete -c rk -n "__fish_rk_using_subcommand transactions; and __fish_seen_subcommand_from describe-producers" -l topic -d 'Topic name' -r
+complete -c rk -n "__fish_rk_using_subcommand transactions; and __fish_seen_subcommand_from describe-producers" -l partition -d 'Partition number' -r
+complete -c rk -n "__fish_rk_using_subcommand transactions; and __fish_seen_subcommand_from describe-producers" -l bootstrap-server -d 'The Kafka server(s) to connect to: host:port[,host:port]. Defaults to $RK_BROKERS, then localhost:9092' -r
+complete -c rk -n "__fish_rk_using_subcommand transactions; and __fish_seen_subcommand_from describe-producers" -l command-config -d 'A Java properties file with admin client configs (bootstrap.servers, client.id, request.timeout.ms, …)' -r -F
+complete -c rk -n "__fish_rk_using_subcommand transactions; and __fish_seen_subcommand_from describe-producers" -l command-property -d 'An admin client property: key=value (repeatable; wins over --command-config)' -r
+complete -c rk -n "__fish_rk_using_subcommand transactions; and __fish_seen_subcommand_from describe-producers" -l output -d 'Output format: Kafka\'s text tables, or JSON' -r -f -a "text\t''
+json\t''"
+complete -c rk -n "__fish_rk_using_subcommand transactions; and __fish_seen_subcommand_from describe-producers" -s h -l help -d 'Print help'
+complete -c rk -n "__fish_rk_using_subcommand transactions; and __fish_seen_subcommand_from describe-producers" -s V -l version -d 'Print version'
+complete -c rk -n "__fish_rk_using_subcommand transactions; and __fish_seen_subcommand_from abort" -l topic -d 'Topic name' -r
+complete -c rk -n "__fish_rk_using_subcommand transactions; and __fish_seen_subcommand_from abort" -l partition -d 'Partition number' -r
+complete -c rk -n "__fish_rk_using_subcommand transactions; and __fish_seen_subcommand_from abort" -l start-offset -d 'Start offset of the transaction to abort' -r
+complete -c rk -n "__fish_rk_using_subcommand transactions; and __fish_seen_subcommand_from abort" -l producer-id -d 'Producer id' -r
+complete -c rk -n "__fish_rk_using_subcommand transactions; and __fish_seen_subcommand_from abort" -l producer-epoch -d 'Producer epoch' -r
+complete -c rk -n "__fish_rk_using_subcommand transactions; and __fish_seen_subcommand_from abort" -l coordinator-epoch -d 'Coordinator epoch (a negative value is sent as 0)' -r
+complete -c rk -n "__fish_rk_using_subcommand transactions; and __fish_seen_subcommand_from abort" -l bootstrap-server -d 'The Kafka server(s) to connect to: host:port[,host:port]. Defaults to $RK_BROKERS, then localhost:9092' -r
+complete -c rk -n "__fish_rk_using_subcommand transactions; and __fish_seen_subcommand_from abort" -l command-config -d 'A Java properties file with admin client configs (bootstrap.servers, client.id, request.timeout.ms, …)' -r -F
+complete -c rk -n "__fish_rk_using_subcommand transactions; and __fish_seen_subcommand_from abort" -l command-property -d 'An admin client property: key=value (repeatable; wins over --command-config)' -r
+complete -c rk -n "__fish_rk_using_subcommand transactions; and __fish_seen_subcommand_from abort" -l output -d 'Output format: Kafka\'s text tables, or JSON' -r -f -a "text\t''
+json\t''"
+complete -c rk -n "__fish_rk_using_subcommand transactions; and __fish_seen_subcommand_from abort" -s h -l help -d 'Print help'
+complete -c rk -n "__fish_rk_using_subcommand transactions; and __fish_seen_subcommand_from abort" -s V -l version -d 'Print version'
+complete -c rk -n "__fish_rk_using_subcommand transactions; and __fish_seen_subcommand_from find-hanging" -l broker-id -d 'Broker id to search for hanging transactions' -r
+complete -c rk -n "__fish_rk_using_subcommand transactions; and __fish_seen_subcommand_from find-hanging" -l max-transaction-timeout -d 'Maximum transaction timeout in minutes to limit the scope of the search (15 minutes by default)' -r
+complete -c rk -n "__fish_rk_using_subcommand transactions; and __fish_seen_subcommand_from find-hanging" -l topic -d 'Topic name to limit search to (required if --partition is specified)' -r
+complete -c rk -n "__fish_rk_using_subcommand transactions; and __fish_seen_subcommand_from find-hanging" -l partition -d 'Partition number' -r
+complete -c rk -n "__fish_rk_using_subcommand transactions; and __fish_seen_subcommand_from find-hanging" -l bootstrap-server -d 'The Kafka server(s) to connect to: host:port[,host:port]. Defaults to $RK_BROKERS, then localhost:9092' -r
+complete -c rk -n "__fish_rk_using_subcommand transactions; and __fish_seen_subcommand_from find-hanging" -l command-config -d 'A Java properties file with admin client configs (bootstrap.servers, client.id, request.timeout.ms, …)' -r -F
+complete -c rk -n "__fish_rk_using_subcommand transactions; and __fish_seen_subcommand_from find-hanging" -l command-property -d 'An admin client property: key=value (repeatable; wins over --command-config)' -r
+complete -c rk -n "__fish_rk_using_subcommand transactions; and __fish_seen_subcommand_from find-hanging" -l output -d 'Output format: Kafka\'s text tables, or JSON' -r -f -a "text\t''
+json\t''"
+complete -c rk -n "__fish_rk_using_subcommand transactions; and __fish_seen_subcommand_from find-hanging" -s h -l help -d 'Print help'
+complete -c rk -n "__fish_rk_using_subcommand transactions; and __fish_seen_subcommand_from find-hanging" -s V -l version -d 'Print version'
+complete -c rk -n "__fish_rk_using_subcommand transactions; and __fish_seen_subcommand_from help" -f -a "list" -d 'List transactions'
+complete -c rk -n "__fish_rk_using_subcommand transactions; and __fish_seen_subcommand_from help" -f -a "describe" -d 'Describe the state of an active transactional-id'
+complete -c rk -n "__fish_rk_using_subcommand transactions; and __fish_seen_subcommand_from help" -f -a "describe-producers" -d 'Describe the states of active producers for a topic partition'
+complete -c rk -n "__fish_rk_using_subcommand transactions; and __fish_seen_subcommand_from help" -f -a "abort" -d 'Abort a hanging transaction (requires administrative privileges)'
+complete -c rk -n "__fish_rk_using_subcommand transactions; and __fish_seen_subcommand_from help" -f -a "find-hanging" -d 'Find hanging transactions'
+complete -c rk -n "__fish_rk_using_subcommand transactions; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c rk -n "__fish_rk_using_subcommand leader-election" -l bootstrap-server -d 'The Kafka server(s) to connect to: host:port[,host:port]. Defaults to $RK_BROKERS, then localhost:9092' -r
 complete -c rk -n "__fish_rk_using_subcommand leader-election" -l command-config -d 'A Java properties file with client configs (bootstrap.servers, client.id, request.timeout.ms, …)' -r -F
 complete -c rk -n "__fish_rk_using_subcommand leader-election" -l command-property -d 'A client property (KIP-1147): key=value (repeatable; wins over --command-config)' -r
@@ -253,19 +326,25 @@ complete -c rk -n "__fish_rk_using_subcommand man" -s h -l help -d 'Print help'
 complete -c rk -n "__fish_rk_using_subcommand man" -s V -l version -d 'Print version'
 complete -c rk -n "__fish_rk_using_subcommand links" -s h -l help -d 'Print help'
 complete -c rk -n "__fish_rk_using_subcommand links" -s V -l version -d 'Print version'
-complete -c rk -n "__fish_rk_using_subcommand help; and not __fish_seen_subcommand_from server topics console-producer console-consumer consumer-groups dump-log leader-election perf-test completions man links help" -f -a "server" -d 'Run a Kafka-compatible broker (kafka-server-start.sh)'
-complete -c rk -n "__fish_rk_using_subcommand help; and not __fish_seen_subcommand_from server topics console-producer console-consumer consumer-groups dump-log leader-election perf-test completions man links help" -f -a "topics" -d 'Create, list, describe, alter and delete topics (kafka-topics.sh)'
-complete -c rk -n "__fish_rk_using_subcommand help; and not __fish_seen_subcommand_from server topics console-producer console-consumer consumer-groups dump-log leader-election perf-test completions man links help" -f -a "console-producer" -d 'Read lines from stdin and produce them as records (kafka-console-producer.sh)'
-complete -c rk -n "__fish_rk_using_subcommand help; and not __fish_seen_subcommand_from server topics console-producer console-consumer consumer-groups dump-log leader-election perf-test completions man links help" -f -a "console-consumer" -d 'Consume records and print them (kafka-console-consumer.sh)'
-complete -c rk -n "__fish_rk_using_subcommand help; and not __fish_seen_subcommand_from server topics console-producer console-consumer consumer-groups dump-log leader-election perf-test completions man links help" -f -a "consumer-groups" -d 'List, describe, reset and delete consumer groups (kafka-consumer-groups.sh)'
-complete -c rk -n "__fish_rk_using_subcommand help; and not __fish_seen_subcommand_from server topics console-producer console-consumer consumer-groups dump-log leader-election perf-test completions man links help" -f -a "dump-log" -d 'Print the batches and records of log segments and metadata snapshots (kafka-dump-log.sh)'
-complete -c rk -n "__fish_rk_using_subcommand help; and not __fish_seen_subcommand_from server topics console-producer console-consumer consumer-groups dump-log leader-election perf-test completions man links help" -f -a "leader-election" -d 'Elect preferred or unclean partition leaders (kafka-leader-election.sh)'
-complete -c rk -n "__fish_rk_using_subcommand help; and not __fish_seen_subcommand_from server topics console-producer console-consumer consumer-groups dump-log leader-election perf-test completions man links help" -f -a "perf-test" -d 'Producer, consumer and end-to-end latency benchmarks (kafka-*-perf-test.sh)'
-complete -c rk -n "__fish_rk_using_subcommand help; and not __fish_seen_subcommand_from server topics console-producer console-consumer consumer-groups dump-log leader-election perf-test completions man links help" -f -a "completions" -d 'Print a shell completion script for bash, zsh or fish'
-complete -c rk -n "__fish_rk_using_subcommand help; and not __fish_seen_subcommand_from server topics console-producer console-consumer consumer-groups dump-log leader-election perf-test completions man links help" -f -a "man" -d 'Write man pages for rk and every subcommand'
-complete -c rk -n "__fish_rk_using_subcommand help; and not __fish_seen_subcommand_from server topics console-producer console-consumer consumer-groups dump-log leader-election perf-test completions man links help" -f -a "links" -d 'Create kafka-*.sh style links to this binary in a directory'
-complete -c rk -n "__fish_rk_using_subcommand help; and not __fish_seen_subcommand_from server topics console-producer console-consumer consumer-groups dump-log leader-election perf-test completions man links help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c rk -n "__fish_rk_using_subcommand help; and not __fish_seen_subcommand_from server topics console-producer console-consumer consumer-groups dump-log transactions leader-election perf-test completions man links help" -f -a "server" -d 'Run a Kafka-compatible broker (kafka-server-start.sh)'
+complete -c rk -n "__fish_rk_using_subcommand help; and not __fish_seen_subcommand_from server topics console-producer console-consumer consumer-groups dump-log transactions leader-election perf-test completions man links help" -f -a "topics" -d 'Create, list, describe, alter and delete topics (kafka-topics.sh)'
+complete -c rk -n "__fish_rk_using_subcommand help; and not __fish_seen_subcommand_from server topics console-producer console-consumer consumer-groups dump-log transactions leader-election perf-test completions man links help" -f -a "console-producer" -d 'Read lines from stdin and produce them as records (kafka-console-producer.sh)'
+complete -c rk -n "__fish_rk_using_subcommand help; and not __fish_seen_subcommand_from server topics console-producer console-consumer consumer-groups dump-log transactions leader-election perf-test completions man links help" -f -a "console-consumer" -d 'Consume records and print them (kafka-console-consumer.sh)'
+complete -c rk -n "__fish_rk_using_subcommand help; and not __fish_seen_subcommand_from server topics console-producer console-consumer consumer-groups dump-log transactions leader-election perf-test completions man links help" -f -a "consumer-groups" -d 'List, describe, reset and delete consumer groups (kafka-consumer-groups.sh)'
+complete -c rk -n "__fish_rk_using_subcommand help; and not __fish_seen_subcommand_from server topics console-producer console-consumer consumer-groups dump-log transactions leader-election perf-test completions man links help" -f -a "dump-log" -d 'Print the batches and records of log segments and metadata snapshots (kafka-dump-log.sh)'
+complete -c rk -n "__fish_rk_using_subcommand help; and not __fish_seen_subcommand_from server topics console-producer console-consumer consumer-groups dump-log transactions leader-election perf-test completions man links help" -f -a "transactions" -d 'List, describe, abort and find hanging transactions (kafka-transactions.sh)'
+complete -c rk -n "__fish_rk_using_subcommand help; and not __fish_seen_subcommand_from server topics console-producer console-consumer consumer-groups dump-log transactions leader-election perf-test completions man links help" -f -a "leader-election" -d 'Elect preferred or unclean partition leaders (kafka-leader-election.sh)'
+complete -c rk -n "__fish_rk_using_subcommand help; and not __fish_seen_subcommand_from server topics console-producer console-consumer consumer-groups dump-log transactions leader-election perf-test completions man links help" -f -a "perf-test" -d 'Producer, consumer and end-to-end latency benchmarks (kafka-*-perf-test.sh)'
+complete -c rk -n "__fish_rk_using_subcommand help; and not __fish_seen_subcommand_from server topics console-producer console-consumer consumer-groups dump-log transactions leader-election perf-test completions man links help" -f -a "completions" -d 'Print a shell completion script for bash, zsh or fish'
+complete -c rk -n "__fish_rk_using_subcommand help; and not __fish_seen_subcommand_from server topics console-producer console-consumer consumer-groups dump-log transactions leader-election perf-test completions man links help" -f -a "man" -d 'Write man pages for rk and every subcommand'
+complete -c rk -n "__fish_rk_using_subcommand help; and not __fish_seen_subcommand_from server topics console-producer console-consumer consumer-groups dump-log transactions leader-election perf-test completions man links help" -f -a "links" -d 'Create kafka-*.sh style links to this binary in a directory'
+complete -c rk -n "__fish_rk_using_subcommand help; and not __fish_seen_subcommand_from server topics console-producer console-consumer consumer-groups dump-log transactions leader-election perf-test completions man links help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c rk -n "__fish_rk_using_subcommand help; and __fish_seen_subcommand_from server" -f -a "start" -d 'Start a broker (single node). With no arguments it serves 127.0.0.1:9092 on the default data dir'
+complete -c rk -n "__fish_rk_using_subcommand help; and __fish_seen_subcommand_from transactions" -f -a "list" -d 'List transactions'
+complete -c rk -n "__fish_rk_using_subcommand help; and __fish_seen_subcommand_from transactions" -f -a "describe" -d 'Describe the state of an active transactional-id'
+complete -c rk -n "__fish_rk_using_subcommand help; and __fish_seen_subcommand_from transactions" -f -a "describe-producers" -d 'Describe the states of active producers for a topic partition'
+complete -c rk -n "__fish_rk_using_subcommand help; and __fish_seen_subcommand_from transactions" -f -a "abort" -d 'Abort a hanging transaction (requires administrative privileges)'
+complete -c rk -n "__fish_rk_using_subcommand help; and __fish_seen_subcommand_from transactions" -f -a "find-hanging" -d 'Find hanging transactions'
 complete -c rk -n "__fish_rk_using_subcommand help; and __fish_seen_subcommand_from perf-test" -f -a "producer" -d 'Producer throughput and latency (kafka-producer-perf-test.sh)'
 complete -c rk -n "__fish_rk_using_subcommand help; and __fish_seen_subcommand_from perf-test" -f -a "consumer" -d 'Consumer throughput (kafka-consumer-perf-test.sh)'
 complete -c rk -n "__fish_rk_using_subcommand help; and __fish_seen_subcommand_from perf-test" -f -a "e2e" -d 'End-to-end latency: produce one record, consume it, repeat (like Kafka\'s EndToEndLatency)'

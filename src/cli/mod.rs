@@ -11,6 +11,7 @@ pub mod leader_election;
 pub mod perf_test;
 pub mod server;
 pub mod topics;
+pub mod transactions;
 
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use std::ffi::OsString;
@@ -42,6 +43,8 @@ pub enum Command {
     ConsumerGroups(consumer_groups::ConsumerGroupsArgs),
     /// Print the batches and records of log segments and metadata snapshots (kafka-dump-log.sh).
     DumpLog(dump_log::DumpLogArgs),
+    /// List, describe, abort and find hanging transactions (kafka-transactions.sh).
+    Transactions(transactions::TransactionsArgs),
     /// Elect preferred or unclean partition leaders (kafka-leader-election.sh).
     LeaderElection(leader_election::LeaderElectionArgs),
     /// Producer, consumer and end-to-end latency benchmarks (kafka-*-perf-test.sh).
@@ -64,6 +67,7 @@ pub const ALIASES: &[(&str, &[&str])] = &[
     ("kafka-leader-election", &["leader-election"]),
     ("kafka-consumer-groups", &["consumer-groups"]),
     ("kafka-dump-log", &["dump-log"]),
+    ("kafka-transactions", &["transactions"]),
     ("kafka-producer-perf-test", &["perf-test", "producer"]),
     ("kafka-consumer-perf-test", &["perf-test", "consumer"]),
 ];
@@ -108,6 +112,7 @@ pub fn main(args: Vec<OsString>) -> i32 {
         Command::ConsoleConsumer(a) => console_consumer::run(a),
         Command::LeaderElection(a) => leader_election::run(a),
         Command::ConsumerGroups(a) => consumer_groups::run(a),
+        Command::Transactions(a) => transactions::run(a),
         Command::DumpLog(a) => dump_log::run(a),
         Command::PerfTest(c) => perf_test::run(c),
         Command::Completions(a) => completions::run_completions(a),

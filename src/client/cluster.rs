@@ -263,9 +263,17 @@ impl Cluster {
         self.find_coordinator(0, group).await
     }
 
+    /// The transaction coordinator's node id for a transactional id (key type 1).
+    pub async fn txn_coordinator(&self, transactional_id: &str) -> Result<i32, ClientError> {
+        self.find_coordinator(1, transactional_id).await
+    }
+
     /// The coordinator's node id for a key: key_type 0 is a group, 1 a transactional id.
     pub async fn find_coordinator(&self, key_type: i8, key: &str) -> Result<i32, ClientError> {
         let v = self.version_for::<FindCoordinatorRequest>(None).await?;
+        if key_type != 0 && v < 1 {
+            return Err(ClientError::Unsupported(ApiKey::FindCoordinator));
+        }
         let req = if v >= 4 {
             FindCoordinatorRequest::default().with_key_type(key_type).with_coordinator_keys(vec![StrBytes::from_string(key.to_string())])
         } else {

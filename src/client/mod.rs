@@ -4,6 +4,7 @@
 
 pub mod admin;
 pub mod admin_groups;
+pub mod admin_txn;
 pub mod cluster;
 pub mod config;
 pub mod connection;
