@@ -281,3 +281,23 @@ async fn offset_fetch_require_stable_waits_for_pending_transactional_offsets() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+#[tokio::test]
+async fn list_transactions_patterns_match_whole_ids_and_bad_ones_are_refused() {
+    use kafka_protocol::messages::*;
+    let b = TestBroker::start_with(FAST);
+    let mut c = b.connect().await;
+    create_topic(&mut c, "pat", 1, &[]).await;
+    let p = txn_producer(&b, "orders-1").await;
+    p.begin_transaction().unwrap();
+    p.send(rec("pat", 0, "x")).wait().await.unwrap();
+    let list = |pattern: &str| ListTransactionsRequest::default().with_transactional_id_pattern(Some(sb(pattern)));
+    let ids = |r: ListTransactionsResponse| -> (i16, Vec<String>) {
+        (r.error_code, r.transaction_states.iter().map(|t| t.transactional_id.0.to_string()).collect())
+    };
+    assert_eq!(ids(c.send(&list("orders-.*")).await.unwrap()), (0, vec!["orders-1".to_string()]));
+    assert_eq!(ids(c.send(&list("orders")).await.unwrap()), (0, vec![]), "a pattern matches the whole id");
+    let bad = c.send(&list("orders-(")).await.unwrap();
+    assert_eq!(bad.error_code, kafka_protocol::error::ResponseError::InvalidRegularExpression.code());
+    p.abort_transaction().await.unwrap();
+}

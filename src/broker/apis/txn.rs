@@ -201,11 +201,7 @@ pub async fn write_txn_markers(ctx: &Ctx<'_>, req: WriteTxnMarkersRequest) -> Wr
         for t in &m.topics {
             let mut partitions = Vec::new();
             for p in &t.partition_indexes {
-                let c = if b.replicas.get(&t.name.0, *p).is_none() {
-                    code(E::UnknownTopicOrPartition)
-                } else {
-                    err_of(b.txns.write_marker(&t.name.0, *p, m.producer_id.0, m.producer_epoch, marker).await)
-                };
+                let c = err_of(b.txns.write_marker_once(&t.name.0, *p, m.producer_id.0, m.producer_epoch, marker).await);
                 partitions.push(
                     write_txn_markers_response::WritableTxnMarkerPartitionResult::default().with_partition_index(*p).with_error_code(c),
                 );
@@ -298,22 +294,31 @@ pub async fn list_transactions(ctx: &Ctx<'_>, req: ListTransactionsRequest) -> L
     let states: Vec<String> = req.state_filters.iter().map(|s| s.to_string()).collect();
     let pids: Vec<i64> = req.producer_id_filters.iter().map(|p| p.0).collect();
     let duration = if ctx.version >= 1 { req.duration_filter } else { -1 };
-    let pattern = if ctx.version >= 2 { req.transactional_id_pattern.as_ref().and_then(|p| regex::Regex::new(p).ok()) } else { None };
+    // KIP-1152: the pattern must match the whole id (Java's Matcher.matches); a pattern
+    // that does not compile is the client's error, not "no filter".
+    let pattern = match req.transactional_id_pattern.as_deref().filter(|p| ctx.version >= 2 && !p.is_empty()) {
+        None => None,
+        Some(p) => match regex::Regex::new(&format!("^(?:{p})$")) {
+            Ok(re) => Some(re),
+            Err(_) => return ListTransactionsResponse::default().with_error_code(code(E::InvalidRegularExpression)),
+        },
+    };
+    // While a transaction-state partition loads, Kafka answers the error alone: a
+    // partial list would look complete.
+    if !b.txns.is_loaded() {
+        return ListTransactionsResponse::default().with_error_code(code(E::CoordinatorLoadInProgress));
+    }
     let (found, unknown) = b.txns.list(&states, &pids, duration);
-    let err = if b.txns.is_loaded() { 0 } else { code(E::CoordinatorLoadInProgress) };
-    ListTransactionsResponse::default()
-        .with_error_code(err)
-        .with_unknown_state_filters(unknown.into_iter().map(sb).collect())
-        .with_transaction_states(
-            found
-                .into_iter()
-                .filter(|(id, _, _)| pattern.as_ref().is_none_or(|re| re.is_match(id)))
-                .map(|(id, pid, state)| {
-                    list_transactions_response::TransactionState::default()
-                        .with_transactional_id(TransactionalId(sb(id)))
-                        .with_producer_id(ProducerId(pid))
-                        .with_transaction_state(sb(state))
-                })
-                .collect(),
-        )
+    ListTransactionsResponse::default().with_unknown_state_filters(unknown.into_iter().map(sb).collect()).with_transaction_states(
+        found
+            .into_iter()
+            .filter(|(id, _, _)| pattern.as_ref().is_none_or(|re| re.is_match(id)))
+            .map(|(id, pid, state)| {
+                list_transactions_response::TransactionState::default()
+                    .with_transactional_id(TransactionalId(sb(id)))
+                    .with_producer_id(ProducerId(pid))
+                    .with_transaction_state(sb(state))
+            })
+            .collect(),
+    )
 }

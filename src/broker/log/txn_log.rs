@@ -167,7 +167,7 @@ impl PartitionLog {
     /// The aborted transactions overlapping [from, to), whole (the cleaner drops their
     /// records).
     pub fn aborted_in(&self, from: i64, to: i64) -> Vec<super::producer_state::AbortedTxn> {
-        self.aborted.iter().filter(|(_, t)| t.last_offset >= from && t.first_offset < to).map(|(_, t)| t.clone()).collect()
+        self.aborted.iter().filter(|(_, t)| t.last_offset >= from && t.first_offset < to).map(|(_, t)| *t).collect()
     }
 
     pub fn producer_state(&self) -> &super::producer_state::ProducerStateManager {

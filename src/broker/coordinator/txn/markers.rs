@@ -54,39 +54,45 @@ impl TransactionCoordinator {
     /// needs none.
     pub async fn write_marker(&self, topic: &str, partition: i32, pid: i64, epoch: i16, marker: EndMarker) -> Result<(), i16> {
         for attempt in 0..MARKER_ATTEMPTS {
-            let Some(part) = self.replicas.get(topic, partition) else { return Ok(()) };
-            let buf = end_marker_batch(pid, epoch, marker, now_ms());
-            let appended = self
-                .replicas
-                .append_records(
-                    vec![PendingAppend { partition: part, buf, result: None, guard: None }],
-                    -1,
-                    Duration::from_secs(30),
-                    AppendOrigin::Coordinator,
-                )
-                .await;
-            match appended.into_iter().next().and_then(|a| a.result) {
-                Some(Ok(_)) => {
-                    if topic == OFFSETS_TOPIC {
-                        self.groups.complete_txn(partition, pid, marker.commit);
-                    }
-                    return Ok(());
+            match self.write_marker_once(topic, partition, pid, epoch, marker).await {
+                Ok(()) => return Ok(()),
+                Err(c)
+                    if c == code(E::InvalidProducerEpoch) || c == code(E::TransactionCoordinatorFenced) || c == code(E::CorruptMessage) =>
+                {
+                    return Err(c);
                 }
-                Some(Err(e)) => {
-                    let c = e.code();
-                    let fatal =
-                        c == code(E::InvalidProducerEpoch) || c == code(E::TransactionCoordinatorFenced) || c == code(E::CorruptMessage);
-                    if fatal {
-                        return Err(c);
-                    }
-                    if c == code(E::UnknownTopicOrPartition) {
-                        return Ok(());
-                    }
-                    tokio::time::sleep(Duration::from_millis(100 * (attempt as u64 + 1).min(10))).await;
-                }
-                None => return Err(code(E::UnknownServerError)),
+                // A deleted partition needs no marker.
+                Err(c) if c == code(E::UnknownTopicOrPartition) => return Ok(()),
+                Err(c) if c == code(E::UnknownServerError) => return Err(c),
+                Err(_) => tokio::time::sleep(Duration::from_millis(100 * (attempt as u64 + 1).min(10))).await,
             }
         }
         Err(code(E::RequestTimedOut))
+    }
+
+    /// One attempt, every error returned as is: what the WriteTxnMarkers API answers
+    /// (an admin aborting a hanging transaction retries or looks for the new leader itself).
+    pub async fn write_marker_once(&self, topic: &str, partition: i32, pid: i64, epoch: i16, marker: EndMarker) -> Result<(), i16> {
+        let Some(part) = self.replicas.get(topic, partition) else { return Err(code(E::UnknownTopicOrPartition)) };
+        let buf = end_marker_batch(pid, epoch, marker, now_ms());
+        let appended = self
+            .replicas
+            .append_records(
+                vec![PendingAppend { partition: part, buf, result: None, guard: None }],
+                -1,
+                Duration::from_secs(30),
+                AppendOrigin::Coordinator,
+            )
+            .await;
+        match appended.into_iter().next().and_then(|a| a.result) {
+            Some(Ok(_)) => {
+                if topic == OFFSETS_TOPIC {
+                    self.groups.complete_txn(partition, pid, marker.commit);
+                }
+                Ok(())
+            }
+            Some(Err(e)) => Err(e.code()),
+            None => Err(code(E::UnknownServerError)),
+        }
     }
 }
