@@ -301,3 +301,43 @@ async fn list_transactions_patterns_match_whole_ids_and_bad_ones_are_refused() {
     assert_eq!(bad.error_code, kafka_protocol::error::ResponseError::InvalidRegularExpression.code());
     p.abort_transaction().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_idempotent_default_producer_survives_a_broker_crash_exactly_once_in_order() {
+    let mut b = TestBroker::start_with(FAST);
+    let mut c = b.connect().await;
+    create_topic(&mut c, "crash", 2, &[]).await;
+    drop(c);
+    // rk's client with its defaults: idempotent, acks=all, unlimited retries within
+    // delivery.timeout.ms.
+    let p = Producer::new(cluster(&b).await, ProducerConfig::default()).await.unwrap();
+    let n = 6000;
+    let mut deliveries = Vec::new();
+    for i in 0..n {
+        deliveries.push(p.send(ProducerRecord {
+            topic: "crash".into(),
+            key: Some(format!("k{}", i % 2).into()),
+            value: Some(format!("v{i}").into()),
+            ..Default::default()
+        }));
+        if i == n / 2 {
+            // Mid-stream: some batches are acknowledged, some in flight, some queued.
+            b.kill9();
+            std::thread::sleep(Duration::from_millis(300));
+            b.start_again();
+        }
+        if i % 500 == 0 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+    for d in deliveries {
+        d.wait().await.expect("every record is delivered");
+    }
+    let got = read_all(&b, "crash", 2, "read_uncommitted").await;
+    let total: usize = got.values().map(|v| v.len()).sum();
+    assert_eq!(total, n, "exactly once: no record lost or duplicated");
+    for vs in got.values() {
+        let nums: Vec<usize> = vs.iter().map(|v| v[1..].parse().unwrap()).collect();
+        assert!(nums.windows(2).all(|w| w[0] < w[1]), "in order per partition");
+    }
+}

@@ -234,6 +234,10 @@ pub fn run(mut a: ConsoleProducerArgs) -> anyhow::Result<i32> {
     if !props.iter().any(|(k, _)| k == "request.timeout.ms") {
         props.push(("request.timeout.ms".into(), "1500".into()));
     }
+    // --message-send-max-retries defaults to 3 (Kafka's maybeMergeOptions).
+    if !props.iter().any(|(k, _)| k == "retries") {
+        props.push(("retries".into(), "3".into()));
+    }
     let cfg = a.client.config_with("console-producer", &[], &props.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>())?;
     let pcfg = ProducerConfig::from_props(&cfg.props).map_err(anyhow::Error::msg)?;
     let input: Box<dyn BufRead + Send> = match &a.input_file {

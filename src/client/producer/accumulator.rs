@@ -58,7 +58,7 @@ impl TopicState {
     fn append(&mut self, p: i32, r: &RecordRef, batch_size: usize) -> (&mut ProducerBatch, bool) {
         let q = &mut self.parts[p as usize];
         let mut wake = false;
-        if q.back().is_none_or(|b| !b.is_empty() && !b.fits(r, batch_size)) {
+        if q.back().is_none_or(|b| !b.fits(r, batch_size) && (!b.is_empty() || b.is_sealed())) {
             q.push_back(ProducerBatch::new(self.name.clone(), p, batch_size));
             wake = true;
         }
@@ -229,5 +229,29 @@ mod tests {
         }
         let order: Vec<i32> = acc.topics["t"].parts[0].iter().map(|b| b.base_sequence).collect();
         assert_eq!(order, vec![0, 10, 20, 30, 40, -1, -1]);
+    }
+
+    /// A sent batch that comes back for a retry must not take new records: its bytes are
+    /// sealed, so they would be acknowledged without ever being sent (a lost-data bug
+    /// found with a broker killed mid-stream).
+    #[test]
+    fn a_retried_batch_takes_no_new_records() {
+        let mut acc = Accumulator::new(1 << 20);
+        acc.set_count("t", 1);
+        let rec =
+            |v: &str| ProducerRecord { topic: "t".into(), partition: Some(0), value: Some(v.to_string().into()), ..Default::default() };
+        drop(acc.append(rec("a")));
+        let mut sent = acc.drain(Duration::ZERO, |_, _| true);
+        assert_eq!(sent.len(), 1);
+        let mut b = sent.pop().unwrap();
+        b.base_sequence = 0;
+        let codec =
+            super::super::batch::Codec { compression: kafka_protocol::records::Compression::None, level: None, transactional: false };
+        b.seal(codec, 1, 0).unwrap();
+        acc.requeue(b);
+        drop(acc.append(rec("b")));
+        let q = &acc.topics["t"].parts[0];
+        assert_eq!(q.len(), 2, "the new record starts a batch of its own");
+        assert_eq!((q[0].record_count(), q[1].record_count()), (1, 1));
     }
 }

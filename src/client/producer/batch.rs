@@ -150,6 +150,9 @@ impl ProducerBatch {
     pub fn is_empty(&self) -> bool {
         self.count == 0
     }
+    pub fn is_sealed(&self) -> bool {
+        self.sealed.is_some()
+    }
     pub fn record_count(&self) -> i32 {
         self.count
     }
@@ -171,7 +174,13 @@ impl ProducerBatch {
 
     /// Whether `r` fits within `limit` bytes. The exact size is only computed near the
     /// limit: a record's varints and attributes take at most 61 bytes, a header's 20.
+    /// Whether `r` can still go into this batch: never once it has been sealed (sent),
+    /// even when a retry puts it back as its partition's last batch; its bytes, CRC and
+    /// sequence numbers are fixed.
     pub fn fits(&self, r: &RecordRef, limit: usize) -> bool {
+        if self.sealed.is_some() {
+            return false;
+        }
         let payload = r.key.map_or(0, |k| k.len()) + r.value.map_or(0, |v| v.len());
         let headers: usize = r.headers.iter().map(|(k, v)| k.len() + v.as_ref().map_or(0, |v| v.len()) + 20).sum();
         self.size() + payload + headers + 61 <= limit || self.size() + self.record_size(r) <= limit

@@ -28,8 +28,14 @@ pub struct ProducerConfig {
     pub linger: Duration,
     pub batch_size: usize,
     pub compression: Compression,
+    /// retries (Kafka's default: unlimited, bounded by delivery.timeout.ms).
     pub retries: u32,
     pub retry_backoff: Duration,
+    /// retry.backoff.max.ms: retries back off exponentially up to this (KIP-580).
+    pub retry_backoff_max: Duration,
+    /// delivery.timeout.ms: how long a record may take from send() to its outcome,
+    /// retries included.
+    pub delivery_timeout: Duration,
     /// None: on when the broker supports it (Kafka 3+ default); Some(true): required.
     pub idempotence: Option<bool>,
     /// max.in.flight.requests.per.connection
@@ -54,8 +60,10 @@ impl Default for ProducerConfig {
             linger: Duration::from_millis(5),
             batch_size: 16384,
             compression: Compression::None,
-            retries: 5,
+            retries: i32::MAX as u32,
             retry_backoff: Duration::from_millis(100),
+            retry_backoff_max: Duration::from_millis(1000),
+            delivery_timeout: Duration::from_millis(120_000),
             idempotence: None,
             max_in_flight: 5,
             max_request_size: 1 << 20,
@@ -108,6 +116,9 @@ impl ProducerConfig {
         if let Some(v) = num("retry.backoff.ms")? {
             c.retry_backoff = Duration::from_millis(v);
         }
+        if let Some(v) = num("retry.backoff.max.ms")? {
+            c.retry_backoff_max = Duration::from_millis(v);
+        }
         if let Some(v) = props.get("compression.type") {
             c.compression = parse_compression(v)?;
         }
@@ -134,6 +145,18 @@ impl ProducerConfig {
         }
         if let Some(v) = props.get("enable.idempotence") {
             c.idempotence = Some(v.trim().eq_ignore_ascii_case("true"));
+        }
+        // As Java's: an explicit delivery.timeout.ms must cover linger.ms + request.timeout.ms;
+        // the default grows to cover them.
+        let floor = c.linger + Duration::from_millis(c.request_timeout_ms.max(0) as u64);
+        match num("delivery.timeout.ms")? {
+            Some(v) if Duration::from_millis(v) < floor => {
+                return Err(format!(
+                    "Invalid value {v} for configuration delivery.timeout.ms: should be equal to or larger than linger.ms + request.timeout.ms"
+                ));
+            }
+            Some(v) => c.delivery_timeout = Duration::from_millis(v),
+            None => c.delivery_timeout = c.delivery_timeout.max(floor),
         }
         if let Some(v) = props.get("transactional.id").filter(|v| !v.trim().is_empty()) {
             c.transactional_id = Some(v.trim().to_string());

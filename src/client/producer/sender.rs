@@ -280,15 +280,28 @@ impl Sender {
             Some(c) => ResponseError::try_from_code(c).is_some_and(|e| e.is_retriable()),
             None => matches!(err, ClientError::Io(_) | ClientError::Timeout(_) | ClientError::Protocol(_) | ClientError::Connect { .. }),
         };
-        if retriable && batch.attempts < self.cfg.retries {
+        let age = batch.created.elapsed();
+        if retriable && batch.attempts < self.cfg.retries && age < self.cfg.delivery_timeout {
+            // Exponential backoff (KIP-580), never past the delivery deadline.
+            let backoff = self.cfg.retry_backoff.saturating_mul(1 << batch.attempts.min(16)).min(self.cfg.retry_backoff_max);
             batch.attempts += 1;
-            batch.retry_at = Some(Instant::now() + self.cfg.retry_backoff);
+            batch.retry_at = Some(Instant::now() + backoff.min(self.cfg.delivery_timeout - age));
             // Leaders or partition counts may have changed: reload before the retry.
             self.leaders.retain(|(t, _), _| *t != batch.topic);
             self.refresh.insert(batch.topic.to_string());
             self.shared.acc().requeue(batch);
             return;
         }
+        let err = if retriable && age >= self.cfg.delivery_timeout {
+            let (n, ms) = (batch.record_count(), age.as_millis());
+            let msg = format!(
+                "Expiring {n} record(s) for {}-{}: {ms} ms has passed since batch creation (last error: {err})",
+                batch.topic, batch.partition
+            );
+            ClientError::kafka_msg(ResponseError::RequestTimedOut.code(), Some(&msg))
+        } else {
+            err
+        };
         if let Some(t) = &self.shared.txn {
             t.fail_abortable(&err);
         }
