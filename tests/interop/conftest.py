@@ -238,10 +238,21 @@ def fresh_broker(broker_factory):
 
 @pytest.fixture(autouse=True)
 def _module_broker_still_alive(request):
-    """Turns a crash (panic, abort) of the shared module broker during a test into an error."""
+    """Turns a crash (panic, abort) of a shared module broker during a test into an error."""
     yield
-    if "broker" in request.fixturenames:
-        request.getfixturevalue("broker").check_alive()
+    for name in ("broker", "gbroker", "txbroker"):
+        if name in request.fixturenames:
+            request.getfixturevalue(name).check_alive()
+
+
+def _module_broker(prefix: str, overrides: dict):
+    root = tempfile.mkdtemp(prefix=prefix)
+    factory = BrokerFactory(root)
+    try:
+        yield factory(overrides)
+    finally:
+        factory.close()
+        shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
@@ -249,17 +260,13 @@ def gbroker():
     """One broker per module with a short initial rebalance delay (the group suites)."""
     from groups_common import GROUP_OVERRIDES
 
-    root = tempfile.mkdtemp(prefix="rk-groups-")
-    factory = BrokerFactory(root)
-    try:
-        yield factory(GROUP_OVERRIDES)
-    finally:
-        factory.close()
-        shutil.rmtree(root, ignore_errors=True)
+    yield from _module_broker("rk-groups-", GROUP_OVERRIDES)
 
 
-@pytest.fixture(autouse=True)
-def _gbroker_still_alive(request):
-    yield
-    if "gbroker" in request.fixturenames:
-        request.getfixturevalue("gbroker").check_alive()
+@pytest.fixture(scope="module")
+def txbroker():
+    """One broker per module with the EOS overrides (instant group joins, timed-out
+    transactions looked for every 500 ms)."""
+    from eos_common import EOS_OVERRIDES
+
+    yield from _module_broker("rk-eos-", EOS_OVERRIDES)

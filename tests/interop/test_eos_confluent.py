@@ -13,8 +13,6 @@ DescribeProducers (2.16); test_eos_kafka_python.py covers them through kafka-pyt
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 import threading
 import time
 from collections import Counter
@@ -22,7 +20,7 @@ from collections import Counter
 import pytest
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
 
-from conftest import BrokerFactory, unique
+from conftest import unique
 from eos_common import (
     EOS_OVERRIDES,
     READ_COMMITTED,
@@ -42,26 +40,6 @@ PARTITIONS = 3
 # librdkafka reports PRODUCER_FENCED and INVALID_PRODUCER_EPOCH from the transaction
 # coordinator as the fatal _FENCED (rd_kafka_txn_normalize_err).
 FENCED = {KafkaError._FENCED, KafkaError.PRODUCER_FENCED, KafkaError.INVALID_PRODUCER_EPOCH}
-
-
-@pytest.fixture(scope="module")
-def txbroker():
-    """One broker for the module, with the EOS overrides (instant group joins, timed-out
-    transactions looked for every 500 ms)."""
-    root = tempfile.mkdtemp(prefix="rk-eos-")
-    factory = BrokerFactory(root)
-    try:
-        yield factory(EOS_OVERRIDES)
-    finally:
-        factory.close()
-        shutil.rmtree(root, ignore_errors=True)
-
-
-@pytest.fixture(autouse=True)
-def _txbroker_still_alive(request):
-    yield
-    if "txbroker" in request.fixturenames:
-        request.getfixturevalue("txbroker").check_alive()
 
 
 # ======================================================================= helpers

@@ -11,8 +11,6 @@ without a timeout, so they run under `run_bounded`."""
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 import threading
 import time
 from collections import Counter
@@ -23,9 +21,8 @@ from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka import errors as Errors
 from kafka.structs import OffsetAndMetadata
 
-from conftest import BrokerFactory, unique
+from conftest import unique
 from eos_common import (
-    EOS_OVERRIDES,
     READ_COMMITTED,
     READ_UNCOMMITTED,
     TcpProxy,
@@ -57,26 +54,6 @@ requires_txn = pytest.mark.skipif(
     not (HAS_TXN and HAS_READ_COMMITTED),
     reason=f"kafka-python {kafka.__version__} has no transactional producer or read_committed consumer",
 )
-
-
-@pytest.fixture(scope="module")
-def txbroker():
-    """One broker for the module, with the EOS overrides (instant group joins, timed-out
-    transactions looked for every 500 ms)."""
-    root = tempfile.mkdtemp(prefix="rk-eos-kp-")
-    factory = BrokerFactory(root)
-    try:
-        yield factory(EOS_OVERRIDES)
-    finally:
-        factory.close()
-        shutil.rmtree(root, ignore_errors=True)
-
-
-@pytest.fixture(autouse=True)
-def _txbroker_still_alive(request):
-    yield
-    if "txbroker" in request.fixturenames:
-        request.getfixturevalue("txbroker").check_alive()
 
 
 @pytest.fixture
