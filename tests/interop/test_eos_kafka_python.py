@@ -33,7 +33,7 @@ from eos_common import (
     run_bounded,
     seq_value,
 )
-from util import wait_until
+from util import kp_admin, kp_create_topic, wait_until
 
 TIMEOUT_MS = 15000
 CALL_TIMEOUT = 30.0  # for blocking transactional calls
@@ -71,19 +71,8 @@ def closing():
 # ======================================================================= helpers
 
 
-def kp_admin(bs: str) -> KafkaAdminClient:
-    return KafkaAdminClient(bootstrap_servers=bs, request_timeout_ms=TIMEOUT_MS)
-
-
 def create_topic(bs: str, name: str, partitions=PARTITIONS) -> str:
-    adm = kp_admin(bs)
-    try:
-        res = adm.create_topics({name: {"num_partitions": partitions, "replication_factor": 1}}, wait_for_metadata=True)
-        [t] = res["topics"]
-        assert t["error_code"] == 0, t
-    finally:
-        adm.close()
-    return name
+    return kp_create_topic(bs, name, partitions)
 
 
 def kp_producer(bs: str, **kw) -> KafkaProducer:

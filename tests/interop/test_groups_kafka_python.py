@@ -27,7 +27,7 @@ from kafka.structs import OffsetAndMetadata
 
 from conftest import unique
 from groups_common import GROUP_OVERRIDES, SETTLE, assert_exactly_once, wait_consumed, wait_split
-from util import wait_until
+from util import kp_admin, kp_create_topic, wait_until
 
 TIMEOUT_MS = 15000
 
@@ -40,19 +40,8 @@ def members():
         m.stop(timeout=15)
 
 
-def kp_admin(bs):
-    return KafkaAdminClient(bootstrap_servers=bs, request_timeout_ms=TIMEOUT_MS)
-
-
 def create_topic(bs, name, partitions):
-    adm = kp_admin(bs)
-    try:
-        res = adm.create_topics({name: {"num_partitions": partitions, "replication_factor": 1}}, wait_for_metadata=True)
-        [t] = res["topics"]
-        assert t["error_code"] == 0, t
-    finally:
-        adm.close()
-    return name
+    return kp_create_topic(bs, name, partitions)
 
 
 def produce_round(bs, topic, partitions, per_partition, tag):

@@ -153,3 +153,24 @@ def kafka_error_name(code) -> str:
         if name.isupper() and getattr(KafkaError, name) == code:
             return name
     return str(code)
+
+
+# ---------------------------------------------------------------- kafka-python
+
+
+def kp_admin(bootstrap: str):
+    from kafka import KafkaAdminClient
+
+    return KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=int(TIMEOUT * 1000))
+
+
+def kp_create_topic(bootstrap: str, name: str, partitions: int) -> str:
+    """Creates a topic with kafka-python's admin client and checks the broker's answer."""
+    adm = kp_admin(bootstrap)
+    try:
+        res = adm.create_topics({name: {"num_partitions": partitions, "replication_factor": 1}}, wait_for_metadata=True)
+        [t] = res["topics"]
+        assert t["error_code"] == 0, t
+    finally:
+        adm.close()
+    return name
