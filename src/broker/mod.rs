@@ -10,9 +10,11 @@ pub mod controller;
 pub mod coordinator;
 pub mod faults;
 pub mod fetch_session;
+pub mod lifecycle;
 pub mod log;
 pub mod metadata;
 pub mod network;
+pub mod quorum;
 pub mod replica;
 pub mod topic_config;
 
@@ -44,6 +46,8 @@ pub enum BrokerError {
     Log(#[from] log::LogError),
     #[error(transparent)]
     Metadata(#[from] MetadataLogError),
+    #[error(transparent)]
+    Quorum(#[from] quorum::QuorumError),
 }
 
 pub struct Broker {
@@ -51,7 +55,10 @@ pub struct Broker {
     pub cluster_id: String,
     pub controller: Arc<Controller>,
     pub metadata: Arc<MetadataPublisher>,
-    metadata_log: Arc<Mutex<MetadataLog>>,
+    /// One node: the local metadata log. KRaft: None (the quorum holds the log).
+    metadata_log: Option<Arc<Mutex<MetadataLog>>>,
+    /// KRaft mode: the metadata quorum.
+    pub quorum: Option<Arc<quorum::Quorum>>,
     pub replicas: Arc<ReplicaManager>,
     pub fetch_sessions: std::sync::Mutex<fetch_session::FetchSessionCache>,
     pub groups: Arc<coordinator::group::GroupCoordinator>,
@@ -67,10 +74,34 @@ pub struct RunningBroker {
     pub recovered: bool,
     stop: tokio::sync::watch::Sender<bool>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
+    lifecycle: Option<Arc<lifecycle::BrokerLifecycle>>,
 }
 
-fn read_or_create_meta(dir: &Path, node_id: i32) -> std::io::Result<String> {
+/// The cluster id a new data dir gets: `cluster.id` when configured (what
+/// `kafka-storage format --cluster-id` writes), else one derived from the voter set so
+/// every node of a KRaft cluster agrees without a format step, else a random one.
+fn new_cluster_id(config: &BrokerConfig) -> String {
     use base64::Engine;
+    if let Some(id) = config.props.get("cluster.id").map(|s| s.trim()).filter(|s| !s.is_empty()) {
+        return id.to_string();
+    }
+    let bytes = match &config.kraft {
+        Some(k) if !k.voters.is_empty() => {
+            let text: Vec<String> = k.voters.iter().map(|(id, a)| format!("{id}@{a}")).collect();
+            let mut h = [0u8; 16];
+            h[..4].copy_from_slice(&crc32c::crc32c(text.join(",").as_bytes()).to_be_bytes());
+            h[4..8].copy_from_slice(&crc32c::crc32c(format!("rk:{}", text.join(";")).as_bytes()).to_be_bytes());
+            h[8..12].copy_from_slice(&(text.len() as u32).to_be_bytes());
+            h[12..16].copy_from_slice(&crc32c::crc32c(text.concat().as_bytes()).to_be_bytes());
+            h
+        }
+        _ => *uuid::Uuid::new_v4().as_bytes(),
+    };
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+fn read_or_create_meta(dir: &Path, config: &BrokerConfig) -> std::io::Result<String> {
+    let node_id = config.node_id;
     let path = dir.join("meta.properties");
     if let Ok(text) = std::fs::read_to_string(&path)
         && let props = config::parse_properties(&text)
@@ -78,7 +109,7 @@ fn read_or_create_meta(dir: &Path, node_id: i32) -> std::io::Result<String> {
     {
         return Ok(id.clone());
     }
-    let id = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(uuid::Uuid::new_v4().as_bytes());
+    let id = new_cluster_id(config);
     let text = format!("#\n#rk broker metadata\nversion=1\nnode.id={node_id}\ncluster.id={id}\n");
     let tmp = dir.join("meta.properties.tmp");
     std::fs::write(&tmp, text)?;
@@ -86,10 +117,67 @@ fn read_or_create_meta(dir: &Path, node_id: i32) -> std::io::Result<String> {
     Ok(id)
 }
 
+/// A broker as clients reach it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Endpoint {
+    pub id: i32,
+    pub host: String,
+    pub port: i32,
+    pub rack: Option<String>,
+}
+
 impl Broker {
     /// The newest published metadata image (cheap: an Arc clone).
     pub fn image(&self) -> Arc<MetadataImage> {
         self.metadata.image()
+    }
+
+    /// The brokers clients may use: the registered, unfenced ones (KRaft), or this one.
+    pub fn endpoints(&self) -> Vec<Endpoint> {
+        if self.quorum.is_none() {
+            let port = self.config.advertised_port as i32;
+            return vec![Endpoint { id: self.config.node_id, host: self.config.advertised_host.clone(), port, rack: None }];
+        }
+        let img = self.image();
+        img.brokers
+            .values()
+            .filter(|b| !b.fenced)
+            .map(|b| Endpoint { id: b.id, host: b.host.clone(), port: b.port as i32, rack: b.rack.clone() })
+            .collect()
+    }
+
+    /// The controller id clients are told (admin requests to any broker are forwarded).
+    pub fn controller_id(&self) -> i32 {
+        match &self.quorum {
+            None => self.config.node_id,
+            Some(q) => {
+                let live = self.endpoints();
+                match q.leader() {
+                    Some(l) if live.iter().any(|e| e.id == l) => l,
+                    _ => live.first().map_or(self.config.node_id, |e| e.id),
+                }
+            }
+        }
+    }
+
+    /// Where the coordinator of `partition` of an internal topic is: its leader, if live.
+    pub fn coordinator_of(&self, topic: &str, partition: i32) -> Option<Endpoint> {
+        if self.quorum.is_none() {
+            return self.endpoints().pop();
+        }
+        let leader = self.image().topic(topic)?.partitions.get(&partition)?.leader;
+        self.endpoints().into_iter().find(|e| e.id == leader)
+    }
+
+    /// The replication factor of an internal topic: its config, capped by the brokers that
+    /// can host it (one node: 1), so a small cluster still gets its coordinators.
+    fn internal_replication(&self, key: &str) -> i16 {
+        if self.quorum.is_none() {
+            return 1;
+        }
+        let wanted = self.config.props.get(key).and_then(|v| v.trim().parse::<i16>().ok()).unwrap_or(3);
+        let usable = self.image().usable_brokers().count().max(1) as i16;
+        wanted.min(usable).max(1)
     }
 
     /// Creates `__consumer_offsets` (compacted, `offsets.topic.num.partitions`) the first
@@ -102,7 +190,7 @@ impl Broker {
         let spec = controller::TopicSpec {
             name: OFFSETS_TOPIC.to_string(),
             partitions: self.groups.cfg.offsets_partitions,
-            replication_factor: 1,
+            replication_factor: self.internal_replication("offsets.topic.replication.factor"),
             assignment: None,
             configs: [("cleanup.policy", "compact"), ("segment.bytes", "104857600"), ("compression.type", "producer")]
                 .into_iter()
@@ -123,12 +211,15 @@ impl Broker {
         if self.image().topic(TXN_TOPIC).is_some() {
             return Ok(());
         }
+        let rf = self.internal_replication("transaction.state.log.replication.factor");
+        let min_isr = self.config.props.get("transaction.state.log.min.isr").and_then(|v| v.trim().parse::<i16>().ok()).unwrap_or(2);
         let spec = controller::TopicSpec {
             name: TXN_TOPIC.to_string(),
             partitions: self.config.txn.partitions,
-            replication_factor: 1,
+            replication_factor: rf,
             assignment: None,
             configs: [
+                ("min.insync.replicas", min_isr.min(rf).max(1).to_string()),
                 ("cleanup.policy", "compact".to_string()),
                 ("compression.type", "uncompressed".to_string()),
                 ("segment.bytes", self.config.txn_segment_bytes.to_string()),
@@ -161,10 +252,16 @@ impl Broker {
         if clean {
             std::fs::remove_file(&marker).map_err(dir_err)?;
         }
-        let cluster_id = read_or_create_meta(&dir, config.node_id).map_err(dir_err)?;
+        let cluster_id = read_or_create_meta(&dir, &config).map_err(dir_err)?;
         let config = Arc::new(config);
-        let (metadata_log, image) = MetadataLog::open(&dir, clean)?;
-        let metadata_log = Arc::new(Mutex::new(metadata_log));
+        let (metadata_log, loaded, image) = if config.kraft.is_some() {
+            let loaded = quorum::load(&dir, clean)?;
+            let image = loaded.image.clone();
+            (None, Some(loaded), image)
+        } else {
+            let (log, image) = MetadataLog::open(&dir, clean)?;
+            (Some(Arc::new(Mutex::new(log))), None, image)
+        };
         let replicas = Arc::new(ReplicaManager::new(config.clone(), clean));
         let groups = Arc::new(coordinator::group::GroupCoordinator::new(config.group_config()));
         let producer_ids = coordinator::txn::producer_ids::ProducerIdManager::new(config.node_id);
@@ -180,8 +277,16 @@ impl Broker {
             max_interval: Duration::from_millis(config.metadata_snapshot_interval_ms),
         };
         let publisher = MetadataPublisher::start(image.clone(), listeners, metadata_log.clone(), policy);
-        replicas.remove_strays();
-        let controller = Arc::new(Controller::start(config.clone(), metadata_log.clone(), image, publisher.clone()));
+        let quorum = match (loaded, &config.kraft) {
+            (Some(l), Some(k)) => Some(quorum::Quorum::start(config.node_id, k, l, publisher.clone()).await?),
+            _ => {
+                // Under Raft the image at start is only the snapshot's: directories of
+                // partitions created since would look like strays.
+                replicas.remove_strays();
+                None
+            }
+        };
+        let controller = Controller::start(config.clone(), metadata_log.clone(), quorum.clone(), image, publisher.clone());
         txns.producer_ids.set_controller(controller.clone());
         let listener = TcpListener::bind(config.listen).await.map_err(|source| BrokerError::Bind { addr: config.listen, source })?;
         let addr = listener.local_addr().map_err(|source| BrokerError::Bind { addr: config.listen, source })?;
@@ -200,6 +305,7 @@ impl Broker {
             controller,
             metadata: publisher,
             metadata_log,
+            quorum,
             replicas,
             fetch_sessions,
             quotas,
@@ -207,8 +313,14 @@ impl Broker {
         });
         let (stop, stop_rx) = tokio::sync::watch::channel(false);
         let mut tasks = vec![tokio::spawn(network::serve(listener, broker.clone(), stop_rx.clone()))];
-        tasks.push(tokio::spawn(housekeeping(broker.clone(), stop_rx)));
-        Ok(RunningBroker { broker, addr, recovered: !clean && !fresh, stop, tasks })
+        tasks.push(tokio::spawn(housekeeping(broker.clone(), stop_rx.clone())));
+        let lifecycle = match &broker.quorum {
+            Some(q) if broker.config.kraft.as_ref().is_some_and(|k| k.broker) => {
+                Some(lifecycle::BrokerLifecycle::start(broker.clone(), q.clone(), addr.port(), stop_rx))
+            }
+            _ => None,
+        };
+        Ok(RunningBroker { broker, addr, recovered: !clean && !fresh, stop, tasks, lifecycle })
     }
 }
 
@@ -275,10 +387,17 @@ impl RunningBroker {
     /// next start skips recovery.
     pub async fn shutdown(self) -> Result<(), BrokerError> {
         let started = std::time::Instant::now();
+        if let Some(l) = &self.lifecycle {
+            // Controlled shutdown: leaderships move away while this broker still serves.
+            l.controlled_shutdown().await;
+        }
         let _ = self.stop.send(true);
         // The network task returns once every connection finished its in-flight request.
         for t in self.tasks {
             let _ = t.await;
+        }
+        if let Some(q) = &self.broker.quorum {
+            q.shutdown().await;
         }
         let b = self.broker.clone();
         tokio::task::spawn_blocking(move || -> Result<(), BrokerError> {
@@ -286,7 +405,9 @@ impl RunningBroker {
             b.metadata.stop();
             b.replicas.flush_all()?;
             b.replicas.checkpoint_high_watermarks().map_err(log::LogError::Io)?;
-            b.metadata_log.lock().unwrap_or_else(|e| e.into_inner()).flush()?;
+            if let Some(log) = &b.metadata_log {
+                log.lock().unwrap_or_else(|e| e.into_inner()).flush()?;
+            }
             Ok(())
         })
         .await

@@ -35,7 +35,8 @@ pub struct StartArgs {
 }
 
 fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("RK_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_env("RK_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,openraft=off"));
     // Colours only on a terminal: a log redirected to a file stays plain text.
     use std::io::IsTerminal;
     let ansi = std::io::stderr().is_terminal();

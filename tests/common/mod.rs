@@ -2,6 +2,8 @@
 //! dir, waits for its ready line, and offers restart / kill -9 on the same data dir.
 #![allow(dead_code)]
 
+pub mod cluster;
+
 use bytes::{Bytes, BytesMut};
 use kafka_protocol::messages::*;
 use kafka_protocol::protocol::StrBytes;
@@ -62,6 +64,27 @@ impl TestBroker {
         };
         b.spawn();
         b
+    }
+
+    /// Starts on a given client port (a cluster node, whose ports are chosen up front).
+    pub fn start_on(port: u16, overrides: &[String], env: &[(&str, &str)]) -> TestBroker {
+        let mut b = TestBroker {
+            dir: tempfile::tempdir().unwrap(),
+            port,
+            extra: overrides.to_vec(),
+            env: env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            nofile: None,
+            child: None,
+        };
+        b.spawn();
+        b
+    }
+
+    /// Sends a signal (SIGSTOP, SIGCONT, ...) to the broker process.
+    pub fn signal(&self, sig: i32) {
+        if let Some(pid) = self.pid() {
+            unsafe { libc::kill(pid as i32, sig) };
+        }
     }
 
     /// Starts with a descriptor limit (`ulimit -n`) for the broker process.

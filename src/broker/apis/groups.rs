@@ -24,40 +24,48 @@ pub async fn find_coordinator(ctx: &Ctx<'_>, req: FindCoordinatorRequest) -> Fin
         KEY_TYPE_TRANSACTION => b.ensure_txn_topic().await,
         _ => Ok(()),
     };
-    let answer = |key: &str| -> (i16, Option<String>) {
+    // The coordinator is the leader of the key's partition of the internal topic.
+    let answer = |key: &str| -> Result<crate::broker::Endpoint, (i16, Option<String>)> {
         if req.key_type != KEY_TYPE_GROUP && req.key_type != KEY_TYPE_TRANSACTION {
-            return (code(E::InvalidRequest), Some(format!("Unknown coordinator key type {}", req.key_type)));
+            return Err((code(E::InvalidRequest), Some(format!("Unknown coordinator key type {}", req.key_type))));
         }
         if key.is_empty() && ctx.version < 4 {
             let e = if req.key_type == KEY_TYPE_GROUP { E::InvalidGroupId } else { E::InvalidRequest };
-            return (code(e), None);
+            return Err((code(e), None));
         }
-        match &ready {
-            Ok(()) => (0, None),
-            Err(e) => (code(E::CoordinatorNotAvailable), Some(e.clone())),
+        if let Err(e) = &ready {
+            return Err((code(E::CoordinatorNotAvailable), Some(e.clone())));
         }
+        let (topic, partition) = if req.key_type == KEY_TYPE_GROUP {
+            let n = b.groups.cfg.offsets_partitions;
+            (crate::broker::coordinator::group::store::OFFSETS_TOPIC, crate::broker::coordinator::group::store::partition_for(key, n))
+        } else {
+            let n = b.config.txn.partitions;
+            (crate::broker::coordinator::txn::store::TXN_TOPIC, crate::broker::coordinator::txn::store::partition_for(key, n))
+        };
+        b.coordinator_of(topic, partition).ok_or((code(E::CoordinatorNotAvailable), None))
     };
-    let (host, port, node) = (sb(b.config.advertised_host.clone()), b.config.advertised_port as i32, BrokerId(b.config.node_id));
     if ctx.version >= 4 {
         let coordinators = req
             .coordinator_keys
             .iter()
             .map(|k| {
-                let (err, msg) = answer(k.as_str());
-                let c = Coordinator::default().with_key(k.clone()).with_error_code(err).with_error_message(msg.map(sb));
-                if err == 0 {
-                    c.with_node_id(node).with_host(host.clone()).with_port(port)
-                } else {
-                    c.with_node_id(BrokerId(-1)).with_port(-1)
+                let c = Coordinator::default().with_key(k.clone());
+                match answer(k.as_str()) {
+                    Ok(e) => c.with_node_id(BrokerId(e.id)).with_host(sb(e.host)).with_port(e.port),
+                    Err((err, msg)) => c.with_error_code(err).with_error_message(msg.map(sb)).with_node_id(BrokerId(-1)).with_port(-1),
                 }
             })
             .collect();
         return FindCoordinatorResponse::default().with_coordinators(coordinators);
     }
-    let (err, msg) = answer(req.key.as_str());
-    let r = FindCoordinatorResponse::default().with_error_code(err);
-    let r = if ctx.version >= 1 { r.with_error_message(msg.map(sb)) } else { r };
-    if err == 0 { r.with_node_id(node).with_host(host).with_port(port) } else { r.with_node_id(BrokerId(-1)).with_port(-1) }
+    match answer(req.key.as_str()) {
+        Ok(e) => FindCoordinatorResponse::default().with_node_id(BrokerId(e.id)).with_host(sb(e.host)).with_port(e.port),
+        Err((err, msg)) => {
+            let r = FindCoordinatorResponse::default().with_error_code(err).with_node_id(BrokerId(-1)).with_port(-1);
+            if ctx.version >= 1 { r.with_error_message(msg.map(sb)) } else { r }
+        }
+    }
 }
 
 /// Awaits a coordinator reply; a dropped waiter means the member was removed meanwhile.

@@ -16,6 +16,7 @@ fn describe_topic(t: &TopicImage) -> MetadataResponseTopic {
         .iter()
         .map(|(idx, p)| {
             MetadataResponsePartition::default()
+                .with_error_code(if p.leader < 0 { code(E::LeaderNotAvailable) } else { 0 })
                 .with_partition_index(*idx)
                 .with_leader_id(BrokerId(p.leader))
                 .with_leader_epoch(p.leader_epoch)
@@ -64,7 +65,8 @@ pub async fn handle(ctx: &Ctx<'_>, req: MetadataRequest) -> MetadataResponse {
                     to_create.push(TopicSpec {
                         name,
                         partitions: b.config.num_partitions,
-                        replication_factor: b.config.default_replication_factor.min(1),
+                        // One node: one replica, whatever the default says.
+                        replication_factor: if b.quorum.is_some() { b.config.default_replication_factor } else { 1 },
                         assignment: None,
                         configs: BTreeMap::new(),
                     });
@@ -99,13 +101,16 @@ pub async fn handle(ctx: &Ctx<'_>, req: MetadataRequest) -> MetadataResponse {
             }
         }
     }
-    let broker = MetadataResponseBroker::default()
-        .with_node_id(BrokerId(b.config.node_id))
-        .with_host(sb(b.config.advertised_host.clone()))
-        .with_port(b.config.advertised_port as i32);
+    let brokers = b
+        .endpoints()
+        .into_iter()
+        .map(|e| {
+            MetadataResponseBroker::default().with_node_id(BrokerId(e.id)).with_host(sb(e.host)).with_port(e.port).with_rack(e.rack.map(sb))
+        })
+        .collect();
     MetadataResponse::default()
-        .with_brokers(vec![broker])
+        .with_brokers(brokers)
         .with_cluster_id(Some(sb(b.cluster_id.clone())))
-        .with_controller_id(BrokerId(b.config.node_id))
+        .with_controller_id(BrokerId(b.controller_id()))
         .with_topics(topics)
 }

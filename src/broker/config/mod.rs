@@ -4,6 +4,7 @@
 //! when their security protocol is not served yet).
 
 pub mod keys;
+pub mod kraft;
 
 use crate::broker::topic_config::{self, TOPIC_CONFIGS};
 use keys::{BROKER_KEYS, broker_key};
@@ -27,6 +28,13 @@ pub struct Listener {
 pub struct BrokerConfig {
     /// Every key explicitly set (file or --override), after validation.
     pub props: BTreeMap<String, String>,
+    /// KRaft mode (a metadata quorum); None: one node on its own.
+    pub kraft: Option<kraft::KraftConfig>,
+    pub replica_lag_time_max_ms: u64,
+    pub replica_fetch_max_bytes: i32,
+    pub replica_fetch_response_max_bytes: i32,
+    pub replica_fetch_wait_max_ms: i32,
+    pub replica_fetch_backoff_ms: u64,
     pub node_id: i32,
     /// The address the (first) client listener binds.
     pub listen: SocketAddr,
@@ -78,7 +86,7 @@ pub fn default_data_dir() -> PathBuf {
 
 /// Parses `NAME://host:port,...` with the protocol map; listeners whose protocol rk does
 /// not serve yet are refused rather than silently served as plaintext.
-fn parse_listeners(v: &str, key: &str, map: &BTreeMap<String, String>) -> Result<Vec<Listener>, String> {
+fn parse_listeners(v: &str, key: &str, map: &BTreeMap<String, String>, controller_names: &[String]) -> Result<Vec<Listener>, String> {
     let mut out = Vec::new();
     for item in v.split(',').map(str::trim).filter(|s| !s.is_empty()) {
         let (name, hostport) = match item.split_once("://") {
@@ -89,7 +97,9 @@ fn parse_listeners(v: &str, key: &str, map: &BTreeMap<String, String>) -> Result
             .rsplit_once(':')
             .ok_or_else(|| format!("Invalid value {v} for configuration {key}: expected NAME://host:port, got '{item}'"))?;
         let port: u16 = port.parse().map_err(|_| format!("Invalid value {v} for configuration {key}: bad port '{port}'"))?;
-        let protocol = map.get(&name).cloned().ok_or_else(|| {
+        // A controller listener missing from the map is PLAINTEXT, as Kafka assumes.
+        let implied = controller_names.contains(&name).then(|| "PLAINTEXT".to_string());
+        let protocol = map.get(&name).cloned().or(implied).ok_or_else(|| {
             format!("Invalid value {v} for configuration {key}: No security protocol defined for listener {name} (listener.security.protocol.map)")
         })?;
         if out.iter().any(|l: &Listener| l.name == name) {
@@ -118,6 +128,12 @@ fn parse_protocol_map(v: &str) -> Result<BTreeMap<String, String>, String> {
         map.insert(name.trim().to_ascii_uppercase(), proto);
     }
     Ok(map)
+}
+
+/// host:port as a socket address (an IP, or a name resolved now).
+pub(crate) fn resolve(host: &str, port: u16) -> Option<SocketAddr> {
+    use std::net::ToSocketAddrs;
+    format!("{host}:{port}").parse().ok().or_else(|| (host, port).to_socket_addrs().ok().and_then(|mut a| a.next()))
 }
 
 impl BrokerConfig {
@@ -174,9 +190,9 @@ impl BrokerConfig {
         let num = |k: &str| -> i64 { get(k).trim().parse::<i64>().unwrap_or(0) };
         let boolean = |k: &str| -> bool { get(k).trim().eq_ignore_ascii_case("true") };
         let map = parse_protocol_map(&get("listener.security.protocol.map"))?;
-        let listeners = parse_listeners(&get("listeners"), "listeners", &map)?;
         let controller_names: Vec<String> =
             get("controller.listener.names").split(',').map(|s| s.trim().to_ascii_uppercase()).filter(|s| !s.is_empty()).collect();
+        let listeners = parse_listeners(&get("listeners"), "listeners", &map, &controller_names)?;
         for l in &listeners {
             if l.protocol != "PLAINTEXT" {
                 return Err(format!(
@@ -189,15 +205,9 @@ impl BrokerConfig {
         }
         let client = listeners.iter().find(|l| !controller_names.contains(&l.name)).unwrap_or(&listeners[0]).clone();
         let bind_host = if client.host.is_empty() { "0.0.0.0".to_string() } else { client.host.clone() };
-        let listen: SocketAddr = format!("{bind_host}:{}", client.port)
-            .parse()
-            .or_else(|_| {
-                use std::net::ToSocketAddrs;
-                (bind_host.as_str(), client.port).to_socket_addrs().ok().and_then(|mut a| a.next()).ok_or(())
-            })
-            .map_err(|_| {
-                format!("Invalid value {} for configuration listeners: cannot resolve host '{}'", get("listeners"), client.host)
-            })?;
+        let listen: SocketAddr = resolve(&bind_host, client.port).ok_or(()).map_err(|_| {
+            format!("Invalid value {} for configuration listeners: cannot resolve host '{}'", get("listeners"), client.host)
+        })?;
         let adv = get("advertised.listeners");
         let (advertised_host, advertised_port) = if adv.trim().is_empty() {
             let h = if client.host.is_empty() || client.host == "0.0.0.0" || client.host == "::" {
@@ -207,7 +217,7 @@ impl BrokerConfig {
             };
             (h, client.port)
         } else {
-            let advertised = parse_listeners(&adv, "advertised.listeners", &map)?;
+            let advertised = parse_listeners(&adv, "advertised.listeners", &map, &controller_names)?;
             let a = advertised.iter().find(|a| a.name == client.name).unwrap_or(&advertised[0]);
             (a.host.clone(), a.port)
         };
@@ -216,7 +226,14 @@ impl BrokerConfig {
             Some(d) if !d.is_empty() => PathBuf::from(d),
             _ => default_data_dir(),
         };
+        let kraft = kraft::parse(&get, num("node.id") as i32, &listeners, &controller_names)?;
         let cfg = BrokerConfig {
+            kraft,
+            replica_lag_time_max_ms: num("replica.lag.time.max.ms") as u64,
+            replica_fetch_max_bytes: num("replica.fetch.max.bytes") as i32,
+            replica_fetch_response_max_bytes: num("replica.fetch.response.max.bytes") as i32,
+            replica_fetch_wait_max_ms: num("replica.fetch.wait.max.ms") as i32,
+            replica_fetch_backoff_ms: num("replica.fetch.backoff.ms") as u64,
             node_id: num("node.id") as i32,
             listen,
             listeners,

@@ -9,7 +9,7 @@ use kafka_protocol::error::ResponseError as E;
 use std::collections::BTreeMap;
 
 /// How a topic's overrides change.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub enum ConfigEdit {
     /// AlterConfigs: the new complete set of overrides.
     Replace(BTreeMap<String, String>),

@@ -1,13 +1,18 @@
 //! The controller (Kafka's QuorumController shape): the only writer of metadata records.
 //! Handlers send typed commands and await their result; one thread takes the commands in
 //! arrival order, validates each against the newest image (including what it wrote just
-//! before), turns it into records, appends them to `__cluster_metadata` (one fsync for
-//! everything queued: group commit) and hands the batch to the publisher. A Raft quorum
-//! replaces the local append later without touching the handlers or the commands.
+//! before), turns it into records and commits them: one node appends them to
+//! `__cluster_metadata` (one fsync for everything queued: group commit) and hands the batch
+//! to the publisher; in KRaft mode the Raft leader (the active controller) writes them as
+//! one quorum entry, and the other nodes forward their commands to it (rpc.rs).
 
+mod brokers;
 mod configs;
+mod placement;
+pub mod rpc;
 mod topics;
 
+pub use brokers::{BrokerHeartbeat, HeartbeatReply};
 pub use configs::ConfigEdit;
 pub use topics::{CreatedTopic, DeletedTopic, NewPartitions, TopicRef, TopicSpec};
 
@@ -16,12 +21,15 @@ use crate::broker::log::LogError;
 use crate::broker::metadata::log::MetadataLog;
 use crate::broker::metadata::publisher::{Committed, MetadataPublisher};
 use crate::broker::metadata::{MetadataImage, MetadataRecord};
+use crate::broker::quorum::{Quorum, WriteError};
 use kafka_protocol::error::ResponseError as E;
+use serde::{Deserialize, Serialize};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot};
 
 /// A refused metadata change: Kafka error code and message.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TopicError(pub i16, pub String);
 
 impl From<LogError> for TopicError {
@@ -35,20 +43,44 @@ pub type Outcome<T> = Result<T, TopicError>;
 /// Producer ids are handed out in blocks (Kafka's AllocateProducerIds, 1000 per block).
 pub const PRODUCER_ID_BLOCK: i64 = 1000;
 
+/// How long a command may wait for an active controller (an election, a forward).
+const COMMAND_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// The typed commands, one per kind of metadata change.
-enum Command {
-    CreateTopics { topics: Vec<TopicSpec>, validate_only: bool, if_not_exists: bool },
-    DeleteTopics { topics: Vec<TopicRef> },
-    CreatePartitions { topics: Vec<NewPartitions>, validate_only: bool },
-    AlterTopicConfigs { topics: Vec<(String, ConfigEdit)>, validate_only: bool },
-    AllocateProducerIds { broker: i32 },
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) enum Command {
+    CreateTopics {
+        topics: Vec<TopicSpec>,
+        validate_only: bool,
+        if_not_exists: bool,
+    },
+    DeleteTopics {
+        topics: Vec<TopicRef>,
+    },
+    CreatePartitions {
+        topics: Vec<NewPartitions>,
+        validate_only: bool,
+    },
+    AlterTopicConfigs {
+        topics: Vec<(String, ConfigEdit)>,
+        validate_only: bool,
+    },
+    AllocateProducerIds {
+        broker: i32,
+    },
+    /// Broker lifecycle (brokers.rs): registration, fencing, controlled shutdown.
+    Broker(brokers::BrokerCommand),
 }
 
-enum Reply {
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) enum Reply {
     Created(Vec<Outcome<CreatedTopic>>),
     Deleted(Vec<Outcome<DeletedTopic>>),
     Done(Vec<Outcome<()>>),
     ProducerIds(Outcome<std::ops::Range<i64>>),
+    Broker(Outcome<i64>),
+    /// The whole command was not taken (no active controller here, shutting down).
+    Refused(TopicError),
 }
 
 struct Request {
@@ -56,43 +88,84 @@ struct Request {
     reply: oneshot::Sender<(Reply, i64)>,
 }
 
+/// Where committed metadata goes: the local log (one node), or the Raft quorum.
+enum Backend {
+    Local(Arc<Mutex<MetadataLog>>),
+    Raft(Arc<Quorum>),
+}
+
 /// The handle handlers use. Cheap to share.
 pub struct Controller {
     tx: Mutex<Option<mpsc::UnboundedSender<Request>>>,
     publisher: Arc<MetadataPublisher>,
     thread: Mutex<Option<std::thread::JoinHandle<()>>>,
+    pub(crate) quorum: Option<Arc<Quorum>>,
+    pub(crate) config: Arc<BrokerConfig>,
+    /// Leader-side broker liveness (heartbeats), used in KRaft mode.
+    pub(crate) liveness: rpc::Liveness,
 }
 
 /// What command planning may consult besides the image.
 pub(crate) struct PlanContext<'a> {
     pub config: &'a BrokerConfig,
+    pub kraft: bool,
 }
 
 impl PlanContext<'_> {
-    /// Brokers that can host replicas (one node until the cluster lands).
-    pub fn live_brokers(&self) -> Vec<i32> {
-        vec![self.config.node_id]
+    /// Brokers that can host new replicas: the registered, usable ones (KRaft), or this
+    /// node on its own.
+    pub fn candidates(&self, img: &MetadataImage) -> Vec<placement::Candidate> {
+        if !self.kraft {
+            return vec![placement::Candidate { id: self.config.node_id, rack: None }];
+        }
+        img.usable_brokers().map(|b| placement::Candidate { id: b.id, rack: b.rack.clone() }).collect()
     }
 }
 
+fn not_controller() -> TopicError {
+    TopicError(E::NotController.code(), "This is not the correct controller for this cluster.".into())
+}
+
 impl Controller {
-    /// Starts the controller thread on the newest image (`latest`, what the log holds).
+    /// Starts the controller thread. Single node: `log` is the metadata log and `latest`
+    /// its image. KRaft: commands are planned on the Raft leader and written through it.
     pub fn start(
         config: Arc<BrokerConfig>,
-        log: Arc<Mutex<MetadataLog>>,
+        log: Option<Arc<Mutex<MetadataLog>>>,
+        quorum: Option<Arc<Quorum>>,
         latest: MetadataImage,
         publisher: Arc<MetadataPublisher>,
-    ) -> Controller {
+    ) -> Arc<Controller> {
         let (tx, rx) = mpsc::unbounded_channel();
-        let p = publisher.clone();
+        let backend = match (&quorum, log) {
+            (Some(q), _) => Backend::Raft(q.clone()),
+            (None, Some(l)) => Backend::Local(l),
+            (None, None) => panic!("a controller needs a metadata log or a quorum"),
+        };
+        let (p, cfg) = (publisher.clone(), config.clone());
+        let handle = tokio::runtime::Handle::current();
         let thread = std::thread::Builder::new()
             .name("rk-controller".into())
-            .spawn(move || run(rx, config, log, latest, p))
+            .spawn(move || run(rx, cfg, backend, latest, p, handle))
             .expect("spawn the controller thread");
-        Controller { tx: Mutex::new(Some(tx)), publisher, thread: Mutex::new(Some(thread)) }
+        let c = Arc::new(Controller {
+            tx: Mutex::new(Some(tx)),
+            publisher,
+            thread: Mutex::new(Some(thread)),
+            quorum,
+            liveness: rpc::Liveness::default(),
+            config,
+        });
+        if let Some(q) = &c.quorum {
+            q.set_controller(c.clone());
+            tokio::spawn(rpc::liveness_task(Arc::downgrade(&c)));
+        }
+        c
     }
 
-    async fn submit(&self, cmd: Command) -> Reply {
+    /// Queues a command for this node's planning thread (no forwarding): its reply and the
+    /// metadata offset after it.
+    pub(crate) async fn submit_local(&self, cmd: Command) -> (Reply, i64) {
         let (tx, rx) = oneshot::channel();
         let unavailable = || TopicError(E::NotController.code(), "The controller is shutting down.".into());
         let sent = match self.tx.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
@@ -100,16 +173,31 @@ impl Controller {
             None => false,
         };
         if !sent {
-            return Reply::ProducerIds(Err(unavailable()));
+            return (Reply::Refused(unavailable()), 0);
         }
-        match rx.await {
-            Ok((reply, offset)) => {
-                // The change is durable; answer once every listener has applied it, so the
-                // client's next request sees it (a produce right after CreateTopics works).
-                self.publisher.wait_for(offset).await;
-                reply
+        rx.await.unwrap_or_else(|_| (Reply::Refused(unavailable()), 0))
+    }
+
+    /// Runs a command on the active controller (here, or forwarded to it) and returns once
+    /// this node has applied it, so the caller's next request sees it.
+    async fn submit(&self, cmd: Command) -> Reply {
+        let deadline = Instant::now() + COMMAND_TIMEOUT;
+        loop {
+            let (reply, offset) = match &self.quorum {
+                None => self.submit_local(cmd.clone()).await,
+                Some(q) if q.is_leader() => self.submit_local(cmd.clone()).await,
+                Some(q) => match q.leader() {
+                    Some(l) => rpc::forward(q, l, &cmd).await,
+                    None => (Reply::Refused(not_controller()), 0),
+                },
+            };
+            let retry = matches!(&reply, Reply::Refused(e) if e.0 == E::NotController.code()) && self.quorum.is_some();
+            if retry && Instant::now() < deadline && self.tx.lock().unwrap_or_else(|e| e.into_inner()).is_some() {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
             }
-            Err(_) => Reply::ProducerIds(Err(unavailable())),
+            self.publisher.wait_for(offset).await;
+            return reply;
         }
     }
 
@@ -165,21 +253,24 @@ impl Controller {
 
 fn error_of(r: Reply) -> TopicError {
     match r {
-        Reply::ProducerIds(Err(e)) => e,
+        Reply::ProducerIds(Err(e)) | Reply::Broker(Err(e)) | Reply::Refused(e) => e,
         _ => TopicError(E::UnknownServerError.code(), "unexpected controller reply".into()),
     }
 }
 
 /// The controller thread: takes every queued command, plans each against the newest image,
-/// writes all their records in one batch, publishes it, then answers.
+/// writes all their records in one batch (the local log, or one Raft entry on the leader),
+/// publishes it, then answers.
 fn run(
     mut rx: mpsc::UnboundedReceiver<Request>,
     config: Arc<BrokerConfig>,
-    log: Arc<Mutex<MetadataLog>>,
+    backend: Backend,
     mut latest: MetadataImage,
     publisher: Arc<MetadataPublisher>,
+    rt: tokio::runtime::Handle,
 ) {
-    let ctx = PlanContext { config: &config };
+    let ctx = PlanContext { config: &config, kraft: matches!(backend, Backend::Raft(_)) };
+    let mut synced_term: Option<u64> = None;
     while let Some(first) = rx.blocking_recv() {
         let mut queued = vec![first];
         while queued.len() < 256 {
@@ -187,6 +278,23 @@ fn run(
                 Ok(r) => queued.push(r),
                 Err(_) => break,
             }
+        }
+        if let Backend::Raft(q) = &backend {
+            // Only the active controller plans, on everything committed before it.
+            let term = q.term();
+            let ready = q.is_leader()
+                && (synced_term == Some(term)
+                    || rt.block_on(q.sync_leader()).is_ok_and(|_| {
+                        synced_term = Some(term);
+                        true
+                    }));
+            if !ready {
+                for r in queued {
+                    let _ = r.reply.send((Reply::Refused(not_controller()), 0));
+                }
+                continue;
+            }
+            latest = q.applied_image();
         }
         let before = latest.clone();
         let mut records: Vec<MetadataRecord> = Vec::new();
@@ -197,18 +305,29 @@ fn run(
         }
         let mut offset = latest.offset;
         if !records.is_empty() {
-            let appended = log.lock().unwrap_or_else(|e| e.into_inner()).append(&records);
-            match appended {
+            let written = match &backend {
+                Backend::Local(log) => {
+                    let appended = log.lock().unwrap_or_else(|e| e.into_inner()).append(&records);
+                    if let Ok(end) = appended {
+                        publisher.publish(Committed { end_offset: end, records });
+                    }
+                    appended.map_err(TopicError::from)
+                }
+                Backend::Raft(q) => rt.block_on(q.write(records)).map_err(|e| match e {
+                    WriteError::NotLeader(_) => not_controller(),
+                    WriteError::Failed(m) => TopicError(E::UnknownServerError.code(), format!("The metadata quorum failed: {m}")),
+                }),
+            };
+            match written {
                 Ok(end) => {
                     latest.offset = end;
                     offset = end;
-                    publisher.publish(Committed { end_offset: end, records });
                 }
-                Err(e) => {
-                    // Nothing of this batch is durable: every command in it failed.
-                    tracing::error!("cannot write the metadata log: {e}");
+                Err(err) => {
+                    // Nothing of this batch is committed: every command in it failed.
+                    tracing::error!("cannot write the metadata: {}", err.1);
                     latest = before;
-                    let err = TopicError(e.code(), format!("The metadata log could not be written: {e}"));
+                    synced_term = None;
                     for (tx, reply) in replies {
                         let _ = tx.send((fail_all(reply, &err), latest.offset));
                     }
@@ -232,6 +351,8 @@ fn fail_all(reply: Reply, err: &TopicError) -> Reply {
         Reply::Deleted(v) => Reply::Deleted(map(v, err)),
         Reply::Done(v) => Reply::Done(map(v, err)),
         Reply::ProducerIds(r) => Reply::ProducerIds(r.and(Err(err.clone()))),
+        Reply::Broker(r) => Reply::Broker(r.and(Err(err.clone()))),
+        Reply::Refused(e) => Reply::Refused(e),
     }
 }
 
@@ -299,5 +420,9 @@ fn plan(ctx: &PlanContext<'_>, img: &mut MetadataImage, cmd: Command, out: &mut 
             apply_item(img, vec![MetadataRecord::ProducerIds { broker, next_producer_id: end }], false);
             Reply::ProducerIds(Ok(start..end))
         }
+        Command::Broker(cmd) => Reply::Broker(brokers::plan(ctx, img, cmd).map(|(epoch, recs)| {
+            apply_item(img, recs, false);
+            epoch
+        })),
     }
 }

@@ -14,7 +14,7 @@ fn err<T>(e: E, msg: impl Into<String>) -> Outcome<T> {
 }
 
 /// A topic to create, after defaults were filled in.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct TopicSpec {
     pub name: String,
     pub partitions: i32,
@@ -25,7 +25,7 @@ pub struct TopicSpec {
 }
 
 /// What a creation produced (or found, for create-if-absent).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct CreatedTopic {
     pub id: Uuid,
     pub partitions: i32,
@@ -41,7 +41,7 @@ impl CreatedTopic {
 
 /// CreatePartitions for one topic: the new total count and, optionally, the replicas of
 /// each added partition.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct NewPartitions {
     pub topic: String,
     pub count: i32,
@@ -49,20 +49,20 @@ pub struct NewPartitions {
 }
 
 /// A topic to delete: by name, by id, or (invalid) both or neither.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct TopicRef {
     pub name: Option<String>,
     pub id: Uuid,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct DeletedTopic {
     pub name: String,
     pub id: Uuid,
 }
 
-fn check_replicas(ctx: &PlanContext<'_>, replicas: &[i32]) -> Outcome<()> {
-    let live = ctx.live_brokers();
+fn check_replicas(ctx: &PlanContext<'_>, img: &MetadataImage, replicas: &[i32]) -> Outcome<()> {
+    let live: Vec<i32> = ctx.candidates(img).iter().map(|c| c.id).collect();
     let mut seen = HashSet::new();
     for r in replicas {
         if !seen.insert(*r) {
@@ -78,10 +78,10 @@ fn check_replicas(ctx: &PlanContext<'_>, replicas: &[i32]) -> Outcome<()> {
     Ok(())
 }
 
-/// Places `count` partitions starting at index `first` with `rf` replicas each, spreading
-/// leaders round-robin over the live brokers (Kafka's striped placement without racks).
-fn place(ctx: &PlanContext<'_>, first: i32, count: i32, rf: i16) -> Outcome<Vec<Vec<i32>>> {
-    let live = ctx.live_brokers();
+/// Places `count` partitions starting at index `first` with `rf` replicas each over the
+/// usable brokers (placement.rs: Kafka's spread, rack-aware with `broker.rack`).
+fn place(ctx: &PlanContext<'_>, img: &MetadataImage, first: i32, count: i32, rf: i16) -> Outcome<Vec<Vec<i32>>> {
+    let live = ctx.candidates(img);
     if rf as usize > live.len() {
         return err(
             E::InvalidReplicationFactor,
@@ -91,7 +91,7 @@ fn place(ctx: &PlanContext<'_>, first: i32, count: i32, rf: i16) -> Outcome<Vec<
             ),
         );
     }
-    Ok((first..first + count).map(|p| (0..rf as usize).map(|r| live[(p as usize + r) % live.len()]).collect()).collect())
+    Ok(super::placement::assign(&live, first, count, rf as usize, None))
 }
 
 /// Validates a creation against the image; returns what it creates and the records.
@@ -106,7 +106,7 @@ pub(super) fn plan_create(ctx: &PlanContext<'_>, image: &MetadataImage, spec: &T
                 if *p != i as i32 {
                     return err(E::InvalidReplicaAssignment, "Partitions should be a consecutive 0-based integer sequence");
                 }
-                check_replicas(ctx, replicas)?;
+                check_replicas(ctx, image, replicas)?;
             }
             a.values().cloned().collect()
         }
@@ -117,7 +117,7 @@ pub(super) fn plan_create(ctx: &PlanContext<'_>, image: &MetadataImage, spec: &T
             if spec.replication_factor <= 0 {
                 return err(E::InvalidReplicationFactor, "Replication factor must be larger than 0, or -1 to use the default value.");
             }
-            place(ctx, 0, spec.partitions, spec.replication_factor)?
+            place(ctx, image, 0, spec.partitions, spec.replication_factor)?
         }
     };
     topic_config::validate_overrides(spec.configs.iter().map(|(k, v)| (k.as_str(), Some(v.as_str()))))
@@ -179,13 +179,13 @@ pub(super) fn plan_partitions(
                 );
             }
             for l in a {
-                check_replicas(ctx, l)?;
+                check_replicas(ctx, img, l)?;
             }
             a.to_vec()
         }
         None => {
             let rf = topic.partitions.values().next().map_or(1, |p| p.replicas.len() as i16);
-            place(ctx, current, added, rf)?
+            place(ctx, img, current, added, rf)?
         }
     };
     Ok(lists.into_iter().enumerate().map(|(i, replicas)| MetadataRecord::new_partition(topic.id, current + i as i32, replicas)).collect())

@@ -14,6 +14,21 @@ pub struct PartitionImage {
     pub leader: i32,
     pub leader_epoch: i32,
     pub partition_epoch: i32,
+    /// A reassignment in progress (replicas = target ∪ removing).
+    pub adding: Vec<i32>,
+    pub removing: Vec<i32>,
+}
+
+/// A registered broker.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BrokerImage {
+    pub id: i32,
+    pub epoch: i64,
+    pub host: String,
+    pub port: u16,
+    pub rack: Option<String>,
+    pub fenced: bool,
+    pub in_controlled_shutdown: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -37,6 +52,8 @@ pub struct MetadataImage {
     pub ids: HashMap<Uuid, String>,
     /// Producer ids below this one are handed out (never reused, across restarts too).
     pub next_producer_id: i64,
+    /// Registered brokers (KRaft mode; empty for a single node).
+    pub brokers: BTreeMap<i32, BrokerImage>,
     /// Offset of the last applied metadata record + 1.
     pub offset: i64,
 }
@@ -60,7 +77,7 @@ impl MetadataImage {
                     Arc::new(TopicImage { name: name.clone(), id: *id, partitions: BTreeMap::new(), configs: BTreeMap::new() }),
                 );
             }
-            MetadataRecord::Partition { topic_id, partition, replicas, isr, leader, leader_epoch, partition_epoch } => {
+            MetadataRecord::Partition { topic_id, partition, replicas, isr, leader, leader_epoch, partition_epoch, adding, removing } => {
                 if let Some(t) = self.topic_mut(topic_id) {
                     t.partitions.insert(
                         *partition,
@@ -70,8 +87,39 @@ impl MetadataImage {
                             leader: *leader,
                             leader_epoch: *leader_epoch,
                             partition_epoch: *partition_epoch,
+                            adding: adding.clone(),
+                            removing: removing.clone(),
                         },
                     );
+                }
+            }
+            MetadataRecord::RegisterBroker { id, epoch, host, port, rack } => {
+                self.brokers.insert(
+                    *id,
+                    BrokerImage {
+                        id: *id,
+                        epoch: *epoch,
+                        host: host.clone(),
+                        port: *port,
+                        rack: rack.clone(),
+                        fenced: true,
+                        in_controlled_shutdown: false,
+                    },
+                );
+            }
+            MetadataRecord::BrokerChange { id, epoch, fenced, in_controlled_shutdown } => {
+                if let Some(b) = self.brokers.get_mut(id).filter(|b| b.epoch == *epoch) {
+                    if let Some(f) = fenced {
+                        b.fenced = *f;
+                    }
+                    if let Some(s) = in_controlled_shutdown {
+                        b.in_controlled_shutdown = *s;
+                    }
+                }
+            }
+            MetadataRecord::UnregisterBroker { id, epoch } => {
+                if self.brokers.get(id).is_some_and(|b| b.epoch == *epoch) {
+                    self.brokers.remove(id);
                 }
             }
             MetadataRecord::TopicConfig { topic_id, name, value } => {
@@ -102,21 +150,27 @@ impl MetadataImage {
                 out.push(MetadataRecord::TopicConfig { topic_id: t.id, name: k.clone(), value: Some(v.clone()) });
             }
             for (p, s) in &t.partitions {
-                out.push(MetadataRecord::Partition {
-                    topic_id: t.id,
-                    partition: *p,
-                    replicas: s.replicas.clone(),
-                    isr: s.isr.clone(),
-                    leader: s.leader,
-                    leader_epoch: s.leader_epoch,
-                    partition_epoch: s.partition_epoch,
-                });
+                out.push(MetadataRecord::partition(t.id, *p, s));
             }
+        }
+        for b in self.brokers.values() {
+            out.push(MetadataRecord::RegisterBroker { id: b.id, epoch: b.epoch, host: b.host.clone(), port: b.port, rack: b.rack.clone() });
+            out.push(MetadataRecord::BrokerChange {
+                id: b.id,
+                epoch: b.epoch,
+                fenced: Some(b.fenced),
+                in_controlled_shutdown: Some(b.in_controlled_shutdown),
+            });
         }
         if self.next_producer_id > 0 {
             out.push(MetadataRecord::ProducerIds { broker: -1, next_producer_id: self.next_producer_id });
         }
         out
+    }
+
+    /// Brokers that may lead and host replicas: registered, not fenced, not shutting down.
+    pub fn usable_brokers(&self) -> impl Iterator<Item = &BrokerImage> {
+        self.brokers.values().filter(|b| !b.fenced && !b.in_controlled_shutdown)
     }
 
     fn topic_mut(&mut self, id: &Uuid) -> Option<&mut TopicImage> {

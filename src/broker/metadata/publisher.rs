@@ -33,10 +33,17 @@ pub struct SnapshotPolicy {
     pub max_interval: Duration,
 }
 
+/// What the publisher thread is handed.
+enum Publish {
+    Batch(Committed),
+    /// A whole new image (a Raft snapshot installed): every listener reconciles.
+    Reset(MetadataImage),
+}
+
 pub struct MetadataPublisher {
     image: RwLock<Arc<MetadataImage>>,
     applied: watch::Sender<i64>,
-    queue: Mutex<Option<mpsc::Sender<Committed>>>,
+    queue: Mutex<Option<mpsc::Sender<Publish>>>,
     thread: Mutex<Option<std::thread::JoinHandle<()>>>,
 }
 
@@ -46,13 +53,13 @@ impl MetadataPublisher {
     pub fn start(
         initial: MetadataImage,
         listeners: Vec<Arc<dyn MetadataListener>>,
-        log: Arc<Mutex<MetadataLog>>,
+        log: Option<Arc<Mutex<MetadataLog>>>,
         policy: SnapshotPolicy,
     ) -> Arc<MetadataPublisher> {
         let empty = MetadataImage::default();
         let initial = Arc::new(initial);
         notify(&listeners, &MetadataDelta { prev: &empty, next: &initial, records: &[] });
-        let (tx, rx) = mpsc::channel::<Committed>();
+        let (tx, rx) = mpsc::channel::<Publish>();
         let offset = initial.offset;
         let p = Arc::new(MetadataPublisher {
             image: RwLock::new(initial),
@@ -71,16 +78,36 @@ impl MetadataPublisher {
 
     fn run(
         &self,
-        rx: mpsc::Receiver<Committed>,
+        rx: mpsc::Receiver<Publish>,
         listeners: Vec<Arc<dyn MetadataListener>>,
-        log: Arc<Mutex<MetadataLog>>,
+        log: Option<Arc<Mutex<MetadataLog>>>,
         policy: SnapshotPolicy,
     ) {
         let mut last_snapshot = Instant::now();
-        while let Ok(batch) = rx.recv() {
+        while let Ok(item) = rx.recv() {
             // Fault injection: a slow publisher must still apply everything in log order.
             crate::broker::faults::jitter("metadata.publish.jitter.ms");
             let prev = self.image();
+            let batch = match item {
+                Publish::Batch(b) => b,
+                Publish::Reset(image) => {
+                    let next = Arc::new(image);
+                    notify(&listeners, &MetadataDelta { prev: &prev, next: &next, records: &[] });
+                    let offset = next.offset;
+                    *self.image.write().unwrap_or_else(|e| e.into_inner()) = next;
+                    self.applied.send_replace(offset);
+                    continue;
+                }
+            };
+            if batch.records.is_empty() {
+                // A Raft entry without metadata (leader change, membership): nothing for
+                // the listeners, but waiters on its offset go on.
+                let mut next = (*prev).clone();
+                next.offset = batch.end_offset;
+                *self.image.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(next);
+                self.applied.send_replace(batch.end_offset);
+                continue;
+            }
             let mut next = (*prev).clone();
             for r in &batch.records {
                 next.apply(r);
@@ -92,6 +119,8 @@ impl MetadataPublisher {
             // image never names a partition the replica manager does not host yet.
             *self.image.write().unwrap_or_else(|e| e.into_inner()) = next.clone();
             self.applied.send_replace(batch.end_offset);
+            // Under Raft the quorum snapshots its own log.
+            let Some(log) = &log else { continue };
             let mut log = log.lock().unwrap_or_else(|e| e.into_inner());
             let due = log.bytes_since_snapshot >= policy.max_bytes_between
                 || (log.bytes_since_snapshot > 0 && last_snapshot.elapsed() >= policy.max_interval);
@@ -110,7 +139,15 @@ impl MetadataPublisher {
     /// Hands a committed batch to the publisher thread (in commit order).
     pub fn publish(&self, batch: Committed) {
         if let Some(q) = self.queue.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
-            let _ = q.send(batch);
+            let _ = q.send(Publish::Batch(batch));
+        }
+    }
+
+    /// Replaces the whole image (after a Raft snapshot was installed), in order with the
+    /// batches around it.
+    pub fn reset(&self, image: MetadataImage) {
+        if let Some(q) = self.queue.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
+            let _ = q.send(Publish::Reset(image));
         }
     }
 

@@ -7,8 +7,10 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 /// The record format version this build writes; it reads every version up to it.
-/// v0: records without a `v` field (rk 0.1); v1: adds `partition_epoch`, `ProducerIds`.
-pub const RECORD_VERSION: u16 = 1;
+/// v0: records without a `v` field (rk 0.1); v1: adds `partition_epoch`, `ProducerIds`;
+/// v2: brokers (`RegisterBroker`, `BrokerChange`, `UnregisterBroker`) and reassignments
+/// (`adding`/`removing` of `Partition`).
+pub const RECORD_VERSION: u16 = 2;
 
 /// One metadata change, as Kafka's KRaft records (TopicRecord, PartitionRecord,
 /// ConfigRecord, RemoveTopicRecord, ProducerIdsRecord, ...) but as JSON.
@@ -30,6 +32,11 @@ pub enum MetadataRecord {
         /// Bumped on every change of the partition (Kafka's partition epoch).
         #[serde(default)]
         partition_epoch: i32,
+        /// A reassignment in progress: replicas being added and removed.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        adding: Vec<i32>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        removing: Vec<i32>,
     },
     /// A topic config override (value None removes it).
     TopicConfig {
@@ -44,6 +51,29 @@ pub enum MetadataRecord {
     ProducerIds {
         broker: i32,
         next_producer_id: i64,
+    },
+    /// A broker (re)registered: its incarnation `epoch` (the record's metadata offset),
+    /// the client listener it serves and its rack. It starts fenced.
+    RegisterBroker {
+        id: i32,
+        epoch: i64,
+        host: String,
+        port: u16,
+        #[serde(default)]
+        rack: Option<String>,
+    },
+    /// A registered broker's state changed (Kafka's BrokerRegistrationChangeRecord).
+    BrokerChange {
+        id: i32,
+        epoch: i64,
+        #[serde(default)]
+        fenced: Option<bool>,
+        #[serde(default)]
+        in_controlled_shutdown: Option<bool>,
+    },
+    UnregisterBroker {
+        id: i32,
+        epoch: i64,
     },
 }
 
@@ -75,6 +105,23 @@ impl MetadataRecord {
             replicas,
             leader_epoch: 0,
             partition_epoch: 0,
+            adding: Vec::new(),
+            removing: Vec::new(),
+        }
+    }
+
+    /// A partition's full state as a record (every change writes the whole state).
+    pub fn partition(topic_id: Uuid, partition: i32, p: &super::PartitionImage) -> MetadataRecord {
+        MetadataRecord::Partition {
+            topic_id,
+            partition,
+            replicas: p.replicas.clone(),
+            isr: p.isr.clone(),
+            leader: p.leader,
+            leader_epoch: p.leader_epoch,
+            partition_epoch: p.partition_epoch,
+            adding: p.adding.clone(),
+            removing: p.removing.clone(),
         }
     }
 
@@ -101,7 +148,7 @@ mod tests {
         let r = MetadataRecord::TopicConfig { topic_id: Uuid::nil(), name: "a".into(), value: None };
         let bytes = r.encode();
         let text = String::from_utf8(bytes.clone()).unwrap();
-        assert!(text.starts_with("{\"v\":1,\"type\":\"TopicConfig\""), "{text}");
+        assert!(text.starts_with("{\"v\":2,\"type\":\"TopicConfig\""), "{text}");
         assert_eq!(MetadataRecord::decode(&bytes).unwrap(), r);
     }
 

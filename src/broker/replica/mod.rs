@@ -314,7 +314,10 @@ impl MetadataListener for ReplicaManager {
                 .filter_map(|r| match r {
                     MetadataRecord::Topic { id, .. } | MetadataRecord::RemoveTopic { id } => Some(*id),
                     MetadataRecord::Partition { topic_id, .. } | MetadataRecord::TopicConfig { topic_id, .. } => Some(*topic_id),
-                    MetadataRecord::ProducerIds { .. } => None,
+                    MetadataRecord::ProducerIds { .. }
+                    | MetadataRecord::RegisterBroker { .. }
+                    | MetadataRecord::BrokerChange { .. }
+                    | MetadataRecord::UnregisterBroker { .. } => None,
                 })
                 .collect()
         });
