@@ -318,7 +318,7 @@ fn log_directory_moves() {
     );
     e.c.state.lock().unwrap().log_dirs.insert(1, vec![("/d1".into(), vec![("foo".into(), 1, false)])]);
     let (out, _, _) = e.with_file("--verify", json, &[]);
-    assert!(out.ends_with(&format!("Reassignment of replica foo-1-1 completed successfully.\nClearing broker-level throttles on brokers 0,1,2,3\nClearing topic-level throttles on topic foo\n")), "{out}");
+    assert!(out.ends_with("Reassignment of replica foo-1-1 completed successfully.\nClearing broker-level throttles on brokers 0,1,2,3\nClearing topic-level throttles on topic foo\n"), "{out}");
 }
 
 #[test]

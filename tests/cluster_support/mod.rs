@@ -16,6 +16,10 @@ use std::process::{Command, Output};
 use std::sync::{Arc, Mutex};
 
 pub type Tp = (String, i32);
+/// An ongoing reassignment: (replicas, adding, removing).
+pub type Ongoing = (Vec<i32>, Vec<i32>, Vec<i32>);
+/// A broker's log dirs: [(dir, [(topic, partition, is_future)])].
+pub type LogDirs = Vec<(String, Vec<(String, i32, bool)>)>;
 
 #[derive(Default)]
 pub struct State {
@@ -25,11 +29,11 @@ pub struct State {
     pub brokers: Vec<(i32, Option<String>, u16)>,
     pub topics: BTreeMap<String, Vec<Vec<i32>>>,
     /// partition → (replicas, adding, removing).
-    pub ongoing: BTreeMap<Tp, (Vec<i32>, Vec<i32>, Vec<i32>)>,
+    pub ongoing: BTreeMap<Tp, Ongoing>,
     /// Errors AlterPartitionReassignments answers for a partition: (code, message).
     pub alter_errors: BTreeMap<Tp, (i16, Option<String>)>,
     /// broker → [(dir, [(topic, partition, is_future)])].
-    pub log_dirs: BTreeMap<i32, Vec<(String, Vec<(String, i32, bool)>)>>,
+    pub log_dirs: BTreeMap<i32, LogDirs>,
     /// The codes AlterReplicaLogDirs answers per (topic, partition, broker) (default 0).
     pub alter_dir_codes: BTreeMap<(String, i32, i32), i16>,
     pub quorum: Option<DescribeQuorumResponse>,
