@@ -353,6 +353,18 @@ fn usage_errors_exit_2_with_kafkas_messages() {
 }
 
 #[test]
+fn a_moved_controller_is_found_again() {
+    let e = Env::new();
+    e.c.state.lock().unwrap().not_controller = 2;
+    assert_eq!(e.run(&["--list"]), ("No partition reassignments found.\n".into(), String::new(), 0));
+    assert_eq!(e.c.state.lock().unwrap().not_controller, 0);
+    e.c.state.lock().unwrap().not_controller = 100;
+    let (out, err, code) = e.run(&["--list"]);
+    assert_eq!((code, out.as_str()), (1, ""));
+    assert_eq!(err, "Error: This is not the correct controller for this cluster.\n");
+}
+
+#[test]
 fn kafka_reassign_partitions_alias() {
     let e = Env::new();
     let link = e.dir.path().join("kafka-reassign-partitions.sh");

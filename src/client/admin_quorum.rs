@@ -84,7 +84,7 @@ pub async fn cluster_id(conn: &Connection) -> Result<String, ClientError> {
     if conn.version_for::<DescribeClusterRequest>().is_ok() {
         let resp = conn.send(&DescribeClusterRequest::default()).await?;
         if resp.error_code != 0 {
-            return Err(ClientError::kafka_msg(resp.error_code, resp.error_message.as_deref()));
+            return Err(java_err(resp.error_code, resp.error_message.as_deref()));
         }
         return Ok(resp.cluster_id.to_string());
     }
@@ -116,6 +116,11 @@ async fn describe_once(conn: &Connection) -> Result<QuorumInfo, ClientError> {
     quorum_from_response(resp)
 }
 
+/// A broker error with the Java client's message.
+fn java_err(code: i16, message: Option<&str>) -> ClientError {
+    ClientError::Kafka { code, message: super::admin_reassign::java_message(code, message) }
+}
+
 fn unknown_server(msg: String) -> ClientError {
     ClientError::Kafka { code: ResponseError::UnknownServerError.code(), message: msg }
 }
@@ -124,7 +129,7 @@ fn unknown_server(msg: String) -> ClientError {
 /// topic `__cluster_metadata` with exactly partition 0, then the partition's error.
 pub fn quorum_from_response(resp: DescribeQuorumResponse) -> Result<QuorumInfo, ClientError> {
     if resp.error_code != 0 {
-        return Err(ClientError::kafka_msg(resp.error_code, resp.error_message.as_deref()));
+        return Err(java_err(resp.error_code, resp.error_message.as_deref()));
     }
     if resp.topics.len() != 1 {
         return Err(unknown_server(format!("DescribeMetadataQuorum received {} topics when 1 was expected", resp.topics.len())));
@@ -150,7 +155,7 @@ pub fn quorum_from_response(resp: DescribeQuorumResponse) -> Result<QuorumInfo, 
         )));
     }
     if p.error_code != 0 {
-        return Err(ClientError::kafka_msg(p.error_code, p.error_message.as_deref()));
+        return Err(java_err(p.error_code, p.error_message.as_deref()));
     }
     let state = |r: &describe_quorum_response::ReplicaState| ReplicaState {
         id: r.replica_id.0,

@@ -43,14 +43,15 @@ fn default_message(code: i16) -> Option<&'static str> {
 }
 
 /// The message of the exception Kafka's `ApiError(code, message).exception()` builds: the
-/// broker's message when it sent one (even empty), else the error's default text.
+/// broker's message when it sent one, else the error's default text. An empty message
+/// counts as none (brokers built on kafka-protocol's defaults send "" for "no message").
 pub fn java_message(code: i16, message: Option<&str>) -> String {
     match (message, default_message(code)) {
-        (Some(m), _) => m.to_string(),
-        (None, Some(d)) => d.to_string(),
-        (None, None) => match E::try_from_code(code) {
+        (Some(m), _) if !m.is_empty() => m.to_string(),
+        (_, Some(d)) => d.to_string(),
+        (_, None) => match E::try_from_code(code) {
+            Some(E::Unknown(_)) | None => format!("Unknown error code: {code}"),
             Some(e) => format!("{e} (error code {code})"),
-            None => format!("Unknown error code: {code}"),
         },
     }
 }
@@ -97,6 +98,24 @@ impl Admin {
         (c >= 0).then_some(c)
     }
 
+    /// Sends to the controller; a NOT_CONTROLLER answer (the controller moved) reloads the
+    /// metadata and tries again, as the Java client's ControllerNodeProvider does.
+    async fn send_to_controller<R: kafka_protocol::protocol::Request>(
+        &self,
+        req: &R,
+        top_error: fn(&R::Response) -> i16,
+    ) -> Result<R::Response, ClientError> {
+        for _ in 0..10 {
+            let resp = self.cluster.send(self.reassign_target(), req).await?;
+            if top_error(&resp) != E::NotController.code() {
+                return Ok(resp);
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            self.cluster.refresh(Some(&[])).await?;
+        }
+        self.cluster.send(self.reassign_target(), req).await
+    }
+
     fn reassign_timeout_ms(&self) -> i32 {
         self.cluster.cfg.request_timeout.as_millis().min(i32::MAX as u128) as i32
     }
@@ -121,7 +140,7 @@ impl Admin {
                 .collect()
         });
         let req = ListPartitionReassignmentsRequest::default().with_timeout_ms(self.reassign_timeout_ms()).with_topics(topics);
-        let resp = self.cluster.send(self.reassign_target(), &req).await?;
+        let resp = self.send_to_controller(&req, |r| r.error_code).await?;
         if resp.error_code != 0 {
             return Err(ClientError::Kafka {
                 code: resp.error_code,
@@ -170,7 +189,7 @@ impl Admin {
             })
             .collect();
         let req = AlterPartitionReassignmentsRequest::default().with_timeout_ms(self.reassign_timeout_ms()).with_topics(topics);
-        let resp = self.cluster.send(self.reassign_target(), &req).await?;
+        let resp = self.send_to_controller(&req, |r| r.error_code).await?;
         let top = (resp.error_code != 0).then(|| java_message(resp.error_code, resp.error_message.as_deref()));
         let mut received = 0;
         for t in resp.responses {
@@ -296,5 +315,7 @@ mod tests {
         assert_eq!(java_message(3, None), "This server does not host this topic-partition.");
         assert_eq!(java_message(85, Some("none here")), "none here");
         assert_eq!(java_message(85, None), "No partition reassignment is in progress.");
+        assert_eq!(java_message(85, Some("")), "No partition reassignment is in progress.");
+        assert_eq!(java_message(-2, None), "Unknown error code: -2");
     }
 }

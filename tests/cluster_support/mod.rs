@@ -37,6 +37,8 @@ pub struct State {
     /// The codes AlterReplicaLogDirs answers per (topic, partition, broker) (default 0).
     pub alter_dir_codes: BTreeMap<(String, i32, i32), i16>,
     pub quorum: Option<DescribeQuorumResponse>,
+    /// How many ListPartitionReassignments answers are NOT_CONTROLLER before a real one.
+    pub not_controller: u32,
     /// API keys the brokers do not advertise.
     pub without: Vec<i16>,
     /// One line per config change / reassignment request, in arrival order.
@@ -173,6 +175,10 @@ fn handle(st: &Mutex<State>, me: i32, r: &mut FakeRequest) -> Option<bytes::Byte
         ApiKey::DescribeQuorum => encode(&st.quorum.clone().unwrap_or_default(), v),
         ApiKey::ListPartitionReassignments => {
             let req: ListPartitionReassignmentsRequest = r.decode();
+            if st.not_controller > 0 {
+                st.not_controller -= 1;
+                return encode(&ListPartitionReassignmentsResponse::default().with_error_code(41), v);
+            }
             let wanted = |t: &str, p: i32| match &req.topics {
                 None => true,
                 Some(ts) => ts.iter().any(|x| x.name.0.as_str() == t && x.partition_indexes.contains(&p)),
