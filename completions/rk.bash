@@ -43,8 +43,14 @@ _rk() {
             rk,man)
                 cmd="rk__subcmd__man"
                 ;;
+            rk,metadata-quorum)
+                cmd="rk__subcmd__metadata__subcmd__quorum"
+                ;;
             rk,perf-test)
                 cmd="rk__subcmd__perf__subcmd__test"
+                ;;
+            rk,reassign-partitions)
+                cmd="rk__subcmd__reassign__subcmd__partitions"
                 ;;
             rk,server)
                 cmd="rk__subcmd__server"
@@ -82,8 +88,14 @@ _rk() {
             rk__subcmd__help,man)
                 cmd="rk__subcmd__help__subcmd__man"
                 ;;
+            rk__subcmd__help,metadata-quorum)
+                cmd="rk__subcmd__help__subcmd__metadata__subcmd__quorum"
+                ;;
             rk__subcmd__help,perf-test)
                 cmd="rk__subcmd__help__subcmd__perf__subcmd__test"
+                ;;
+            rk__subcmd__help,reassign-partitions)
+                cmd="rk__subcmd__help__subcmd__reassign__subcmd__partitions"
                 ;;
             rk__subcmd__help,server)
                 cmd="rk__subcmd__help__subcmd__server"
@@ -93,6 +105,9 @@ _rk() {
                 ;;
             rk__subcmd__help,transactions)
                 cmd="rk__subcmd__help__subcmd__transactions"
+                ;;
+            rk__subcmd__help__subcmd__metadata__subcmd__quorum,describe)
+                cmd="rk__subcmd__help__subcmd__metadata__subcmd__quorum__subcmd__describe"
                 ;;
             rk__subcmd__help__subcmd__perf__subcmd__test,consumer)
                 cmd="rk__subcmd__help__subcmd__perf__subcmd__test__subcmd__consumer"
@@ -120,6 +135,18 @@ _rk() {
                 ;;
             rk__subcmd__help__subcmd__transactions,list)
                 cmd="rk__subcmd__help__subcmd__transactions__subcmd__list"
+                ;;
+            rk__subcmd__metadata__subcmd__quorum,describe)
+                cmd="rk__subcmd__metadata__subcmd__quorum__subcmd__describe"
+                ;;
+            rk__subcmd__metadata__subcmd__quorum,help)
+                cmd="rk__subcmd__metadata__subcmd__quorum__subcmd__help"
+                ;;
+            rk__subcmd__metadata__subcmd__quorum__subcmd__help,describe)
+                cmd="rk__subcmd__metadata__subcmd__quorum__subcmd__help__subcmd__describe"
+                ;;
+            rk__subcmd__metadata__subcmd__quorum__subcmd__help,help)
+                cmd="rk__subcmd__metadata__subcmd__quorum__subcmd__help__subcmd__help"
                 ;;
             rk__subcmd__perf__subcmd__test,consumer)
                 cmd="rk__subcmd__perf__subcmd__test__subcmd__consumer"
@@ -200,7 +227,7 @@ _rk() {
 
     case "${cmd}" in
         rk)
-            opts="-h -V --help --version server topics console-producer console-consumer consumer-groups dump-log transactions leader-election perf-test completions man links help"
+            opts="-h -V --help --version server topics console-producer console-consumer consumer-groups dump-log transactions leader-election metadata-quorum reassign-partitions perf-test completions man links help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -528,7 +555,7 @@ _rk() {
             return 0
             ;;
         rk__subcmd__help)
-            opts="server topics console-producer console-consumer consumer-groups dump-log transactions leader-election perf-test completions man links help"
+            opts="server topics console-producer console-consumer consumer-groups dump-log transactions leader-election metadata-quorum reassign-partitions perf-test completions man links help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -667,6 +694,34 @@ _rk() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        rk__subcmd__help__subcmd__metadata__subcmd__quorum)
+            opts="describe"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        rk__subcmd__help__subcmd__metadata__subcmd__quorum__subcmd__describe)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         rk__subcmd__help__subcmd__perf__subcmd__test)
             opts="producer consumer e2e"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -712,6 +767,20 @@ _rk() {
         rk__subcmd__help__subcmd__perf__subcmd__test__subcmd__producer)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        rk__subcmd__help__subcmd__reassign__subcmd__partitions)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -920,6 +989,116 @@ _rk() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        rk__subcmd__metadata__subcmd__quorum)
+            opts="-h -V --bootstrap-server --bootstrap-controller --command-config --command-property --output --help --version describe help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --bootstrap-server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --bootstrap-controller)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --command-config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --command-property)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        rk__subcmd__metadata__subcmd__quorum__subcmd__describe)
+            opts="-h -V --status --replication --human-readable --bootstrap-server --bootstrap-controller --command-config --command-property --output --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --bootstrap-server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --bootstrap-controller)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --command-config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --command-property)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        rk__subcmd__metadata__subcmd__quorum__subcmd__help)
+            opts="describe help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        rk__subcmd__metadata__subcmd__quorum__subcmd__help__subcmd__describe)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        rk__subcmd__metadata__subcmd__quorum__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 *)
                     COMPREPLY=()
                     ;;
@@ -1208,6 +1387,60 @@ _rk() {
                     ;;
                 --output)
                     COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        rk__subcmd__reassign__subcmd__partitions)
+            opts="-h -V --verify --generate --execute --cancel --list --bootstrap-server --bootstrap-controller --command-config --command-property --reassignment-json-file --topics-to-move-json-file --broker-list --disable-rack-aware --throttle --replica-alter-log-dirs-throttle --timeout --additional --preserve-throttles --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --bootstrap-server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --bootstrap-controller)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --command-config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --command-property)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --reassignment-json-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --topics-to-move-json-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --broker-list)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --throttle)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --replica-alter-log-dirs-throttle)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 *)

@@ -8,7 +8,9 @@ pub mod console_producer;
 pub mod consumer_groups;
 pub mod dump_log;
 pub mod leader_election;
+pub mod metadata_quorum;
 pub mod perf_test;
+pub mod reassign;
 pub mod server;
 pub mod topics;
 pub mod transactions;
@@ -47,6 +49,11 @@ pub enum Command {
     Transactions(transactions::TransactionsArgs),
     /// Elect preferred or unclean partition leaders (kafka-leader-election.sh).
     LeaderElection(leader_election::LeaderElectionArgs),
+    /// Describe the KRaft metadata quorum: status and replication (kafka-metadata-quorum.sh).
+    MetadataQuorum(metadata_quorum::MetadataQuorumArgs),
+    /// Generate, execute, verify, cancel and list partition reassignments
+    /// (kafka-reassign-partitions.sh).
+    ReassignPartitions(reassign::ReassignArgs),
     /// Producer, consumer and end-to-end latency benchmarks (kafka-*-perf-test.sh).
     #[command(subcommand)]
     PerfTest(perf_test::PerfTestCommand),
@@ -68,6 +75,8 @@ pub const ALIASES: &[(&str, &[&str])] = &[
     ("kafka-consumer-groups", &["consumer-groups"]),
     ("kafka-dump-log", &["dump-log"]),
     ("kafka-transactions", &["transactions"]),
+    ("kafka-metadata-quorum", &["metadata-quorum"]),
+    ("kafka-reassign-partitions", &["reassign-partitions"]),
     ("kafka-producer-perf-test", &["perf-test", "producer"]),
     ("kafka-consumer-perf-test", &["perf-test", "consumer"]),
 ];
@@ -111,6 +120,8 @@ pub fn main(args: Vec<OsString>) -> i32 {
         Command::ConsoleProducer(a) => console_producer::run(a),
         Command::ConsoleConsumer(a) => console_consumer::run(a),
         Command::LeaderElection(a) => leader_election::run(a),
+        Command::MetadataQuorum(a) => metadata_quorum::run(a),
+        Command::ReassignPartitions(a) => reassign::run(a),
         Command::ConsumerGroups(a) => consumer_groups::run(a),
         Command::Transactions(a) => transactions::run(a),
         Command::DumpLog(a) => dump_log::run(a),

@@ -4,6 +4,9 @@
 
 pub mod admin;
 pub mod admin_groups;
+pub mod admin_logdirs;
+pub mod admin_quorum;
+pub mod admin_reassign;
 pub mod admin_txn;
 pub mod cluster;
 pub mod config;
