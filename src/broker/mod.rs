@@ -64,6 +64,8 @@ pub struct Broker {
     pub groups: Arc<coordinator::group::GroupCoordinator>,
     pub txns: Arc<coordinator::txn::TransactionCoordinator>,
     pub quotas: Arc<network::quotas::ConnectionQuotas>,
+    /// ISR proposals to the controller (leaders).
+    pub isr: replica::isr::IsrManager,
     _lock: File,
 }
 
@@ -309,8 +311,10 @@ impl Broker {
             replicas,
             fetch_sessions,
             quotas,
+            isr: replica::isr::IsrManager::default(),
             _lock: lock,
         });
+        broker.isr.start(Arc::downgrade(&broker));
         let (stop, stop_rx) = tokio::sync::watch::channel(false);
         let mut tasks = vec![tokio::spawn(network::serve(listener, broker.clone(), stop_rx.clone()))];
         tasks.push(tokio::spawn(housekeeping(broker.clone(), stop_rx.clone())));
@@ -336,9 +340,22 @@ async fn housekeeping(broker: Arc<Broker>, mut stop: tokio::sync::watch::Receive
     let mut txn_timeouts = tokio::time::interval(Duration::from_millis(broker.config.txn.abort_interval_ms));
     let mut txn_expiry = tokio::time::interval(Duration::from_millis(broker.config.txn.expiration_check_interval_ms));
     let mut producer_expiry = tokio::time::interval(Duration::from_millis(broker.config.producer_id_expiration_check_ms));
+    let lag_ms = broker.config.replica_lag_time_max_ms as i64;
+    let mut isr_shrink = tokio::time::interval(Duration::from_millis((lag_ms / 2).max(10) as u64));
     loop {
         tokio::select! {
             _ = stop.changed() => return,
+            _ = isr_shrink.tick(), if broker.quorum.is_some() => {
+                // Kafka's isr-expiration task: followers not caught up for
+                // replica.lag.time.max.ms leave the ISR.
+                let now = log::now_ms();
+                for p in broker.replicas.all() {
+                    if let Some(isr) = p.isr_shrink(now, lag_ms) {
+                        tracing::info!(topic = %p.topic, partition = p.index, ?isr, "shrinking the ISR");
+                        broker.isr.propose(p, isr);
+                    }
+                }
+            }
             _ = txn_timeouts.tick() => broker.txns.abort_timed_out().await,
             _ = txn_expiry.tick() => broker.txns.expire_ids().await,
             _ = producer_expiry.tick() => {
@@ -396,6 +413,7 @@ impl RunningBroker {
         for t in self.tasks {
             let _ = t.await;
         }
+        self.broker.replicas.fetchers.shutdown();
         if let Some(q) = &self.broker.quorum {
             q.shutdown().await;
         }

@@ -167,6 +167,10 @@ fn read_pass(
 }
 
 pub async fn handle(ctx: &Ctx<'_>, req: FetchRequest) -> FetchReply {
+    let replica = if ctx.version >= 15 { req.replica_state.replica_id.0 } else { req.replica_id.0 };
+    if replica >= 0 {
+        return super::replica_fetch::handle(ctx, req, replica).await;
+    }
     let b = ctx.broker;
     let by_id = ctx.version >= 13;
     let image = b.image();

@@ -12,6 +12,7 @@ mod metadata;
 mod offsets;
 mod produce;
 mod records;
+mod replica_fetch;
 mod topics;
 mod txn;
 

@@ -8,6 +8,7 @@
 
 mod brokers;
 mod configs;
+pub mod partitions;
 mod placement;
 pub mod rpc;
 mod topics;
@@ -70,6 +71,8 @@ pub(crate) enum Command {
     },
     /// Broker lifecycle (brokers.rs): registration, fencing, controlled shutdown.
     Broker(brokers::BrokerCommand),
+    /// A leader's ISR change (partitions.rs).
+    AlterPartition(partitions::AlterIsr),
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -237,6 +240,14 @@ impl Controller {
     pub async fn allocate_producer_ids(&self, broker: i32) -> Outcome<std::ops::Range<i64>> {
         match self.submit(Command::AllocateProducerIds { broker }).await {
             Reply::ProducerIds(r) => r,
+            other => Err(error_of(other)),
+        }
+    }
+
+    /// AlterPartition: a leader's ISR change; the new partition epoch.
+    pub async fn alter_partition(&self, a: partitions::AlterIsr) -> Outcome<i64> {
+        match self.submit(Command::AlterPartition(a)).await {
+            Reply::Broker(r) => r,
             other => Err(error_of(other)),
         }
     }
@@ -421,6 +432,10 @@ fn plan(ctx: &PlanContext<'_>, img: &mut MetadataImage, cmd: Command, out: &mut 
             Reply::ProducerIds(Ok(start..end))
         }
         Command::Broker(cmd) => Reply::Broker(brokers::plan(ctx, img, cmd).map(|(epoch, recs)| {
+            apply_item(img, recs, false);
+            epoch
+        })),
+        Command::AlterPartition(a) => Reply::Broker(partitions::plan_alter(img, &a).map(|(epoch, recs)| {
             apply_item(img, recs, false);
             epoch
         })),

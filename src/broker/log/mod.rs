@@ -84,6 +84,8 @@ pub enum LogError {
     Producer(i16, String),
     #[error("timed out waiting for the in-sync replicas to acknowledge the records")]
     RequestTimedOut,
+    #[error("Messages are written to the log, but to fewer in-sync replicas than required.")]
+    NotEnoughReplicasAfterAppend,
     #[error("replicated batch at offset {got} does not continue the log at {expected}")]
     UnexpectedAppendOffset { expected: i64, got: i64 },
 }
@@ -105,6 +107,7 @@ impl LogError {
             LogError::NotLeaderOrFollower => ResponseError::NotLeaderOrFollower.code(),
             LogError::Deleted => ResponseError::UnknownTopicOrPartition.code(),
             LogError::RequestTimedOut => ResponseError::RequestTimedOut.code(),
+            LogError::NotEnoughReplicasAfterAppend => ResponseError::NotEnoughReplicasAfterAppend.code(),
             LogError::Producer(code, _) => *code,
             LogError::UnexpectedAppendOffset { .. } => ResponseError::UnknownServerError.code(),
         }

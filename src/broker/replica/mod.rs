@@ -5,10 +5,12 @@
 //! wait, the HW checkpoint, and the periodic log maintenance.
 
 pub mod checkpoint;
+pub mod fetcher;
+pub mod isr;
 pub mod partition;
 mod purgatory;
 
-pub use partition::{FetchIsolation, Offsets, Partition, PartitionState};
+pub use partition::{FetchIsolation, IsrChange, Offsets, Partition, PartitionState};
 pub use purgatory::PendingAppend;
 
 use crate::broker::config::BrokerConfig;
@@ -36,6 +38,8 @@ pub struct ReplicaManager {
     checkpointed_hw: Mutex<HashMap<(String, i32), i64>>,
     /// Partitions whose storage could not be opened: (topic, partition) → why.
     offline: Mutex<HashMap<(String, i32), String>>,
+    /// The follower side of replication.
+    pub fetchers: fetcher::FetcherManager,
 }
 
 pub fn log_config_for(broker: &BrokerConfig, topic: &TopicImage) -> LogConfig {
@@ -79,7 +83,14 @@ impl ReplicaManager {
             tracing::warn!("ignoring the high-watermark checkpoint: {e}");
             HashMap::new()
         });
+        let cfg = fetcher::FetchConfig {
+            max_bytes: broker.replica_fetch_response_max_bytes,
+            partition_max_bytes: broker.replica_fetch_max_bytes,
+            wait_ms: broker.replica_fetch_wait_max_ms,
+            backoff: std::time::Duration::from_millis(broker.replica_fetch_backoff_ms),
+        };
         ReplicaManager {
+            fetchers: fetcher::FetcherManager::new(broker.node_id, cfg, tokio::runtime::Handle::current()),
             data_dir: broker.data_dir.clone(),
             broker,
             clean_shutdown,
@@ -332,6 +343,7 @@ impl MetadataListener for ReplicaManager {
             .collect();
         for key in stale {
             if let Some(p) = map.remove(&key) {
+                self.fetchers.unfollow(&p.topic, p.index);
                 self.delete_partition(&p);
             }
         }
@@ -374,5 +386,24 @@ impl MetadataListener for ReplicaManager {
         drop(offline);
         let mut offline = self.offline.lock().unwrap_or_else(|e| e.into_inner());
         offline.retain(|(t, i), _| delta.next.topic(t).is_some_and(|t| t.partitions.contains_key(i)));
+        drop(offline);
+        // Followers fetch from their leader; leaders (and leaderless partitions) do not.
+        let touched_topics: Vec<&Arc<TopicImage>> = match &touched {
+            None => delta.next.topics.values().collect(),
+            Some(ids) => ids.iter().filter_map(|id| delta.next.topic_by_id(id)).collect(),
+        };
+        let brokers_changed = delta.records.iter().any(|r| matches!(r, MetadataRecord::RegisterBroker { .. }));
+        for topic in delta.next.topics.values().filter(|t| brokers_changed || touched_topics.iter().any(|x| x.id == t.id)) {
+            for (idx, pstate) in topic.partitions.iter().filter(|(_, s)| hosted_here(s)) {
+                let Some(p) = map.get(&(topic.name.clone(), *idx)) else { continue };
+                let leader = delta.next.brokers.get(&pstate.leader);
+                match leader {
+                    Some(b) if pstate.leader != local => {
+                        self.fetchers.follow(p.clone(), pstate.leader, pstate.leader_epoch, format!("{}:{}", b.host, b.port))
+                    }
+                    _ => self.fetchers.unfollow(&topic.name, *idx),
+                }
+            }
+        }
     }
 }

@@ -47,6 +47,18 @@ pub enum FetchIsolation {
 pub struct FollowerState {
     pub log_end: i64,
     pub last_caught_up_ms: i64,
+    /// The leader's log end and the time at the follower's previous fetch (Kafka's
+    /// lastFetchLeaderLogEndOffset / lastFetchTimeMs).
+    pub prev_fetch_leader_end: i64,
+    pub prev_fetch_ms: i64,
+}
+
+/// What a follower's fetch means for the ISR.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IsrChange {
+    None,
+    /// The follower caught up: propose this ISR (with it).
+    Expand(Vec<i32>),
 }
 
 pub struct Partition {
@@ -63,6 +75,11 @@ struct Inner {
     high_watermark: i64,
     state: PartitionState,
     followers: HashMap<i32, FollowerState>,
+    /// The log end when this broker's current leadership began (a follower must reach it
+    /// to join the ISR).
+    epoch_start: i64,
+    /// An ISR change this leader proposed and the controller has not answered yet.
+    pending_isr: Option<Vec<i32>>,
     /// Set once the topic is deleted: every later append or read is refused.
     deleted: bool,
 }
@@ -70,6 +87,20 @@ struct Inner {
 impl Inner {
     fn is_leader(&self, local: i32) -> bool {
         self.state.leader == local
+    }
+
+    /// A follower's HW is the leader's, capped by its own log end; the log start follows
+    /// the leader's (retention, DeleteRecords).
+    fn follow_leader_offsets(&mut self, leader_hw: i64, leader_log_start: i64) -> Result<(), LogError> {
+        let hw = leader_hw.min(self.log.log_end_offset());
+        if hw > self.high_watermark {
+            self.high_watermark = hw;
+            self.log.on_high_watermark(hw);
+        }
+        if leader_log_start > self.log.log_start_offset() && leader_log_start <= self.high_watermark {
+            self.log.delete_records_before(leader_log_start, self.high_watermark)?;
+        }
+        Ok(())
     }
 
     fn offsets(&self) -> Offsets {
@@ -116,7 +147,8 @@ impl Partition {
             log.assign_epoch_start(state.leader_epoch)?;
         }
         let hw = checkpointed_hw.unwrap_or(0).clamp(log.log_start_offset(), log.log_end_offset());
-        let mut inner = Inner { log, high_watermark: hw, state, followers: HashMap::new(), deleted: false };
+        let epoch_start = log.log_end_offset();
+        let mut inner = Inner { log, high_watermark: hw, state, followers: HashMap::new(), epoch_start, pending_isr: None, deleted: false };
         inner.maybe_increment_hw(local_id);
         Ok(Partition {
             topic: ids.0.to_string(),
@@ -237,8 +269,23 @@ impl Partition {
             if inner.state == state {
                 return Ok(());
             }
+            let becomes_leader =
+                state.leader == self.local_id && (inner.state.leader != self.local_id || state.leader_epoch > inner.state.leader_epoch);
             if state.leader == self.local_id && state.leader_epoch > inner.state.leader_epoch {
                 inner.log.assign_epoch_start(state.leader_epoch)?;
+            }
+            if becomes_leader {
+                // A new leadership: what followers had fetched from an earlier leader (or
+                // from us in an earlier epoch) says nothing now; the epoch starts at our
+                // log end, and followers are caught up as of now.
+                let now = crate::broker::log::now_ms();
+                inner.followers = state
+                    .replicas
+                    .iter()
+                    .filter(|r| **r != self.local_id)
+                    .map(|r| (*r, FollowerState { last_caught_up_ms: now, ..Default::default() }))
+                    .collect();
+                inner.epoch_start = inner.log.log_end_offset();
             }
             inner.followers.retain(|r, _| state.replicas.contains(r));
             inner.state = state;
@@ -328,19 +375,126 @@ impl Partition {
 
     /// A follower reported its log end (replication's fetch); the HW may move.
     pub fn update_follower_log_end(&self, replica: i32, log_end: i64, now_ms: i64) {
-        let moved = {
+        let _ = self.follower_fetched(replica, log_end, now_ms);
+    }
+
+    /// A follower fetched from `fetch_offset` (its log end): Kafka's updateFetchState —
+    /// it was caught up at this fetch if it reached our log end, or at the previous fetch
+    /// if it reached the log end we had then. The HW may move; a follower outside the ISR
+    /// that reached the HW and this leadership's start may join it.
+    pub fn follower_fetched(&self, replica: i32, fetch_offset: i64, now_ms: i64) -> IsrChange {
+        let (moved, change) = {
             let mut inner = self.inner();
+            if !inner.is_leader(self.local_id) || !inner.state.replicas.contains(&replica) {
+                return IsrChange::None;
+            }
             let leo = inner.log.log_end_offset();
             let f = inner.followers.entry(replica).or_default();
-            f.log_end = log_end;
-            if log_end >= leo {
+            if fetch_offset >= leo {
                 f.last_caught_up_ms = now_ms;
+            } else if fetch_offset >= f.prev_fetch_leader_end && f.prev_fetch_ms > 0 {
+                f.last_caught_up_ms = f.last_caught_up_ms.max(f.prev_fetch_ms);
             }
-            inner.maybe_increment_hw(self.local_id)
+            f.log_end = fetch_offset;
+            f.prev_fetch_leader_end = leo;
+            f.prev_fetch_ms = now_ms;
+            let moved = inner.maybe_increment_hw(self.local_id);
+            let joins = !inner.state.isr.contains(&replica)
+                && inner.pending_isr.is_none()
+                && fetch_offset >= inner.high_watermark
+                && fetch_offset >= inner.epoch_start;
+            let change = if joins {
+                let mut isr = inner.state.isr.clone();
+                isr.push(replica);
+                inner.pending_isr = Some(isr.clone());
+                IsrChange::Expand(isr)
+            } else {
+                IsrChange::None
+            };
+            (moved, change)
         };
         if moved {
             self.wake();
         }
+        change
+    }
+
+    /// On the leader: the ISR without followers not caught up for `lag_ms` (Kafka's ISR
+    /// shrink), if that changes it and no change is pending. Marked pending.
+    pub fn isr_shrink(&self, now_ms: i64, lag_ms: i64) -> Option<Vec<i32>> {
+        let mut inner = self.inner();
+        if !inner.is_leader(self.local_id) || inner.pending_isr.is_some() || inner.deleted {
+            return None;
+        }
+        let leo = inner.log.log_end_offset();
+        let local = self.local_id;
+        let isr: Vec<i32> = inner
+            .state
+            .isr
+            .iter()
+            .copied()
+            .filter(|r| *r == local || inner.followers.get(r).is_none_or(|f| f.log_end >= leo || now_ms - f.last_caught_up_ms <= lag_ms))
+            .collect();
+        if isr.len() == inner.state.isr.len() {
+            return None;
+        }
+        inner.pending_isr = Some(isr.clone());
+        Some(isr)
+    }
+
+    /// The controller answered (or refused) the pending ISR change.
+    pub fn isr_change_done(&self) {
+        self.inner().pending_isr = None;
+        self.wake();
+    }
+
+    /// (leader epoch, partition epoch) for an AlterPartition request.
+    pub fn epochs(&self) -> (i32, i32) {
+        let inner = self.inner();
+        (inner.state.leader_epoch, inner.state.partition_epoch)
+    }
+
+    /// The follower's side of a fetch: where to fetch from (our log end and the epoch of
+    /// its last batch) and the log start.
+    pub fn fetch_position(&self) -> (i64, i32, i64) {
+        let inner = self.inner();
+        (inner.log.log_end_offset(), inner.log.epochs().latest_epoch().unwrap_or(-1), inner.log.log_start_offset())
+    }
+
+    /// OffsetForLeaderEpoch / diverging-epoch check on the leader: (epoch, end offset).
+    pub fn epoch_end(&self, epoch: i32) -> (i32, i64) {
+        self.inner().log.end_offset_for_epoch(epoch)
+    }
+
+    /// A follower appends what it fetched: batches at the leader's offsets and epochs,
+    /// then takes the leader's high watermark (capped by what it holds) and log start.
+    pub fn append_as_follower(&self, payload: &mut bytes::BytesMut, leader_hw: i64, leader_log_start: i64) -> Result<(), LogError> {
+        let mut inner = self.inner();
+        if inner.deleted {
+            return Err(LogError::Deleted);
+        }
+        if !payload.is_empty() {
+            let epoch = inner.state.leader_epoch;
+            inner.log.append_guarded(payload, epoch, AppendOrigin::Replication, None)?;
+        }
+        inner.follow_leader_offsets(leader_hw, leader_log_start)
+    }
+
+    /// A follower whose log diverged from the leader's (or fell behind its log start)
+    /// cuts its log: to `offset`, or (below the leader's log start) starts over there.
+    pub fn truncate_as_follower(&self, offset: i64, start_over: bool) -> Result<i64, LogError> {
+        let mut inner = self.inner();
+        if inner.deleted {
+            return Err(LogError::Deleted);
+        }
+        if start_over {
+            inner.log.truncate_fully_and_start_at(offset)?;
+        } else {
+            inner.log.truncate_to(offset)?;
+        }
+        let end = inner.log.log_end_offset();
+        inner.high_watermark = inner.high_watermark.min(end);
+        Ok(end)
     }
 
     pub fn high_watermark(&self) -> i64 {

@@ -83,11 +83,18 @@ impl ReplicaManager {
         loop {
             let notify = Arc::new(Notify::new());
             let mut waiting = false;
-            for a in &appends {
+            for a in appends.iter_mut() {
                 let Some(Ok(info)) = &a.result else { continue };
                 a.partition.watch(&notify);
-                if a.partition.high_watermark() <= info.last_offset {
+                // Kafka's checkEnoughReplicasReachOffset: leadership lost while waiting means
+                // the records may be truncated; reached, but by fewer in-sync replicas than
+                // min.insync.replicas, is acknowledged with NOT_ENOUGH_REPLICAS_AFTER_APPEND.
+                if !a.partition.is_leader() {
+                    a.result = Some(Err(LogError::NotLeaderOrFollower));
+                } else if a.partition.high_watermark() <= info.last_offset {
                     waiting = true;
+                } else if a.partition.state().isr.len() < a.partition.min_insync_replicas() {
+                    a.result = Some(Err(LogError::NotEnoughReplicasAfterAppend));
                 }
             }
             if !waiting {
