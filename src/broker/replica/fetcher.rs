@@ -43,12 +43,13 @@ struct Fetcher {
 pub struct FetcherManager {
     node_id: i32,
     cfg: FetchConfig,
-    rt: tokio::runtime::Handle,
+    /// The runtime fetchers run on (the publisher thread that calls `follow` is not one).
+    rt: Option<tokio::runtime::Handle>,
     fetchers: Mutex<HashMap<i32, Arc<Fetcher>>>,
 }
 
 impl FetcherManager {
-    pub fn new(node_id: i32, cfg: FetchConfig, rt: tokio::runtime::Handle) -> FetcherManager {
+    pub fn new(node_id: i32, cfg: FetchConfig, rt: Option<tokio::runtime::Handle>) -> FetcherManager {
         FetcherManager { node_id, cfg, rt, fetchers: Mutex::new(HashMap::new()) }
     }
 
@@ -73,7 +74,10 @@ impl FetcherManager {
                 wake: Notify::new(),
                 stopped: AtomicBool::new(false),
             });
-            self.rt.spawn(run(f.clone(), self.node_id, self.cfg));
+            match &self.rt {
+                Some(rt) => drop(rt.spawn(run(f.clone(), self.node_id, self.cfg))),
+                None => tracing::error!("no async runtime to run the replica fetcher on"),
+            }
             f
         });
         *f.addr.lock().unwrap_or_else(|e| e.into_inner()) = addr;

@@ -90,7 +90,7 @@ impl ReplicaManager {
             backoff: std::time::Duration::from_millis(broker.replica_fetch_backoff_ms),
         };
         ReplicaManager {
-            fetchers: fetcher::FetcherManager::new(broker.node_id, cfg, tokio::runtime::Handle::current()),
+            fetchers: fetcher::FetcherManager::new(broker.node_id, cfg, tokio::runtime::Handle::try_current().ok()),
             data_dir: broker.data_dir.clone(),
             broker,
             clean_shutdown,
