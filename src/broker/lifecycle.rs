@@ -71,12 +71,19 @@ impl BrokerLifecycle {
             metadata_offset: b.image().offset,
             want_shutdown: self.want_shutdown.load(Ordering::Relaxed),
         };
-        match heartbeat(&self.quorum, leader, &hb, interval.max(Duration::from_secs(5))).await {
+        let reply = tokio::select! {
+            r = heartbeat(&self.quorum, leader, &hb, interval.max(Duration::from_secs(5))) => r,
+            _ = self.quorum.leader_moved_from(leader) => HeartbeatReply::NotController(self.quorum.leader()),
+        };
+        match reply {
             HeartbeatReply::Ok { epoch, fenced, should_shutdown } => {
                 if self.epoch.swap(epoch, Ordering::Relaxed) != epoch {
                     tracing::info!(epoch, "registered with the active controller");
                 }
                 self.fenced.store(fenced, Ordering::Relaxed);
+                if !fenced {
+                    b.set_caught_up();
+                }
                 if should_shutdown {
                     self.shutdown_granted.store(true, Ordering::Relaxed);
                 }

@@ -66,6 +66,8 @@ pub struct Broker {
     pub quotas: Arc<network::quotas::ConnectionQuotas>,
     /// ISR proposals to the controller (leaders).
     pub isr: replica::isr::IsrManager,
+    /// Whether this broker has caught up with the metadata (KRaft: unfenced once).
+    caught_up: tokio::sync::watch::Sender<bool>,
     _lock: File,
 }
 
@@ -132,6 +134,20 @@ impl Broker {
     /// The newest published metadata image (cheap: an Arc clone).
     pub fn image(&self) -> Arc<MetadataImage> {
         self.metadata.image()
+    }
+
+    /// Waits until this broker serves clients: at once for one node; in KRaft mode once it
+    /// caught up with the metadata (its first unfencing), at most 30 s.
+    pub async fn wait_caught_up(&self) {
+        if *self.caught_up.borrow() {
+            return;
+        }
+        let mut rx = self.caught_up.subscribe();
+        let _ = tokio::time::timeout(Duration::from_secs(30), rx.wait_for(|v| *v)).await;
+    }
+
+    pub(crate) fn set_caught_up(&self) {
+        self.caught_up.send_replace(true);
     }
 
     /// The brokers clients may use: the registered, unfenced ones (KRaft), or this one.
@@ -299,6 +315,7 @@ impl Broker {
             config.max_connections_per_ip_overrides.clone(),
             config.queued_max_request_bytes,
         );
+        let serves_at_once = !config.kraft.as_ref().is_some_and(|k| k.broker);
         let broker = Arc::new(Broker {
             groups,
             txns,
@@ -312,6 +329,7 @@ impl Broker {
             fetch_sessions,
             quotas,
             isr: replica::isr::IsrManager::default(),
+            caught_up: tokio::sync::watch::channel(serves_at_once).0,
             _lock: lock,
         });
         broker.isr.start(Arc::downgrade(&broker));

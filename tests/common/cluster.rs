@@ -84,12 +84,58 @@ impl TestCluster {
 
 /// Broker ids a node lists in its Metadata response (None if it does not answer).
 pub fn metadata_brokers(addr: &str) -> Option<Vec<i32>> {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
-    rt.block_on(async {
+    block(async {
         let c = rk::client::Connection::connect(addr, "rk-test").await.ok()?;
         let r = c.send(&kafka_protocol::messages::MetadataRequest::default().with_topics(Some(vec![]))).await.ok()?;
         let mut ids: Vec<i32> = r.brokers.iter().map(|b| b.node_id.0).collect();
         ids.sort();
         Some(ids)
+    })
+}
+
+/// (partition, leader, replicas, isr).
+pub type PartitionInfo = (i32, i32, Vec<i32>, Vec<i32>);
+
+/// Every partition of a topic from a node's Metadata (None if the node does not answer or
+/// does not know the topic).
+pub fn partitions(addr: &str, topic: &str) -> Option<Vec<PartitionInfo>> {
+    block(async {
+        let c = rk::client::Connection::connect(addr, "rk-test").await.ok()?;
+        let req = kafka_protocol::messages::MetadataRequest::default().with_topics(Some(vec![
+            kafka_protocol::messages::metadata_request::MetadataRequestTopic::default().with_name(Some(super::tn(topic))),
+        ]));
+        let r = c.send(&req).await.ok()?;
+        let t = r.topics.first()?;
+        if t.error_code != 0 {
+            return None;
+        }
+        let mut out: Vec<_> = t
+            .partitions
+            .iter()
+            .map(|p| {
+                (p.partition_index, p.leader_id.0, p.replica_nodes.iter().map(|b| b.0).collect(), p.isr_nodes.iter().map(|b| b.0).collect())
+            })
+            .collect();
+        out.sort();
+        Some(out)
+    })
+}
+
+impl TestCluster {
+    /// A running node's address (the first that is running).
+    pub fn any_addr(&mut self) -> String {
+        for n in self.nodes.iter_mut() {
+            if n.is_running() {
+                return n.addr();
+            }
+        }
+        panic!("no node is running")
+    }
+}
+
+/// Runs `f` on a runtime of its own, on a thread of its own (callers may be async tests).
+fn block<T: Send>(f: impl std::future::Future<Output = Option<T>> + Send) -> Option<T> {
+    std::thread::scope(|s| {
+        s.spawn(|| tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?.block_on(f)).join().ok().flatten()
     })
 }

@@ -217,6 +217,11 @@ pub async fn dispatch(broker: &Arc<Broker>, conn: &ConnectionInfo, mut frame: By
         return Err(ApiError::UnsupportedVersion(key, version));
     }
     let header = decode_request_header_from_buffer(&mut frame).map_err(|e| ApiError::Decode(key, e))?;
+    if key != ApiKey::ApiVersions {
+        // A KRaft broker serves nothing before it caught up with the metadata (a restarted
+        // broker's image is behind the quorum's): requests wait, as Kafka's listeners do.
+        broker.wait_caught_up().await;
+    }
     tracing::trace!(api = ?key, version, correlation_id, client = %conn.client_host, "request");
     let answer = (api.handler)(broker, conn, header, frame).await;
     tracing::trace!(api = ?key, correlation_id, "answered");

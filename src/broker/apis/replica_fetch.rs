@@ -51,13 +51,15 @@ fn check(ctx: &Ctx<'_>, replica: i32, w: &Wanted) -> Option<PartitionData> {
         let (e, end) = p.epoch_end(w.last_fetched_epoch);
         if e != w.last_fetched_epoch || end < w.fetch_offset {
             let o = p.offsets();
-            return Some(PartitionData::default()
-                .with_partition_index(w.partition)
-                .with_high_watermark(o.high_watermark)
-                .with_last_stable_offset(o.last_stable)
-                .with_log_start_offset(o.log_start)
-                .with_diverging_epoch(EpochEndOffset::default().with_epoch(e).with_end_offset(end))
-                .with_records(Some(Bytes::new())));
+            return Some(
+                PartitionData::default()
+                    .with_partition_index(w.partition)
+                    .with_high_watermark(o.high_watermark)
+                    .with_last_stable_offset(o.last_stable)
+                    .with_log_start_offset(o.log_start)
+                    .with_diverging_epoch(EpochEndOffset::default().with_epoch(e).with_end_offset(end))
+                    .with_records(Some(Bytes::new())),
+            );
         }
     }
     let now = crate::broker::log::now_ms();

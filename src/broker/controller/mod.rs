@@ -73,6 +73,11 @@ pub(crate) enum Command {
     Broker(brokers::BrokerCommand),
     /// A leader's ISR change (partitions.rs).
     AlterPartition(partitions::AlterIsr),
+    /// ElectLeaders: preferred (0) or unclean (1) for these partitions.
+    ElectLeaders {
+        election: i8,
+        partitions: Vec<(String, i32)>,
+    },
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -82,6 +87,7 @@ pub(crate) enum Reply {
     Done(Vec<Outcome<()>>),
     ProducerIds(Outcome<std::ops::Range<i64>>),
     Broker(Outcome<i64>),
+    Elected(Vec<partitions::Elected>),
     /// The whole command was not taken (no active controller here, shutting down).
     Refused(TopicError),
 }
@@ -190,7 +196,12 @@ impl Controller {
                 None => self.submit_local(cmd.clone()).await,
                 Some(q) if q.is_leader() => self.submit_local(cmd.clone()).await,
                 Some(q) => match q.leader() {
-                    Some(l) => rpc::forward(q, l, &cmd).await,
+                    // A leader that stopped answering (SIGSTOP, a partition) is replaced by
+                    // an election: stop waiting for it then.
+                    Some(l) => tokio::select! {
+                        r = rpc::forward(q, l, &cmd) => r,
+                        _ = q.leader_moved_from(l) => (Reply::Refused(not_controller()), 0),
+                    },
                     None => (Reply::Refused(not_controller()), 0),
                 },
             };
@@ -248,6 +259,14 @@ impl Controller {
     pub async fn alter_partition(&self, a: partitions::AlterIsr) -> Outcome<i64> {
         match self.submit(Command::AlterPartition(a)).await {
             Reply::Broker(r) => r,
+            other => Err(error_of(other)),
+        }
+    }
+
+    /// ElectLeaders for `partitions`: each one's outcome.
+    pub async fn elect_leaders(&self, election: i8, partitions: Vec<(String, i32)>) -> Outcome<Vec<partitions::Elected>> {
+        match self.submit(Command::ElectLeaders { election, partitions }).await {
+            Reply::Elected(r) => Ok(r),
             other => Err(error_of(other)),
         }
     }
@@ -363,6 +382,7 @@ fn fail_all(reply: Reply, err: &TopicError) -> Reply {
         Reply::Done(v) => Reply::Done(map(v, err)),
         Reply::ProducerIds(r) => Reply::ProducerIds(r.and(Err(err.clone()))),
         Reply::Broker(r) => Reply::Broker(r.and(Err(err.clone()))),
+        Reply::Elected(v) => Reply::Elected(v.into_iter().map(|(t, p, _, _)| (t, p, err.0, Some(err.1.clone()))).collect()),
         Reply::Refused(e) => Reply::Refused(e),
     }
 }
@@ -439,5 +459,10 @@ fn plan(ctx: &PlanContext<'_>, img: &mut MetadataImage, cmd: Command, out: &mut 
             apply_item(img, recs, false);
             epoch
         })),
+        Command::ElectLeaders { election, partitions } => {
+            let (results, recs) = partitions::plan_elect(img, election, &partitions);
+            apply_item(img, recs, false);
+            Reply::Elected(results)
+        }
     }
 }

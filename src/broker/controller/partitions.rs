@@ -69,3 +69,90 @@ pub(super) fn plan_alter(img: &MetadataImage, a: &AlterIsr) -> Outcome<(i64, Vec
     next.partition_epoch += 1;
     Ok((next.partition_epoch as i64, vec![MetadataRecord::partition(topic.id, a.partition, &next)]))
 }
+
+pub const PREFERRED: i8 = 0;
+pub const UNCLEAN: i8 = 1;
+
+/// One partition's election outcome: (topic, partition, error code, message).
+pub type Elected = (String, i32, i16, Option<String>);
+
+/// ElectLeaders (Kafka's ReplicationControlManager.electLeaders): the preferred replica
+/// when it is in sync and usable, or (unclean) any usable replica of a leaderless one.
+pub(super) fn plan_elect(img: &MetadataImage, election: i8, partitions: &[(String, i32)]) -> (Vec<Elected>, Vec<MetadataRecord>) {
+    let usable = |b: i32| img.brokers.get(&b).is_some_and(|x| !x.fenced && !x.in_controlled_shutdown);
+    let mut results = Vec::new();
+    let mut records = Vec::new();
+    for (topic, idx) in partitions {
+        let Some((t, p)) = img.topic(topic).and_then(|t| t.partitions.get(idx).map(|p| (t, p))) else {
+            let msg = format!("The partition {topic}-{idx} does not exist.");
+            results.push((topic.clone(), *idx, E::UnknownTopicOrPartition.code(), Some(msg)));
+            continue;
+        };
+        let not_needed =
+            || (topic.clone(), *idx, E::ElectionNotNeeded.code(), Some("Leader election not needed for topic partition.".into()));
+        let mut next = p.clone();
+        if election == PREFERRED {
+            let preferred = p.replicas.first().copied().unwrap_or(-1);
+            if p.leader == preferred && preferred >= 0 {
+                results.push(not_needed());
+                continue;
+            }
+            if !(p.isr.contains(&preferred) && usable(preferred)) {
+                let msg = format!(
+                    "Failed to elect leader for partition {topic}-{idx} under strategy PreferredReplicaPartitionLeaderElectionStrategy"
+                );
+                results.push((topic.clone(), *idx, E::PreferredLeaderNotAvailable.code(), Some(msg)));
+                continue;
+            }
+            next.leader = preferred;
+        } else {
+            if p.leader >= 0 {
+                results.push(not_needed());
+                continue;
+            }
+            match p
+                .replicas
+                .iter()
+                .copied()
+                .find(|r| p.isr.contains(r) && usable(*r))
+                .or_else(|| p.replicas.iter().copied().find(|r| usable(*r)))
+            {
+                Some(r) => {
+                    if !p.isr.contains(&r) {
+                        next.isr = vec![r];
+                    }
+                    next.leader = r;
+                }
+                None => {
+                    let msg = format!("Failed to elect leader for partition {topic}-{idx} under strategy UncleanLeaderElectionStrategy");
+                    results.push((topic.clone(), *idx, E::EligibleLeadersNotAvailable.code(), Some(msg)));
+                    continue;
+                }
+            }
+        }
+        next.leader_epoch += 1;
+        next.partition_epoch += 1;
+        records.push(MetadataRecord::partition(t.id, *idx, &next));
+        results.push((topic.clone(), *idx, 0, None));
+    }
+    (results, records)
+}
+
+/// Partitions whose preferred replica is in sync and usable but does not lead (the
+/// auto leader rebalance's work), at most `limit`.
+pub(super) fn imbalanced(img: &MetadataImage, limit: usize) -> Vec<(String, i32)> {
+    let usable = |b: i32| img.brokers.get(&b).is_some_and(|x| !x.fenced && !x.in_controlled_shutdown);
+    let mut out = Vec::new();
+    for t in img.topics.values() {
+        for (i, p) in &t.partitions {
+            let preferred = p.replicas.first().copied().unwrap_or(-1);
+            if p.leader != preferred && p.isr.contains(&preferred) && usable(preferred) {
+                out.push((t.name.clone(), *i));
+                if out.len() >= limit {
+                    return out;
+                }
+            }
+        }
+    }
+    out
+}

@@ -151,6 +151,7 @@ impl ControllerRpc for Controller {
 pub(super) async fn liveness_task(c: Weak<Controller>) {
     let mut tick = tokio::time::interval(Duration::from_millis(100));
     let mut was_leader = false;
+    let mut last_rebalance = Instant::now();
     loop {
         tick.tick().await;
         let Some(c) = c.upgrade() else { return };
@@ -186,6 +187,18 @@ pub(super) async fn liveness_task(c: Weak<Controller>) {
         if let Some((id, epoch)) = expired {
             tracing::info!(broker = id, "fencing a broker whose session expired");
             let _ = c.submit_local(Command::Broker(BrokerCommand::Fence { id, epoch })).await;
+            continue;
+        }
+        // auto.leader.rebalance.enable: leadership goes back to preferred replicas that are
+        // in sync again (a restarted broker), up to 1000 partitions a round.
+        let every = c.config.props.get("leader.imbalance.check.interval.seconds").and_then(|v| v.trim().parse::<u64>().ok()).unwrap_or(300);
+        if c.config.flag("auto.leader.rebalance.enable") && last_rebalance.elapsed() >= Duration::from_secs(every) {
+            last_rebalance = Instant::now();
+            let partitions = super::partitions::imbalanced(&img, 1000);
+            if !partitions.is_empty() {
+                tracing::info!(partitions = partitions.len(), "moving leadership back to preferred replicas");
+                let _ = c.submit_local(Command::ElectLeaders { election: super::partitions::PREFERRED, partitions }).await;
+            }
         }
     }
 }

@@ -228,6 +228,12 @@ impl Quorum {
         found.ok().and_then(|r| r.ok()).and_then(|m| m.current_leader.map(|l| l as i32))
     }
 
+    /// Returns once the known leader is no longer `leader` (an election happened).
+    pub async fn leader_moved_from(&self, leader: i32) {
+        let mut rx = self.raft().metrics();
+        let _ = rx.wait_for(|m| m.current_leader != Some(leader as u64)).await;
+    }
+
     /// The image with every entry this node applied.
     pub fn applied_image(&self) -> MetadataImage {
         self.sm.image()

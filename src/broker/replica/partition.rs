@@ -84,6 +84,14 @@ struct Inner {
     deleted: bool,
 }
 
+/// A leadership's view of its followers at its start: nothing fetched yet, every one
+/// caught up as of now (the ISR lag rule counts from here, even for a follower that never
+/// fetches).
+fn fresh_followers(state: &PartitionState, local: i32) -> HashMap<i32, FollowerState> {
+    let now = crate::broker::log::now_ms();
+    state.replicas.iter().filter(|r| **r != local).map(|r| (*r, FollowerState { last_caught_up_ms: now, ..Default::default() })).collect()
+}
+
 impl Inner {
     fn is_leader(&self, local: i32) -> bool {
         self.state.leader == local
@@ -148,7 +156,8 @@ impl Partition {
         }
         let hw = checkpointed_hw.unwrap_or(0).clamp(log.log_start_offset(), log.log_end_offset());
         let epoch_start = log.log_end_offset();
-        let mut inner = Inner { log, high_watermark: hw, state, followers: HashMap::new(), epoch_start, pending_isr: None, deleted: false };
+        let followers = if state.leader == local_id { fresh_followers(&state, local_id) } else { HashMap::new() };
+        let mut inner = Inner { log, high_watermark: hw, state, followers, epoch_start, pending_isr: None, deleted: false };
         inner.maybe_increment_hw(local_id);
         Ok(Partition {
             topic: ids.0.to_string(),
@@ -278,13 +287,7 @@ impl Partition {
                 // A new leadership: what followers had fetched from an earlier leader (or
                 // from us in an earlier epoch) says nothing now; the epoch starts at our
                 // log end, and followers are caught up as of now.
-                let now = crate::broker::log::now_ms();
-                inner.followers = state
-                    .replicas
-                    .iter()
-                    .filter(|r| **r != self.local_id)
-                    .map(|r| (*r, FollowerState { last_caught_up_ms: now, ..Default::default() }))
-                    .collect();
+                inner.followers = fresh_followers(&state, self.local_id);
                 inner.epoch_start = inner.log.log_end_offset();
             }
             inner.followers.retain(|r, _| state.replicas.contains(r));
