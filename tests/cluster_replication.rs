@@ -200,3 +200,103 @@ async fn a_stopped_follower_leaves_the_isr_and_returns_after_sigcont() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn transactions_stay_atomic_across_a_killed_leader() {
+    let mut c =
+        TestCluster::start(3, &["min.insync.replicas=2", "transaction.state.log.num.partitions=3", "offsets.topic.num.partitions=3"]);
+    let bs = c.bootstrap();
+    let o = rk(&["topics", "--bootstrap-server", &bs, "--create", "--topic", "txc", "--partitions", "3", "--replication-factor", "3"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let props = |id: &str| {
+        ProducerConfig::from_props(&[("transactional.id".to_string(), id.to_string()), ("linger.ms".into(), "2".into())].into()).unwrap()
+    };
+    let new_producer = || async {
+        let p = Producer::new(cluster(&bs).await, props("txc-1")).await.unwrap();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while let Err(e) = p.init_transactions().await {
+            assert!(Instant::now() < deadline, "init_transactions: {e}");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        p
+    };
+    let mut p = new_producer().await;
+    // Outcome of every transaction: Some(true) committed, Some(false) aborted, None unknown
+    // (the commit call failed: it may or may not have happened, but all or nothing).
+    let mut outcomes: Vec<(Vec<String>, Option<bool>)> = Vec::new();
+    let mut killed = None;
+    for t in 0..60 {
+        if t == 20 {
+            let leader = partitions(&c.any_addr(), "txc").unwrap()[0].1;
+            c.node(leader).kill9();
+            killed = Some(leader);
+        }
+        if t == 40
+            && let Some(k) = killed.take()
+        {
+            c.node(k).start_again();
+        }
+        let values: Vec<String> = (0..30).map(|i| format!("t{t:03}-{i:02}")).collect();
+        let ok = p.begin_transaction().is_ok();
+        let mut sends = Vec::new();
+        for (i, v) in values.iter().enumerate() {
+            sends.push(p.send(ProducerRecord {
+                topic: "txc".into(),
+                partition: Some((i % 3) as i32),
+                value: Some(v.clone().into()),
+                ..Default::default()
+            }));
+        }
+        let abort = t % 5 == 4;
+        let outcome = if !ok {
+            None
+        } else if abort {
+            p.abort_transaction().await.ok().map(|_| false)
+        } else {
+            p.commit_transaction().await.ok().map(|_| true)
+        };
+        for d in sends {
+            let _ = d.wait().await;
+        }
+        if outcome.is_none() {
+            // The documented recovery: a new producer with the same transactional id fences
+            // the old one and finishes what it left open.
+            let _ = p.abort_transaction().await;
+            p = new_producer().await;
+        }
+        outcomes.push((values, outcome));
+    }
+    assert!(outcomes.iter().filter(|o| o.1 == Some(true)).count() >= 30, "most transactions commit");
+
+    // read_committed sees each committed transaction whole, once, and nothing aborted.
+    let mut consumer = Consumer::new(
+        cluster(&c.bootstrap()).await,
+        ConsumerConfig::from_props(&[("isolation.level".to_string(), "read_committed".to_string())].into()).unwrap(),
+    );
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while consumer.assign((0..3).map(|q| ("txc".to_string(), q, StartAt::Earliest)).collect()).await.is_err() {
+        assert!(Instant::now() < deadline);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+    let mut quiet = Instant::now();
+    while quiet.elapsed() < Duration::from_secs(3) && Instant::now() < deadline + Duration::from_secs(30) {
+        if let Ok(recs) = consumer.poll(Duration::from_millis(200)).await {
+            if !recs.is_empty() {
+                quiet = Instant::now();
+            }
+            for r in recs {
+                *seen.entry(String::from_utf8_lossy(r.value.as_deref().unwrap_or_default()).to_string()).or_default() += 1;
+            }
+        }
+    }
+    for (values, outcome) in &outcomes {
+        let present = values.iter().filter(|v| seen.contains_key(*v)).count();
+        match outcome {
+            Some(true) => assert_eq!(present, values.len(), "a committed transaction is visible whole ({})", values[0]),
+            Some(false) => assert_eq!(present, 0, "an aborted transaction is invisible ({})", values[0]),
+            None => assert!(present == 0 || present == values.len(), "all or nothing ({}: {present})", values[0]),
+        }
+        assert!(values.iter().all(|v| seen.get(v).copied().unwrap_or(0) <= 1), "no duplicates ({})", values[0]);
+    }
+}

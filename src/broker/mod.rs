@@ -10,6 +10,7 @@ pub mod controller;
 pub mod coordinator;
 pub mod faults;
 pub mod fetch_session;
+pub mod interbroker;
 pub mod lifecycle;
 pub mod log;
 pub mod metadata;
@@ -66,6 +67,8 @@ pub struct Broker {
     pub quotas: Arc<network::quotas::ConnectionQuotas>,
     /// ISR proposals to the controller (leaders).
     pub isr: replica::isr::IsrManager,
+    /// Requests to other brokers (transaction markers, verification).
+    pub interbroker: interbroker::InterBroker,
     /// Whether this broker has caught up with the metadata (KRaft: unfenced once).
     caught_up: tokio::sync::watch::Sender<bool>,
     _lock: File,
@@ -329,10 +332,12 @@ impl Broker {
             fetch_sessions,
             quotas,
             isr: replica::isr::IsrManager::default(),
+            interbroker: interbroker::InterBroker::default(),
             caught_up: tokio::sync::watch::channel(serves_at_once).0,
             _lock: lock,
         });
         broker.isr.start(Arc::downgrade(&broker));
+        let _ = broker.txns.broker.set(Arc::downgrade(&broker));
         let (stop, stop_rx) = tokio::sync::watch::channel(false);
         let mut tasks = vec![tokio::spawn(network::serve(listener, broker.clone(), stop_rx.clone()))];
         tasks.push(tokio::spawn(housekeeping(broker.clone(), stop_rx.clone())));

@@ -26,14 +26,20 @@ fn transactional_header(records: &[u8]) -> Option<(i64, i16)> {
 /// KIP-890 part 1: a transactional write to a partition where the producer has no open
 /// transaction must be to a partition its coordinator added. Ok(guard) lets the append
 /// check that no marker arrived in between; errors are mapped as Kafka maps them.
-fn verify(ctx: &Ctx<'_>, id: Option<&TransactionalId>, partition: &Partition, pid: i64, epoch: i16) -> Result<Option<u64>, i16> {
+async fn verify(ctx: &Ctx<'_>, id: Option<&TransactionalId>, partition: &Partition, pid: i64, epoch: i16) -> Result<Option<u64>, i16> {
     let b = ctx.broker;
     let Some(guard) = partition.txn_guard(pid) else { return Ok(None) };
     if !b.config.txn.verification {
         return Ok(None);
     }
     let id = id.map(|s| s.0.as_str()).unwrap_or("");
-    match b.txns.verify(id, pid, epoch, &partition.topic, partition.index) {
+    let mut verdict = b.txns.verify(id, pid, epoch, &partition.topic, partition.index);
+    if verdict == Err(code(E::NotCoordinator)) && b.quorum.is_some() {
+        // The transaction's coordinator is another broker: ask it (AddPartitionsToTxn,
+        // verify only), as Kafka's partition leaders do.
+        verdict = verify_remote(b, id, pid, epoch, &partition.topic, partition.index).await;
+    }
+    match verdict {
         Ok(()) => Ok(Some(guard)),
         Err(c) if c == code(E::ProducerFenced) => Err(code(E::InvalidProducerEpoch)),
         Err(c) if c == code(E::TransactionAbortable) && ctx.version <= 10 => Err(code(E::InvalidTxnState)),
@@ -47,6 +53,43 @@ fn verify(ctx: &Ctx<'_>, id: Option<&TransactionalId>, partition: &Partition, pi
         }
         Err(c) => Err(c),
     }
+}
+
+/// AddPartitionsToTxn (v4+, verify only) to the transaction's coordinator elsewhere.
+async fn verify_remote(b: &crate::broker::Broker, id: &str, pid: i64, epoch: i16, topic: &str, partition: i32) -> Result<(), i16> {
+    use crate::broker::coordinator::txn::store::{TXN_TOPIC, partition_for};
+    use kafka_protocol::messages::add_partitions_to_txn_request::{AddPartitionsToTxnTopic, AddPartitionsToTxnTransaction};
+    let Some(coordinator) = b.coordinator_of(TXN_TOPIC, partition_for(id, b.config.txn.partitions)) else {
+        return Err(code(E::CoordinatorNotAvailable));
+    };
+    let req = AddPartitionsToTxnRequest::default().with_transactions(vec![
+        AddPartitionsToTxnTransaction::default()
+            .with_transactional_id(TransactionalId(sb(id.to_string())))
+            .with_producer_id(ProducerId(pid))
+            .with_producer_epoch(epoch)
+            .with_verify_only(true)
+            .with_topics(vec![
+                AddPartitionsToTxnTopic::default().with_name(TopicName(sb(topic.to_string()))).with_partitions(vec![partition]),
+            ]),
+    ]);
+    let addr = format!("{}:{}", coordinator.host, coordinator.port);
+    let resp = b
+        .interbroker
+        .send(coordinator.id, &addr, &req, std::time::Duration::from_secs(10))
+        .await
+        .map_err(|_| code(E::CoordinatorNotAvailable))?;
+    if resp.error_code != 0 {
+        return Err(resp.error_code);
+    }
+    let c = resp
+        .results_by_transaction
+        .iter()
+        .flat_map(|t| t.topic_results.iter())
+        .flat_map(|t| t.results_by_partition.iter())
+        .map(|p| p.partition_error_code)
+        .find(|c| *c != 0)
+        .unwrap_or(0);
+    if c == 0 { Ok(()) } else { Err(c) }
 }
 
 pub async fn handle(ctx: &Ctx<'_>, req: ProduceRequest) -> MaybeResponse<ProduceResponse> {
@@ -114,7 +157,7 @@ pub async fn handle(ctx: &Ctx<'_>, req: ProduceRequest) -> MaybeResponse<Produce
                     parts.push(fail(E::TransactionalIdAuthorizationFailed, None));
                     continue;
                 }
-                Some((pid, epoch)) => match verify(ctx, req.transactional_id.as_ref(), &partition, pid, epoch) {
+                Some((pid, epoch)) => match verify(ctx, req.transactional_id.as_ref(), &partition, pid, epoch).await {
                     Ok(g) => g,
                     Err(c) => {
                         parts.push(resp.clone().with_error_code(c));

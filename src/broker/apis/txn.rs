@@ -201,7 +201,7 @@ pub async fn write_txn_markers(ctx: &Ctx<'_>, req: WriteTxnMarkersRequest) -> Wr
         for t in &m.topics {
             let mut partitions = Vec::new();
             for p in &t.partition_indexes {
-                let c = err_of(b.txns.write_marker_once(&t.name.0, *p, m.producer_id.0, m.producer_epoch, marker).await);
+                let c = err_of(b.txns.write_marker_local(&t.name.0, *p, m.producer_id.0, m.producer_epoch, marker).await);
                 partitions.push(
                     write_txn_markers_response::WritableTxnMarkerPartitionResult::default().with_partition_index(*p).with_error_code(c),
                 );

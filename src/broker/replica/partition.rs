@@ -503,4 +503,25 @@ impl Partition {
     pub fn high_watermark(&self) -> i64 {
         self.inner().high_watermark
     }
+
+    /// For writers on a blocking thread (the group coordinator): waits until the ISR has
+    /// `last_offset` (acks=all), at most `timeout`.
+    pub fn wait_replicated_blocking(&self, last_offset: i64, timeout: std::time::Duration) -> Result<(), LogError> {
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            {
+                let inner = self.inner();
+                if !inner.is_leader(self.local_id) {
+                    return Err(LogError::NotLeaderOrFollower);
+                }
+                if inner.high_watermark > last_offset {
+                    return Ok(());
+                }
+            }
+            if std::time::Instant::now() >= deadline {
+                return Err(LogError::RequestTimedOut);
+            }
+            std::thread::sleep(std::time::Duration::from_micros(500));
+        }
+    }
 }

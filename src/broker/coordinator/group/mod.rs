@@ -214,12 +214,17 @@ impl GroupCoordinator {
         let p = store::partition_for(group, self.cfg.offsets_partitions);
         let partition = replicas.get(OFFSETS_TOPIC, p).ok_or(code(E::CoordinatorNotAvailable))?;
         let mut buf = crate::broker::log::batch::encode_records_as(records.into_iter().map(|(k, v)| (Some(k), v)), now_ms(), transactional);
-        partition.append(&mut buf, crate::broker::log::AppendOrigin::Coordinator).map(|_| ()).map_err(|e| match e.code() {
-            // Kafka maps a too-large group record to UNKNOWN_SERVER_ERROR for the caller.
-            c if c == code(E::MessageTooLarge) || c == code(E::RecordListTooLarge) => code(E::UnknownServerError),
-            c if c == code(E::NotLeaderOrFollower) || c == code(E::UnknownTopicOrPartition) => code(E::NotCoordinator),
-            _ => code(E::CoordinatorNotAvailable),
-        })
+        // Written with acks=all, as Kafka's coordinator does: a commit is answered once the
+        // ISR holds it, so it survives the coordinator's broker.
+        partition
+            .append(&mut buf, crate::broker::log::AppendOrigin::Coordinator)
+            .and_then(|info| partition.wait_replicated_blocking(info.last_offset, std::time::Duration::from_secs(5)))
+            .map_err(|e| match e.code() {
+                // Kafka maps a too-large group record to UNKNOWN_SERVER_ERROR for the caller.
+                c if c == code(E::MessageTooLarge) || c == code(E::RecordListTooLarge) => code(E::UnknownServerError),
+                c if c == code(E::NotLeaderOrFollower) || c == code(E::UnknownTopicOrPartition) => code(E::NotCoordinator),
+                _ => code(E::CoordinatorNotAvailable),
+            })
     }
 
     pub(crate) fn group_record(g: &Group) -> (Bytes, Option<Bytes>) {

@@ -70,9 +70,20 @@ impl TransactionCoordinator {
         Err(code(E::RequestTimedOut))
     }
 
-    /// One attempt, every error returned as is: what the WriteTxnMarkers API answers
+    /// One attempt at the partition's leader: here, or (a cluster) another broker through
+    /// WriteTxnMarkers.
+    async fn write_marker_once(&self, topic: &str, partition: i32, pid: i64, epoch: i16, marker: EndMarker) -> Result<(), i16> {
+        let local = self.replicas.get(topic, partition).is_some_and(|p| p.is_leader());
+        let broker = self.broker.get().and_then(|w| w.upgrade());
+        match broker {
+            Some(b) if !local && b.quorum.is_some() => remote_marker(&b, topic, partition, pid, epoch, marker).await,
+            _ => self.write_marker_local(topic, partition, pid, epoch, marker).await,
+        }
+    }
+
+    /// One attempt here, every error returned as is: what the WriteTxnMarkers API answers
     /// (an admin aborting a hanging transaction retries or looks for the new leader itself).
-    pub async fn write_marker_once(&self, topic: &str, partition: i32, pid: i64, epoch: i16, marker: EndMarker) -> Result<(), i16> {
+    pub async fn write_marker_local(&self, topic: &str, partition: i32, pid: i64, epoch: i16, marker: EndMarker) -> Result<(), i16> {
         let Some(part) = self.replicas.get(topic, partition) else { return Err(code(E::UnknownTopicOrPartition)) };
         let buf = end_marker_batch(pid, epoch, marker, now_ms());
         let appended = self
@@ -94,5 +105,37 @@ impl TransactionCoordinator {
             Some(Err(e)) => Err(e.code()),
             None => Err(code(E::UnknownServerError)),
         }
+    }
+}
+
+/// WriteTxnMarkers to the partition's leader (another broker). A partition of a deleted
+/// topic answers UNKNOWN_TOPIC_OR_PARTITION, as a local one does; no leader is retriable.
+async fn remote_marker(b: &crate::broker::Broker, topic: &str, partition: i32, pid: i64, epoch: i16, marker: EndMarker) -> Result<(), i16> {
+    use kafka_protocol::messages::write_txn_markers_request::{WritableTxnMarker, WritableTxnMarkerTopic};
+    use kafka_protocol::messages::*;
+    let image = b.image();
+    let Some(t) = image.topic(topic) else { return Err(code(E::UnknownTopicOrPartition)) };
+    let Some(p) = t.partitions.get(&partition) else { return Err(code(E::UnknownTopicOrPartition)) };
+    let Some(leader) = b.endpoints().into_iter().find(|e| e.id == p.leader) else { return Err(code(E::LeaderNotAvailable)) };
+    let req = WriteTxnMarkersRequest::default().with_markers(vec![
+        WritableTxnMarker::default()
+            .with_producer_id(ProducerId(pid))
+            .with_producer_epoch(epoch)
+            .with_transaction_result(marker.commit)
+            .with_coordinator_epoch(marker.coordinator_epoch)
+            .with_topics(vec![
+                WritableTxnMarkerTopic::default()
+                    .with_name(TopicName(kafka_protocol::protocol::StrBytes::from_string(topic.to_string())))
+                    .with_partition_indexes(vec![partition]),
+            ]),
+    ]);
+    let addr = format!("{}:{}", leader.host, leader.port);
+    match b.interbroker.send(leader.id, &addr, &req, Duration::from_secs(30)).await {
+        Ok(r) => match r.markers.iter().flat_map(|m| m.topics.iter()).flat_map(|t| t.partitions.iter()).map(|p| p.error_code).next() {
+            Some(0) => Ok(()),
+            Some(c) => Err(c),
+            None => Err(code(E::UnknownServerError)),
+        },
+        Err(_) => Err(code(E::NetworkException)),
     }
 }

@@ -63,6 +63,8 @@ pub struct TransactionCoordinator {
     replicas: Arc<ReplicaManager>,
     groups: Arc<GroupCoordinator>,
     pub producer_ids: ProducerIdManager,
+    /// The broker (set once built): where partitions led elsewhere get their markers.
+    pub broker: std::sync::OnceLock<std::sync::Weak<crate::broker::Broker>>,
 }
 
 fn code(e: E) -> i16 {
@@ -81,6 +83,7 @@ impl TransactionCoordinator {
             replicas,
             groups,
             producer_ids,
+            broker: std::sync::OnceLock::new(),
         }
     }
 
