@@ -191,6 +191,20 @@ pub const TOPIC_CONFIGS: &[ConfigDef] = &[
         kind: Kind::Bool,
         doc: "Whether an out-of-sync replica may be elected leader as a last resort.",
     },
+    ConfigDef {
+        name: "leader.replication.throttled.replicas",
+        broker_key: "leader.replication.throttled.replicas",
+        default: "",
+        kind: Kind::Str,
+        doc: "Replicas (partition:broker,... or *) whose leader-side replication is throttled.",
+    },
+    ConfigDef {
+        name: "follower.replication.throttled.replicas",
+        broker_key: "follower.replication.throttled.replicas",
+        default: "",
+        kind: Kind::Str,
+        doc: "Replicas (partition:broker,... or *) whose follower-side replication is throttled.",
+    },
 ];
 
 pub fn topic_config_def(name: &str) -> Option<&'static ConfigDef> {

@@ -74,16 +74,26 @@ pub fn topic_entries(broker: &BrokerConfig, overrides: &BTreeMap<String, String>
         .collect()
 }
 
-fn broker_entries(broker: &BrokerConfig) -> Vec<Entry> {
+/// DescribeConfigs source of a config set dynamically for this broker (and for all).
+const SOURCE_DYNAMIC_BROKER: i8 = 1;
+const SOURCE_DYNAMIC_DEFAULT_BROKER: i8 = 2;
+
+fn broker_entries(broker: &BrokerConfig, image: &crate::broker::metadata::MetadataImage) -> Vec<Entry> {
     broker
         .describe()
         .into_iter()
         .map(|(name, value, set, kind, doc)| {
-            let source = if set { SOURCE_STATIC_BROKER } else { SOURCE_DEFAULT };
-            // An unset key without a default is null, as Kafka reports it.
-            let value = (set || !value.is_empty()).then_some(value);
+            let dynamic = crate::broker::controller::configs::DYNAMIC_BROKER_KEYS.contains(&name.as_str());
+            let mine = image.broker_configs.get(&(broker.node_id, name.clone()));
+            let all = image.broker_configs.get(&(-1, name.clone()));
+            let (value, source) = match (mine, all) {
+                (Some(v), _) => (Some(v.clone()), SOURCE_DYNAMIC_BROKER),
+                (None, Some(v)) => (Some(v.clone()), SOURCE_DYNAMIC_DEFAULT_BROKER),
+                // An unset key without a default is null, as Kafka reports it.
+                _ => ((set || !value.is_empty()).then_some(value), if set { SOURCE_STATIC_BROKER } else { SOURCE_DEFAULT }),
+            };
             let synonyms = value.iter().map(|v| (name.clone(), v.clone(), source)).collect();
-            Entry { synonyms, name, value, source, config_type: config_type(kind), doc, read_only: true }
+            Entry { synonyms, name, value, source, config_type: config_type(kind), doc, read_only: !dynamic }
         })
         .collect()
 }
@@ -113,7 +123,7 @@ pub async fn describe_configs(ctx: &Ctx<'_>, req: DescribeConfigsRequest) -> Des
                     Some(t) => Ok(topic_entries(&b.config, &t.configs)),
                     None => Err(TopicError(code(E::UnknownTopicOrPartition), format!("Topic '{name}' does not exist."))),
                 },
-                RESOURCE_BROKER => check_broker_name(&b.config, &name).map(|_| broker_entries(&b.config)),
+                RESOURCE_BROKER => check_broker_name(&b.config, &name).map(|_| broker_entries(&b.config, &image)),
                 other => Err(TopicError(code(E::InvalidRequest), format!("Unsupported resource type {other}"))),
             };
             match entries {
@@ -179,10 +189,14 @@ async fn alter(ctx: &Ctx<'_>, validate_only: bool, resources: Vec<(i8, String, R
                 edits.push((name.clone(), edit));
                 None
             }
-            (RESOURCE_BROKER, Ok(_)) => Some(check_broker_name(&b.config, &name).and(Err(TopicError(
-                code(E::InvalidRequest),
-                "Dynamic broker configs are not supported by rk yet; set them in server.properties or with --override".into(),
-            )))),
+            // Dynamic broker configs (the replication throttles): an id, or "" for all.
+            (RESOURCE_BROKER, Ok(edit)) => Some(match check_broker_name(&b.config, &name) {
+                Err(e) => Err(e),
+                Ok(()) => {
+                    let id = if name.is_empty() { -1 } else { b.config.node_id };
+                    b.controller.alter_broker_configs(id, edit, validate_only).await
+                }
+            }),
             (other, Ok(_)) => Some(Err(TopicError(code(E::InvalidRequest), format!("Unsupported resource type {other}")))),
         };
         out.push((rt, name, early));

@@ -11,6 +11,8 @@ mod list_offsets;
 mod metadata;
 mod offsets;
 mod produce;
+mod quorum;
+mod reassign;
 mod records;
 mod replica_fetch;
 mod topics;
@@ -169,6 +171,9 @@ api_table! {
     DescribeProducers [0, 0, advertised 0] DescribeProducersRequest => txn::describe_producers;
     DescribeTransactions [0, 0, advertised 0] DescribeTransactionsRequest => txn::describe_transactions;
     ListTransactions [0, 2, advertised 0] ListTransactionsRequest => txn::list_transactions;
+    DescribeQuorum [0, 2, advertised 0] DescribeQuorumRequest => quorum::describe_quorum;
+    AlterPartitionReassignments [0, 1, advertised 0] AlterPartitionReassignmentsRequest => reassign::alter;
+    ListPartitionReassignments [0, 0, advertised 0] ListPartitionReassignmentsRequest => reassign::list;
 }
 
 fn find(key: ApiKey) -> Option<&'static Api> {

@@ -23,6 +23,8 @@ struct Wanted {
     last_fetched_epoch: i32,
     max_bytes: usize,
     handle: Option<Arc<Partition>>,
+    /// This follower's replica is throttled (a reassignment's catch-up).
+    throttled: bool,
 }
 
 fn error_data(idx: i32, e: E) -> PartitionData {
@@ -93,13 +95,23 @@ pub async fn handle(ctx: &Ctx<'_>, req: FetchRequest, replica: i32) -> super::fe
                 last_fetched_epoch: if ctx.version >= 12 { p.last_fetched_epoch } else { -1 },
                 max_bytes: p.partition_max_bytes.max(0) as usize,
                 handle: None,
+                throttled: false,
             })
         })
         .map(|mut w| {
             w.handle = b.replicas.get(&w.topic, w.partition);
+            w.throttled = image
+                .topic(&w.topic)
+                .and_then(|t| t.configs.get("leader.replication.throttled.replicas"))
+                // Entries name the broker throttled as a leader (this one), as Kafka parses them.
+                .is_some_and(|l| crate::broker::replica::throttle::is_throttled(l, w.partition, b.config.node_id));
             w
         })
         .collect();
+    let rate = image
+        .broker_config(b.config.node_id, "leader.replication.throttled.rate")
+        .and_then(|v| v.trim().parse::<i64>().ok())
+        .unwrap_or(i64::MAX);
     // Errors and divergence are answered at once; the rest is read (and waited for).
     let early: Vec<Option<PartitionData>> = wanted.iter().map(|w| check(ctx, replica, w)).collect();
     let max_bytes = if req.max_bytes <= 0 { i32::MAX as usize } else { req.max_bytes as usize };
@@ -112,7 +124,8 @@ pub async fn handle(ctx: &Ctx<'_>, req: FetchRequest, replica: i32) -> super::fe
         .wait_for_data(&watched, min_bytes, deadline, || {
             let shared = shared.clone();
             async move {
-                tokio::task::spawn_blocking(move || read_pass(&shared.0, &shared.1, max_bytes))
+                let replicas = b.replicas.clone();
+                tokio::task::spawn_blocking(move || read_pass(&shared.0, &shared.1, max_bytes, &replicas.throttle, rate))
                     .await
                     .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))
             }
@@ -142,7 +155,13 @@ pub async fn handle(ctx: &Ctx<'_>, req: FetchRequest, replica: i32) -> super::fe
 type Read = (PartitionData, Option<crate::broker::log::FileRegion>);
 
 /// One read of every partition: (outcomes, bytes found, answer now?).
-fn read_pass(wanted: &[Wanted], early: &[Option<PartitionData>], max_bytes: usize) -> (Vec<Read>, usize, bool) {
+fn read_pass(
+    wanted: &[Wanted],
+    early: &[Option<PartitionData>],
+    max_bytes: usize,
+    throttle: &crate::broker::replica::throttle::Throttle,
+    rate: i64,
+) -> (Vec<Read>, usize, bool) {
     let mut total = 0usize;
     let mut answer_now = false;
     let out = wanted
@@ -154,9 +173,13 @@ fn read_pass(wanted: &[Wanted], early: &[Option<PartitionData>], max_bytes: usiz
                 return (d.clone(), None);
             }
             let Some(p) = &w.handle else { return (error_data(w.partition, E::UnknownTopicOrPartition), None) };
-            let limit = w.max_bytes.min(max_bytes.saturating_sub(total));
+            let mut limit = w.max_bytes.min(max_bytes.saturating_sub(total));
+            if w.throttled {
+                limit = throttle.take(rate, limit);
+            }
             let base = PartitionData::default().with_partition_index(w.partition).with_records(Some(Bytes::new()));
-            match p.read_region(w.fetch_offset, limit, total == 0, FetchIsolation::LogEnd) {
+            // A throttled replica gets nothing while the bucket is empty (not even one batch).
+            match p.read_region(w.fetch_offset, limit, total == 0 && !(w.throttled && limit == 0), FetchIsolation::LogEnd) {
                 Ok((region, o)) => {
                     let data = base
                         .with_high_watermark(o.high_watermark)

@@ -76,3 +76,48 @@ pub(super) fn plan_alter(image: &MetadataImage, name: &str, edit: &ConfigEdit) -
     }
     Ok(recs)
 }
+
+/// Broker configs rk lets change at run time (Kafka's replication throttles).
+pub const DYNAMIC_BROKER_KEYS: &[&str] =
+    &["leader.replication.throttled.rate", "follower.replication.throttled.rate", "replica.alter.log.dirs.io.max.bytes.per.second"];
+
+/// Dynamic broker config changes for `broker` (-1: every broker): SET/DELETE only.
+pub(super) fn plan_broker_alter(img: &MetadataImage, broker: i32, edit: &ConfigEdit) -> Outcome<Vec<MetadataRecord>> {
+    let invalid = |m: String| TopicError(E::InvalidConfig.code(), m);
+    let mut changes: Vec<(String, Option<String>)> = Vec::new();
+    match edit {
+        ConfigEdit::Replace(map) => {
+            for k in DYNAMIC_BROKER_KEYS {
+                changes.push((k.to_string(), map.get(*k).cloned()));
+            }
+            if let Some(k) = map.keys().find(|k| !DYNAMIC_BROKER_KEYS.contains(&k.as_str())) {
+                return Err(invalid(format!("Cannot update these configs dynamically: [{k}]")));
+            }
+        }
+        ConfigEdit::Incremental(ops) => {
+            for (name, op, value) in ops {
+                if !DYNAMIC_BROKER_KEYS.contains(&name.as_str()) {
+                    return Err(invalid(format!("Cannot update these configs dynamically: [{name}]")));
+                }
+                match op {
+                    0 => changes.push((name.clone(), value.clone())),
+                    1 => changes.push((name.clone(), None)),
+                    _ => return Err(invalid(format!("Config value append/subtract is not allowed for config key {name}"))),
+                }
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for (name, value) in changes {
+        if let Some(v) = &value
+            && v.trim().parse::<i64>().map_or(true, |n| n < 0)
+        {
+            return Err(invalid(format!("Invalid value {v} for configuration {name}: Value must be at least 0")));
+        }
+        let current = img.broker_configs.get(&(broker, name.clone()));
+        if current != value.as_ref() {
+            out.push(MetadataRecord::BrokerConfig { broker, name, value });
+        }
+    }
+    Ok(out)
+}

@@ -7,9 +7,10 @@
 //! one quorum entry, and the other nodes forward their commands to it (rpc.rs).
 
 mod brokers;
-mod configs;
+pub mod configs;
 pub mod partitions;
 mod placement;
+pub mod reassign;
 pub mod rpc;
 mod topics;
 
@@ -77,6 +78,16 @@ pub(crate) enum Command {
     ElectLeaders {
         election: i8,
         partitions: Vec<(String, i32)>,
+    },
+    /// AlterPartitionReassignments (reassign.rs).
+    Reassign {
+        items: Vec<reassign::Reassignment>,
+    },
+    /// Dynamic broker configs (configs.rs).
+    AlterBrokerConfigs {
+        broker: i32,
+        edit: ConfigEdit,
+        validate_only: bool,
     },
 }
 
@@ -271,6 +282,23 @@ impl Controller {
         }
     }
 
+    /// Alters dynamic configs of `broker` (-1: every broker).
+    pub async fn alter_broker_configs(&self, broker: i32, edit: ConfigEdit, validate_only: bool) -> Outcome<()> {
+        match self.submit(Command::AlterBrokerConfigs { broker, edit, validate_only }).await {
+            Reply::Done(mut r) => r.pop().unwrap_or(Ok(())),
+            other => Err(error_of(other)),
+        }
+    }
+
+    /// AlterPartitionReassignments: each partition's outcome.
+    pub async fn reassign(&self, items: Vec<reassign::Reassignment>) -> Vec<Outcome<()>> {
+        let n = items.len();
+        match self.submit(Command::Reassign { items }).await {
+            Reply::Done(r) => r,
+            other => vec![Err(error_of(other)); n],
+        }
+    }
+
     /// Stops taking commands; what was queued is finished first.
     pub fn stop(&self) {
         // Dropping the sender ends the thread's loop once the queue is drained.
@@ -459,6 +487,17 @@ fn plan(ctx: &PlanContext<'_>, img: &mut MetadataImage, cmd: Command, out: &mut 
             apply_item(img, recs, false);
             epoch
         })),
+        Command::AlterBrokerConfigs { broker, edit, validate_only } => {
+            Reply::Done(vec![configs::plan_broker_alter(img, broker, &edit).map(|recs| {
+                apply_item(img, recs, validate_only);
+            })])
+        }
+        Command::Reassign { items } => {
+            let (results, recs) = reassign::plan_alter(ctx, img, &items);
+            // plan_alter applied its records to `img` already (items build on each other).
+            out.extend(recs);
+            Reply::Done(results)
+        }
         Command::ElectLeaders { election, partitions } => {
             let (results, recs) = partitions::plan_elect(img, election, &partitions);
             apply_item(img, recs, false);

@@ -67,6 +67,12 @@ pub(super) fn plan_alter(img: &MetadataImage, a: &AlterIsr) -> Outcome<(i64, Vec
     let mut next = p.clone();
     next.isr = isr;
     next.partition_epoch += 1;
+    // A reassignment whose target is now in sync completes with this change.
+    let usable = |b: i32| img.brokers.get(&b).is_some_and(|x| !x.fenced && !x.in_controlled_shutdown);
+    if let Some(mut done) = super::reassign::maybe_complete(&next, &usable) {
+        done.partition_epoch = next.partition_epoch;
+        next = done;
+    }
     Ok((next.partition_epoch as i64, vec![MetadataRecord::partition(topic.id, a.partition, &next)]))
 }
 

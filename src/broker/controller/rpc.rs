@@ -20,12 +20,14 @@ use std::time::{Duration, Instant};
 enum Call {
     Command(Command),
     Heartbeat(BrokerHeartbeat),
+    DescribeQuorum,
 }
 
 #[derive(Serialize, Deserialize)]
 enum Answer {
     Command { reply: Reply, offset: i64 },
     Heartbeat(HeartbeatReply),
+    Quorum(Option<crate::broker::quorum::QuorumInfo>),
 }
 
 /// Runs `cmd` on the active controller `leader` (another voter).
@@ -76,6 +78,20 @@ impl Liveness {
 }
 
 impl Controller {
+    /// The quorum as the active controller sees it (asked of it when it is elsewhere).
+    pub async fn describe_quorum(&self) -> Option<crate::broker::quorum::QuorumInfo> {
+        let q = self.quorum.as_ref()?;
+        if q.is_leader() {
+            return Some(q.describe());
+        }
+        let leader = q.leader()?;
+        let v = serde_json::to_value(Call::DescribeQuorum).ok()?;
+        match q.call(leader, v, Duration::from_secs(5), false).await.map(serde_json::from_value::<Answer>) {
+            Ok(Ok(Answer::Quorum(i))) => i,
+            _ => None,
+        }
+    }
+
     fn session_timeout(&self) -> Duration {
         Duration::from_millis(self.config.kraft.as_ref().map_or(9000, |k| k.session_timeout_ms))
     }
@@ -134,6 +150,7 @@ impl ControllerRpc for Controller {
                     _ => Answer::Command { reply: Reply::Refused(not_controller()), offset: 0 },
                 },
                 Ok(Call::Heartbeat(hb)) => Answer::Heartbeat(self.on_heartbeat(hb, &mut session).await),
+                Ok(Call::DescribeQuorum) => Answer::Quorum(self.quorum.as_ref().filter(|q| q.is_leader()).map(|q| q.describe())),
             };
             (serde_json::to_value(answer).unwrap_or(serde_json::Value::Null), session)
         })

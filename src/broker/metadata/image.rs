@@ -54,6 +54,8 @@ pub struct MetadataImage {
     pub next_producer_id: i64,
     /// Registered brokers (KRaft mode; empty for a single node).
     pub brokers: BTreeMap<i32, BrokerImage>,
+    /// Dynamic broker configs: (broker or -1 for all, name) → value.
+    pub broker_configs: BTreeMap<(i32, String), String>,
     /// Offset of the last applied metadata record + 1.
     pub offset: i64,
 }
@@ -117,6 +119,14 @@ impl MetadataImage {
                     }
                 }
             }
+            MetadataRecord::BrokerConfig { broker, name, value } => match value {
+                Some(v) => {
+                    self.broker_configs.insert((*broker, name.clone()), v.clone());
+                }
+                None => {
+                    self.broker_configs.remove(&(*broker, name.clone()));
+                }
+            },
             MetadataRecord::UnregisterBroker { id, epoch } => {
                 if self.brokers.get(id).is_some_and(|b| b.epoch == *epoch) {
                     self.brokers.remove(id);
@@ -153,6 +163,9 @@ impl MetadataImage {
                 out.push(MetadataRecord::partition(t.id, *p, s));
             }
         }
+        for ((broker, name), value) in &self.broker_configs {
+            out.push(MetadataRecord::BrokerConfig { broker: *broker, name: name.clone(), value: Some(value.clone()) });
+        }
         for b in self.brokers.values() {
             out.push(MetadataRecord::RegisterBroker { id: b.id, epoch: b.epoch, host: b.host.clone(), port: b.port, rack: b.rack.clone() });
             out.push(MetadataRecord::BrokerChange {
@@ -166,6 +179,11 @@ impl MetadataImage {
             out.push(MetadataRecord::ProducerIds { broker: -1, next_producer_id: self.next_producer_id });
         }
         out
+    }
+
+    /// A dynamic broker config in force for `broker` (its own, else the cluster default).
+    pub fn broker_config(&self, broker: i32, name: &str) -> Option<&String> {
+        self.broker_configs.get(&(broker, name.to_string())).or_else(|| self.broker_configs.get(&(-1, name.to_string())))
     }
 
     /// Brokers that may lead and host replicas: registered, not fenced, not shutting down.

@@ -75,6 +75,12 @@ pub enum MetadataRecord {
         id: i32,
         epoch: i64,
     },
+    /// A dynamic broker config (broker -1: the cluster-wide default); value None removes it.
+    BrokerConfig {
+        broker: i32,
+        name: String,
+        value: Option<String>,
+    },
 }
 
 #[derive(Serialize, Deserialize)]

@@ -71,7 +71,7 @@ pub enum WriteError {
 }
 
 /// One voter's replication state, for DescribeQuorum.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ReplicaInfo {
     pub id: i32,
     pub log_end_offset: i64,
@@ -79,6 +79,7 @@ pub struct ReplicaInfo {
     pub last_caught_up_ms: i64,
 }
 
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct QuorumInfo {
     pub leader: Option<i32>,
     pub epoch: i32,

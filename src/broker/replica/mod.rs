@@ -9,6 +9,7 @@ pub mod fetcher;
 pub mod isr;
 pub mod partition;
 mod purgatory;
+pub mod throttle;
 
 pub use partition::{FetchIsolation, IsrChange, Offsets, Partition, PartitionState};
 pub use purgatory::PendingAppend;
@@ -40,6 +41,8 @@ pub struct ReplicaManager {
     offline: Mutex<HashMap<(String, i32), String>>,
     /// The follower side of replication.
     pub fetchers: fetcher::FetcherManager,
+    /// The leader's replication throttle (reassignments).
+    pub throttle: throttle::Throttle,
 }
 
 pub fn log_config_for(broker: &BrokerConfig, topic: &TopicImage) -> LogConfig {
@@ -90,6 +93,7 @@ impl ReplicaManager {
             backoff: std::time::Duration::from_millis(broker.replica_fetch_backoff_ms),
         };
         ReplicaManager {
+            throttle: throttle::Throttle::default(),
             fetchers: fetcher::FetcherManager::new(broker.node_id, cfg, tokio::runtime::Handle::try_current().ok()),
             data_dir: broker.data_dir.clone(),
             broker,
@@ -328,7 +332,8 @@ impl MetadataListener for ReplicaManager {
                     MetadataRecord::ProducerIds { .. }
                     | MetadataRecord::RegisterBroker { .. }
                     | MetadataRecord::BrokerChange { .. }
-                    | MetadataRecord::UnregisterBroker { .. } => None,
+                    | MetadataRecord::UnregisterBroker { .. }
+                    | MetadataRecord::BrokerConfig { .. } => None,
                 })
                 .collect()
         });
