@@ -138,9 +138,12 @@ pub(super) fn plan_alter(
     (out, records)
 }
 
-/// ListPartitionReassignments: (topic, partition, replicas, adding, removing) of every
-/// partition (of `only`, when given) with a reassignment in progress.
-pub fn list(img: &MetadataImage, only: Option<&[(String, i32)]>) -> Vec<(String, i32, Vec<i32>, Vec<i32>, Vec<i32>)> {
+/// A reassignment in progress: (topic, partition, replicas, adding, removing).
+pub type Ongoing = (String, i32, Vec<i32>, Vec<i32>, Vec<i32>);
+
+/// ListPartitionReassignments: every partition (of `only`, when given) with a
+/// reassignment in progress.
+pub fn list(img: &MetadataImage, only: Option<&[(String, i32)]>) -> Vec<Ongoing> {
     let mut out = Vec::new();
     for t in img.topics.values() {
         for (i, p) in &t.partitions {
