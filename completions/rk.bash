@@ -1507,7 +1507,7 @@ _rk() {
             return 0
             ;;
         rk__subcmd__server__subcmd__start)
-            opts="-h -V --override --data-dir --listen --node-id --help --version"
+            opts="-h -V --override --data-dir --listen --node-id --nodes --supervised --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1526,6 +1526,10 @@ _rk() {
                     return 0
                     ;;
                 --node-id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --nodes)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

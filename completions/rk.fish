@@ -43,15 +43,17 @@ complete -c rk -n "__fish_rk_needs_command" -f -a "links" -d 'Create kafka-*.sh 
 complete -c rk -n "__fish_rk_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c rk -n "__fish_rk_using_subcommand server; and not __fish_seen_subcommand_from start help" -s h -l help -d 'Print help'
 complete -c rk -n "__fish_rk_using_subcommand server; and not __fish_seen_subcommand_from start help" -s V -l version -d 'Print version'
-complete -c rk -n "__fish_rk_using_subcommand server; and not __fish_seen_subcommand_from start help" -f -a "start" -d 'Start a broker (single node). With no arguments it serves 127.0.0.1:9092 on the default data dir'
+complete -c rk -n "__fish_rk_using_subcommand server; and not __fish_seen_subcommand_from start help" -f -a "start" -d 'Start a broker (single node), or with --nodes N a local cluster. With no arguments it serves 127.0.0.1:9092 on the default data dir'
 complete -c rk -n "__fish_rk_using_subcommand server; and not __fish_seen_subcommand_from start help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c rk -n "__fish_rk_using_subcommand server; and __fish_seen_subcommand_from start" -l override -d 'Override a property: --override key=value (repeatable; wins over the file)' -r
 complete -c rk -n "__fish_rk_using_subcommand server; and __fish_seen_subcommand_from start" -l data-dir -d 'Data directory (log.dirs)' -r -F
 complete -c rk -n "__fish_rk_using_subcommand server; and __fish_seen_subcommand_from start" -l listen -d 'Listen address host:port (listeners)' -r
 complete -c rk -n "__fish_rk_using_subcommand server; and __fish_seen_subcommand_from start" -l node-id -d 'Node id (node.id)' -r
+complete -c rk -n "__fish_rk_using_subcommand server; and __fish_seen_subcommand_from start" -l nodes -d 'Start a local cluster of N nodes (broker + controller each) on consecutive ports from --listen (controllers 100 above; port 0: free ports), data in <data-dir>/node-<i>, and print its bootstrap servers' -r
+complete -c rk -n "__fish_rk_using_subcommand server; and __fish_seen_subcommand_from start" -l supervised -d 'Stop (controlled shutdown) when stdin closes: how `--nodes` supervises its nodes'
 complete -c rk -n "__fish_rk_using_subcommand server; and __fish_seen_subcommand_from start" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c rk -n "__fish_rk_using_subcommand server; and __fish_seen_subcommand_from start" -s V -l version -d 'Print version'
-complete -c rk -n "__fish_rk_using_subcommand server; and __fish_seen_subcommand_from help" -f -a "start" -d 'Start a broker (single node). With no arguments it serves 127.0.0.1:9092 on the default data dir'
+complete -c rk -n "__fish_rk_using_subcommand server; and __fish_seen_subcommand_from help" -f -a "start" -d 'Start a broker (single node), or with --nodes N a local cluster. With no arguments it serves 127.0.0.1:9092 on the default data dir'
 complete -c rk -n "__fish_rk_using_subcommand server; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c rk -n "__fish_rk_using_subcommand topics" -l bootstrap-server -d 'The Kafka server(s) to connect to: host:port[,host:port]. Defaults to $RK_BROKERS, then localhost:9092' -r
 complete -c rk -n "__fish_rk_using_subcommand topics" -l command-config -d 'A Java properties file with client configs (bootstrap.servers, client.id, request.timeout.ms, …)' -r -F
@@ -386,7 +388,7 @@ complete -c rk -n "__fish_rk_using_subcommand help; and not __fish_seen_subcomma
 complete -c rk -n "__fish_rk_using_subcommand help; and not __fish_seen_subcommand_from server topics console-producer console-consumer consumer-groups dump-log transactions leader-election metadata-quorum reassign-partitions perf-test completions man links help" -f -a "man" -d 'Write man pages for rk and every subcommand'
 complete -c rk -n "__fish_rk_using_subcommand help; and not __fish_seen_subcommand_from server topics console-producer console-consumer consumer-groups dump-log transactions leader-election metadata-quorum reassign-partitions perf-test completions man links help" -f -a "links" -d 'Create kafka-*.sh style links to this binary in a directory'
 complete -c rk -n "__fish_rk_using_subcommand help; and not __fish_seen_subcommand_from server topics console-producer console-consumer consumer-groups dump-log transactions leader-election metadata-quorum reassign-partitions perf-test completions man links help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c rk -n "__fish_rk_using_subcommand help; and __fish_seen_subcommand_from server" -f -a "start" -d 'Start a broker (single node). With no arguments it serves 127.0.0.1:9092 on the default data dir'
+complete -c rk -n "__fish_rk_using_subcommand help; and __fish_seen_subcommand_from server" -f -a "start" -d 'Start a broker (single node), or with --nodes N a local cluster. With no arguments it serves 127.0.0.1:9092 on the default data dir'
 complete -c rk -n "__fish_rk_using_subcommand help; and __fish_seen_subcommand_from transactions" -f -a "list" -d 'List transactions'
 complete -c rk -n "__fish_rk_using_subcommand help; and __fish_seen_subcommand_from transactions" -f -a "describe" -d 'Describe the state of an active transactional-id'
 complete -c rk -n "__fish_rk_using_subcommand help; and __fish_seen_subcommand_from transactions" -f -a "describe-producers" -d 'Describe the states of active producers for a topic partition'

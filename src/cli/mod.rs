@@ -8,6 +8,7 @@ pub mod console_producer;
 pub mod consumer_groups;
 pub mod dump_log;
 pub mod leader_election;
+pub mod local_cluster;
 pub mod metadata_quorum;
 pub mod perf_test;
 pub mod reassign;
