@@ -285,7 +285,7 @@ impl Broker {
         };
         let replicas = Arc::new(ReplicaManager::new(config.clone(), clean));
         let groups = Arc::new(coordinator::group::GroupCoordinator::new(config.group_config()));
-        let producer_ids = coordinator::txn::producer_ids::ProducerIdManager::new(config.node_id);
+        let producer_ids: Arc<_> = coordinator::txn::producer_ids::ProducerIdManager::new(config.node_id).into();
         let txns =
             Arc::new(coordinator::txn::TransactionCoordinator::new(config.txn.clone(), replicas.clone(), groups.clone(), producer_ids));
         let listeners: Vec<Arc<dyn MetadataListener>> = vec![
@@ -309,8 +309,16 @@ impl Broker {
         };
         let controller = Controller::start(config.clone(), metadata_log.clone(), quorum.clone(), image, publisher.clone());
         txns.producer_ids.set_controller(controller.clone());
-        let listener = TcpListener::bind(config.listen).await.map_err(|source| BrokerError::Bind { addr: config.listen, source })?;
-        let addr = listener.local_addr().map_err(|source| BrokerError::Bind { addr: config.listen, source })?;
+        // A controller-only node serves the quorum's CONTROLLER listener and no clients.
+        let controller_only = config.kraft.as_ref().filter(|k| !k.broker).and_then(|k| k.controller_listen);
+        let (listener, addr) = match controller_only {
+            Some(addr) => (None, addr),
+            None => {
+                let l = TcpListener::bind(config.listen).await.map_err(|source| BrokerError::Bind { addr: config.listen, source })?;
+                let addr = l.local_addr().map_err(|source| BrokerError::Bind { addr: config.listen, source })?;
+                (Some(l), addr)
+            }
+        };
         let fetch_sessions = std::sync::Mutex::new(fetch_session::FetchSessionCache::new(config.fetch_session_cache_slots));
         let quotas = network::quotas::ConnectionQuotas::new(
             config.max_connections,
@@ -339,8 +347,10 @@ impl Broker {
         broker.isr.start(Arc::downgrade(&broker));
         let _ = broker.txns.broker.set(Arc::downgrade(&broker));
         let (stop, stop_rx) = tokio::sync::watch::channel(false);
-        let mut tasks = vec![tokio::spawn(network::serve(listener, broker.clone(), stop_rx.clone()))];
-        tasks.push(tokio::spawn(housekeeping(broker.clone(), stop_rx.clone())));
+        let mut tasks = vec![tokio::spawn(housekeeping(broker.clone(), stop_rx.clone()))];
+        if let Some(listener) = listener {
+            tasks.push(tokio::spawn(network::serve(listener, broker.clone(), stop_rx.clone())));
+        }
         let lifecycle = match &broker.quorum {
             Some(q) if broker.config.kraft.as_ref().is_some_and(|k| k.broker) => {
                 Some(lifecycle::BrokerLifecycle::start(broker.clone(), q.clone(), addr.port(), stop_rx))

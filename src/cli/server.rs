@@ -137,8 +137,9 @@ pub fn run(cmd: ServerCommand) -> anyhow::Result<i32> {
         if running.recovered {
             tracing::info!("recovered the data dir after an unclean shutdown");
         }
+        let role = if running.broker.config.kraft.as_ref().is_some_and(|k| !k.broker) { "controller" } else { "broker" };
         println!(
-            "rk: broker ready on {} (node {}, cluster {}) in {} ms",
+            "rk: {role} ready on {} (node {}, cluster {}) in {} ms",
             running.addr,
             running.broker.config.node_id,
             running.broker.cluster_id,

@@ -24,7 +24,7 @@ pub async fn describe_quorum(ctx: &Ctx<'_>, req: DescribeQuorumRequest) -> Descr
     }
     let (info, nodes): (QuorumInfo, Vec<(i32, String)>) = match &b.quorum {
         Some(q) => match b.controller.describe_quorum().await {
-            Some(i) => (i, q.voters.iter().map(|(id, a)| (*id, a.clone())).collect()),
+            Some(i) => (i, q.voters().into_iter().collect()),
             None => return DescribeQuorumResponse::default().with_error_code(code(E::NotLeaderOrFollower)),
         },
         None => {
@@ -32,7 +32,10 @@ pub async fn describe_quorum(ctx: &Ctx<'_>, req: DescribeQuorumRequest) -> Descr
             let now = crate::broker::log::now_ms();
             let me = ReplicaInfo { id: b.config.node_id, log_end_offset: end, last_fetch_ms: now, last_caught_up_ms: now };
             let addr = format!("{}:{}", b.config.advertised_host, b.config.advertised_port);
-            (QuorumInfo { leader: Some(b.config.node_id), epoch: 1, high_watermark: end, voters: vec![me] }, vec![(b.config.node_id, addr)])
+            (
+                QuorumInfo { leader: Some(b.config.node_id), epoch: 1, high_watermark: end, voters: vec![me], observers: Vec::new() },
+                vec![(b.config.node_id, addr)],
+            )
         }
     };
     let partition = PartitionData::default()
@@ -41,7 +44,7 @@ pub async fn describe_quorum(ctx: &Ctx<'_>, req: DescribeQuorumRequest) -> Descr
         .with_leader_epoch(info.epoch)
         .with_high_watermark(info.high_watermark)
         .with_current_voters(info.voters.iter().map(|r| replica(r, ctx.version)).collect())
-        .with_observers(Vec::new());
+        .with_observers(info.observers.iter().map(|r| replica(r, ctx.version)).collect());
     let resp = DescribeQuorumResponse::default()
         .with_topics(vec![TopicData::default().with_topic_name(TopicName(sb(METADATA_TOPIC))).with_partitions(vec![partition])]);
     if ctx.version < 2 {

@@ -190,7 +190,10 @@ pub(super) async fn liveness_task(c: Weak<Controller>) {
         // A broker that is also a voter and whose node refuses connections is gone (its
         // heartbeat connection, if it had one here, closed too): no need to wait.
         let node_down = |id: i32| {
-            q.voters.get(&id).and_then(|a| crate::broker::quorum::net::HEALTH.down_for(a)).is_some_and(|d| d >= Duration::from_millis(200))
+            q.voters()
+                .get(&id)
+                .and_then(|a| crate::broker::quorum::net::HEALTH.down_for(a))
+                .is_some_and(|d| d >= Duration::from_millis(200))
         };
         let expired = {
             let mut last = c.liveness.map();

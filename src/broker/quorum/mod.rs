@@ -5,6 +5,7 @@
 //! (`write`); the others forward their commands to it.
 
 pub mod net;
+pub mod observer;
 mod state;
 mod store;
 
@@ -79,21 +80,28 @@ pub struct ReplicaInfo {
     pub last_caught_up_ms: i64,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct QuorumInfo {
     pub leader: Option<i32>,
     pub epoch: i32,
     pub high_watermark: i64,
     pub voters: Vec<ReplicaInfo>,
+    /// Broker-only nodes fetching the metadata (as the leader saw them).
+    #[serde(default)]
+    pub observers: Vec<ReplicaInfo>,
 }
 
 pub struct Quorum {
     pub node_id: i32,
-    pub voters: BTreeMap<i32, String>,
+    voters: BTreeMap<i32, String>,
     raft: Arc<OnceLock<Raft>>,
+    /// Broker-only nodes: the observer that fetches the metadata (no Raft here).
+    observer: Option<Arc<observer::Observer>>,
     sm: Arc<state::SmShared>,
     log: store::LogStore,
     controller: Arc<OnceLock<Arc<dyn net::ControllerRpc>>>,
+    /// Observers' fetch progress as this voter served it: id → (next offset, when).
+    observers: Mutex<BTreeMap<i32, (i64, i64)>>,
     /// Connections to the voters for controller calls: forwarded commands, and (apart, so a
     /// slow command never delays one) heartbeats.
     peers: Mutex<HashMap<(i32, bool), Arc<net::PeerConn>>>,
@@ -125,7 +133,8 @@ fn now_ms() -> i64 {
 
 impl Quorum {
     /// Binds the CONTROLLER listener (controller role) and starts Raft on the loaded state;
-    /// on a first start every voter initialises the same voter set.
+    /// on a first start every voter initialises the same voter set. A broker-only node
+    /// starts an observer instead.
     pub async fn start(
         node_id: i32,
         cfg: &KraftConfig,
@@ -133,20 +142,27 @@ impl Quorum {
         publisher: Arc<MetadataPublisher>,
     ) -> Result<Arc<Quorum>, QuorumError> {
         loaded.sm.set_publisher(publisher);
+        let observer =
+            (!cfg.controller).then(|| observer::Observer::start(node_id, cfg.voters.clone(), cfg.bootstrap.clone(), loaded.sm.clone()));
         let q = Arc::new(Quorum {
             node_id,
             voters: cfg.voters.clone(),
             raft: Arc::new(OnceLock::new()),
+            observer,
             sm: loaded.sm.clone(),
             log: loaded.log.clone(),
             controller: Arc::new(OnceLock::new()),
+            observers: Mutex::new(BTreeMap::new()),
             peers: Mutex::new(HashMap::new()),
             acked: Mutex::new(HashMap::new()),
             server: Mutex::new(None),
         });
+        if q.observer.is_some() {
+            return Ok(q);
+        }
         if let Some(addr) = cfg.controller_listen {
             let listener = TcpListener::bind(addr).await.map_err(|source| QuorumError::Bind { addr, source })?;
-            let task = tokio::spawn(net::serve(listener, q.raft.clone(), q.controller.clone()));
+            let task = tokio::spawn(net::serve(listener, Arc::downgrade(&q)));
             *q.server.lock().unwrap_or_else(|e| e.into_inner()) = Some(task);
         }
         // openraft waits a leader lease (election_timeout_max) plus a random timeout before
@@ -207,23 +223,45 @@ impl Quorum {
         let _ = self.controller.set(c);
     }
 
+    /// The voters: id → CONTROLLER host:port.
+    pub fn voters(&self) -> BTreeMap<i32, String> {
+        match &self.observer {
+            Some(o) => o.voters(),
+            None => self.voters.clone(),
+        }
+    }
+
     /// The active controller (the Raft leader), if one is known.
     pub fn leader(&self) -> Option<i32> {
-        self.raft().metrics().borrow().current_leader.map(|l| l as i32)
+        match &self.observer {
+            Some(o) => *o.leader.borrow(),
+            None => self.raft().metrics().borrow().current_leader.map(|l| l as i32),
+        }
     }
 
     pub fn is_leader(&self) -> bool {
+        if self.observer.is_some() {
+            return false;
+        }
         let m = self.raft().metrics();
         let m = m.borrow();
         m.state == ServerState::Leader && m.current_leader == Some(self.node_id as u64)
     }
 
     pub fn term(&self) -> u64 {
-        self.raft().metrics().borrow().current_term
+        match &self.observer {
+            Some(o) => o.epoch.load(std::sync::atomic::Ordering::Relaxed),
+            None => self.raft().metrics().borrow().current_term,
+        }
     }
 
     /// Waits until this node knows a leader (start-up), at most `timeout`.
     pub async fn wait_for_leader(&self, timeout: Duration) -> Option<i32> {
+        if let Some(o) = &self.observer {
+            let mut rx = o.leader.subscribe();
+            let found = tokio::time::timeout(timeout, rx.wait_for(|l| l.is_some())).await;
+            return found.ok().and_then(|r| r.ok()).and_then(|l| *l);
+        }
         let mut rx = self.raft().metrics();
         let found = tokio::time::timeout(timeout, rx.wait_for(|m| m.current_leader.is_some())).await;
         found.ok().and_then(|r| r.ok()).and_then(|m| m.current_leader.map(|l| l as i32))
@@ -231,8 +269,34 @@ impl Quorum {
 
     /// Returns once the known leader is no longer `leader` (an election happened).
     pub async fn leader_moved_from(&self, leader: i32) {
+        if let Some(o) = &self.observer {
+            let mut rx = o.leader.subscribe();
+            let _ = rx.wait_for(|l| *l != Some(leader)).await;
+            return;
+        }
         let mut rx = self.raft().metrics();
         let _ = rx.wait_for(|m| m.current_leader != Some(leader as u64)).await;
+    }
+
+    /// A voter answers an observer's fetch: committed entries from `next` (held up to
+    /// FETCH_WAIT when there is nothing new), or its image when they were snapshotted away.
+    pub(crate) async fn serve_fetch(&self, f: observer::FetchMetadata) -> net::Response {
+        let Some(raft) = self.raft.get() else { return net::Response::Error("the quorum is starting".into()) };
+        self.sm.wait_applied(f.next as i64 + 1, observer::FETCH_WAIT).await;
+        let m = raft.metrics().borrow().clone();
+        let mut out = observer::MetadataFetched {
+            leader: m.current_leader.map(|l| l as i32),
+            epoch: m.current_term,
+            voters: self.voters.clone(),
+            ..Default::default()
+        };
+        match self.sm.committed_since(&self.log, f.next, observer::FETCH_MAX_ENTRIES) {
+            Some(batches) => out.batches = batches,
+            None => out.image = Some(self.sm.image_records()),
+        }
+        let end = out.batches.last().map(|b| b.0).or(out.image.as_ref().map(|i| i.1)).unwrap_or(f.next as i64);
+        self.observers.lock().unwrap_or_else(|e| e.into_inner()).insert(f.node, (end, now_ms()));
+        net::Response::MetadataFetched(out)
     }
 
     /// The image with every entry this node applied.
@@ -244,6 +308,9 @@ impl Quorum {
     /// so planning sees the newest metadata (after an election, entries of the previous
     /// term may still be arriving).
     pub async fn sync_leader(&self) -> Result<(), WriteError> {
+        if self.observer.is_some() {
+            return Err(WriteError::NotLeader(self.leader()));
+        }
         match self.raft().ensure_linearizable().await {
             Ok(_) => Ok(()),
             Err(RaftError::APIError(openraft::error::CheckIsLeaderError::ForwardToLeader(f))) => {
@@ -257,6 +324,9 @@ impl Quorum {
     /// Replicates `records` as one entry; returns the metadata offset after it once it is
     /// committed and applied here.
     pub async fn write(&self, records: Vec<MetadataRecord>) -> Result<i64, WriteError> {
+        if self.observer.is_some() {
+            return Err(WriteError::NotLeader(self.leader()));
+        }
         match self.raft().client_write(Proposal { records }).await {
             Ok(r) => Ok(r.data.end_offset),
             Err(RaftError::APIError(ClientWriteError::ForwardToLeader(f))) => Err(WriteError::NotLeader(f.leader_id.map(|l| l as i32))),
@@ -265,9 +335,13 @@ impl Quorum {
     }
 
     fn peer(&self, node: i32, heartbeat: bool) -> Option<Arc<net::PeerConn>> {
-        let addr = self.voters.get(&node)?;
+        let addr = self.voters().get(&node)?.clone();
         let mut peers = self.peers.lock().unwrap_or_else(|e| e.into_inner());
-        Some(peers.entry((node, heartbeat)).or_insert_with(|| Arc::new(net::PeerConn::new(addr.clone()))).clone())
+        let conn = peers.entry((node, heartbeat)).or_insert_with(|| Arc::new(net::PeerConn::new(addr.clone())));
+        if conn.addr() != addr {
+            *conn = Arc::new(net::PeerConn::new(addr));
+        }
+        Some(conn.clone())
     }
 
     /// A controller call to voter `node`; `heartbeat` calls have their own connection (the
@@ -290,7 +364,11 @@ impl Quorum {
 
     /// DescribeQuorum's view: leader, epoch, high watermark and each voter's progress.
     pub fn describe(&self) -> QuorumInfo {
-        let m = self.raft().metrics().borrow().clone();
+        let Some(raft) = self.raft.get() else {
+            let offset = self.sm.image().offset;
+            return QuorumInfo { leader: self.leader(), epoch: self.term() as i32, high_watermark: offset, ..Default::default() };
+        };
+        let m = raft.metrics().borrow().clone();
         let now = now_ms();
         let high_watermark = m.last_applied.map_or(0, |l| l.index as i64 + 1);
         let mut acked = self.acked.lock().unwrap_or_else(|e| e.into_inner());
@@ -314,11 +392,27 @@ impl Quorum {
                 ReplicaInfo { id: *id, log_end_offset: leo, last_fetch_ms: entry.0, last_caught_up_ms: entry.1 }
             })
             .collect();
-        QuorumInfo { leader: m.current_leader.map(|l| l as i32), epoch: m.current_term as i32, high_watermark, voters }
+        // Observers whose last fetch is older than a few fetch waits are gone (Kafka keeps
+        // them for a while too).
+        let mut seen = self.observers.lock().unwrap_or_else(|e| e.into_inner());
+        seen.retain(|_, (_, at)| now - *at < 30_000);
+        let observers = seen
+            .iter()
+            .map(|(id, (leo, at))| ReplicaInfo {
+                id: *id,
+                log_end_offset: *leo,
+                last_fetch_ms: *at,
+                last_caught_up_ms: if *leo >= high_watermark { *at } else { -1 },
+            })
+            .collect();
+        QuorumInfo { leader: m.current_leader.map(|l| l as i32), epoch: m.current_term as i32, high_watermark, voters, observers }
     }
 
     /// Stops Raft and the listener; the log is flushed.
     pub async fn shutdown(&self) {
+        if let Some(o) = &self.observer {
+            o.stop();
+        }
         if let Some(raft) = self.raft.get() {
             let _ = raft.shutdown().await;
         }

@@ -29,6 +29,8 @@ pub enum Request {
     InstallSnapshot(InstallSnapshotRequest<TypeConfig>),
     /// A controller call (its own JSON; the quorum layer only carries it).
     Controller(serde_json::Value),
+    /// An observer (broker-only node) fetching committed metadata.
+    FetchMetadata(super::observer::FetchMetadata),
 }
 
 #[derive(Serialize, Deserialize)]
@@ -37,6 +39,7 @@ pub enum Response {
     Vote(Result<VoteResponse<NodeId>, RaftError<NodeId>>),
     InstallSnapshot(Result<InstallSnapshotResponse<NodeId>, RaftError<NodeId, InstallSnapshotError>>),
     Controller(serde_json::Value),
+    MetadataFetched(super::observer::MetadataFetched),
     Error(String),
 }
 
@@ -74,16 +77,23 @@ async fn read_frame(s: &mut TcpStream) -> std::io::Result<Vec<u8>> {
 }
 
 /// Serves the CONTROLLER listener until the task is dropped.
-pub async fn serve(listener: TcpListener, raft: Arc<OnceLock<Raft>>, controller: Arc<OnceLock<Arc<dyn ControllerRpc>>>) {
+pub async fn serve(listener: TcpListener, quorum: std::sync::Weak<super::Quorum>) {
     loop {
         let Ok((mut sock, _)) = listener.accept().await else { continue };
         let _ = sock.set_nodelay(true);
-        let (raft, controller) = (raft.clone(), controller.clone());
+        let Some(q) = quorum.upgrade() else { return };
+        let (raft, controller) = (q.raft.clone(), q.controller.clone());
+        drop(q);
+        let quorum = quorum.clone();
         tokio::spawn(async move {
             let mut session = Session::default();
             while let Ok(frame) = read_frame(&mut sock).await {
                 let resp = match serde_json::from_slice::<Request>(&frame) {
                     Err(e) => Response::Error(format!("bad quorum request: {e}")),
+                    Ok(Request::FetchMetadata(f)) => match quorum.upgrade() {
+                        Some(q) => q.serve_fetch(f).await,
+                        None => break,
+                    },
                     Ok(req) => handle(req, &raft, &controller, &mut session).await,
                 };
                 let Ok(body) = serde_json::to_vec(&resp) else { break };
@@ -128,6 +138,7 @@ async fn handle(req: Request, raft: &OnceLock<Raft>, controller: &OnceLock<Arc<d
             }
             None => Response::Error("the controller is starting".into()),
         },
+        Request::FetchMetadata(_) => Response::Error("unexpected metadata fetch".into()),
     }
 }
 

@@ -36,6 +36,8 @@ pub struct SmShared {
     dir: PathBuf,
     inner: Mutex<Inner>,
     publisher: OnceLock<Arc<MetadataPublisher>>,
+    /// The image's offset after each apply: observers' fetches wait on it.
+    applied: tokio::sync::watch::Sender<i64>,
 }
 
 impl SmShared {
@@ -50,6 +52,75 @@ impl SmShared {
 
     pub fn set_publisher(&self, p: Arc<MetadataPublisher>) {
         let _ = self.publisher.set(p);
+    }
+
+    /// Waits (at most `wait`) until an entry at or past `offset` is applied.
+    pub async fn wait_applied(&self, offset: i64, wait: std::time::Duration) {
+        let mut rx = self.applied.subscribe();
+        let _ = tokio::time::timeout(wait, rx.wait_for(|o| *o >= offset)).await;
+    }
+
+    /// The committed entries an observer asks for: (end offset, records) of entries from
+    /// index `next` (at most `max`), or None when they are no longer in the log (then the
+    /// image is sent instead).
+    pub(super) fn committed_since(&self, log: &super::store::LogStore, next: u64, max: u64) -> Option<Vec<(i64, Vec<MetadataRecord>)>> {
+        let applied = self.inner().image.offset as u64;
+        if next >= applied {
+            return Some(Vec::new());
+        }
+        let entries = log.entries(next, applied.min(next + max)).ok()?;
+        if entries.first().map(|e| e.log_id.index) != Some(next) {
+            return None;
+        }
+        let records = |e: Entry<TypeConfig>| match e.payload {
+            EntryPayload::Normal(p) => p.records,
+            _ => Vec::new(),
+        };
+        Some(entries.into_iter().map(|e| (e.log_id.index as i64 + 1, records(e))).collect())
+    }
+
+    /// The image as records and its offset (what an observer starts from).
+    pub(super) fn image_records(&self) -> (Vec<MetadataRecord>, i64) {
+        let inner = self.inner();
+        (inner.image.to_records(), inner.image.offset)
+    }
+
+    /// An observer (a broker-only node) applies what it fetched from a voter: the same
+    /// image and publisher path as a voter's state machine.
+    pub(super) fn observe(&self, reset: Option<(Vec<MetadataRecord>, i64)>, batches: Vec<(i64, Vec<MetadataRecord>)>) {
+        let mut published = Vec::new();
+        let mut reset_image = None;
+        {
+            let mut inner = self.inner();
+            if let Some((records, end)) = reset {
+                let mut image = MetadataImage::default();
+                for r in &records {
+                    image.apply(r);
+                }
+                image.offset = end;
+                inner.image = image.clone();
+                reset_image = Some(image);
+            }
+            for (end, records) in batches {
+                if end <= inner.image.offset {
+                    continue;
+                }
+                for r in &records {
+                    inner.image.apply(r);
+                }
+                inner.image.offset = end;
+                published.push(Committed { end_offset: end, records });
+            }
+        }
+        if let Some(p) = self.publisher.get() {
+            if let Some(image) = reset_image {
+                p.reset(image);
+            }
+            for b in published {
+                p.publish(b);
+            }
+        }
+        self.applied.send_replace(self.inner().image.offset);
     }
 }
 
@@ -66,6 +137,7 @@ pub fn load(dir: &Path) -> std::io::Result<Arc<SmShared>> {
     };
     Ok(Arc::new(SmShared {
         dir: dir.to_path_buf(),
+        applied: tokio::sync::watch::channel(image.offset).0,
         inner: Mutex::new(Inner { image, last_applied, membership }),
         publisher: OnceLock::new(),
     }))
@@ -168,6 +240,7 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
                 p.publish(b);
             }
         }
+        self.shared.applied.send_replace(self.shared.inner().image.offset);
         Ok(replies)
     }
 
@@ -194,9 +267,11 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
             inner.last_applied = meta.last_log_id;
             inner.membership = meta.last_membership.clone();
         }
+        let offset = image.offset;
         if let Some(p) = self.shared.publisher.get() {
             p.reset(image);
         }
+        self.shared.applied.send_replace(offset);
         Ok(())
     }
 

@@ -92,6 +92,11 @@ impl LogStore {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Entries with index in [start, end) (observers fetch committed ones).
+    pub fn entries(&self, start: u64, end: u64) -> Result<Vec<Entry<TypeConfig>>, StorageError<NodeId>> {
+        self.inner().read(start, end)
+    }
+
     /// Flushes the log (clean shutdown).
     pub fn flush(&self) -> std::io::Result<()> {
         self.inner().log.flush()

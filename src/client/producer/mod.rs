@@ -399,11 +399,25 @@ async fn init_idempotence(cluster: &Cluster, cfg: &ProducerConfig) -> Result<Opt
                 .with_transaction_timeout_ms(-1)
                 .with_producer_id(ProducerId(-1))
                 .with_producer_epoch(-1);
-            let resp = cluster.send(None, &req).await?;
-            if resp.error_code != 0 {
-                return Err(ClientError::kafka(resp.error_code));
+            // As the Java client: retriable errors and timeouts (a broker waiting for its
+            // next block of ids from a controller that is failing over) are tried again,
+            // within delivery.timeout.ms.
+            let deadline = std::time::Instant::now() + cfg.delivery_timeout;
+            let mut backoff = cfg.retry_backoff;
+            loop {
+                let failure = match cluster.send(None, &req).await {
+                    Ok(resp) if resp.error_code == 0 => return Ok(Some((resp.producer_id.0, resp.producer_epoch))),
+                    Ok(resp) if txn::is_retriable(resp.error_code) => ClientError::kafka(resp.error_code),
+                    Ok(resp) => return Err(ClientError::kafka(resp.error_code)),
+                    Err(e @ (ClientError::Timeout(_) | ClientError::Io(_))) => e,
+                    Err(e) => return Err(e),
+                };
+                if std::time::Instant::now() + backoff >= deadline {
+                    return Err(failure);
+                }
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(cfg.retry_backoff_max);
             }
-            Ok(Some((resp.producer_id.0, resp.producer_epoch)))
         }
         Err(ClientError::Unsupported(_)) if cfg.idempotence.is_none() => Ok(None),
         Err(e) => Err(e),

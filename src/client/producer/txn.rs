@@ -89,7 +89,7 @@ fn is_fatal(code: i16) -> bool {
 
 /// Errors after which the same call is simply tried again (after a coordinator lookup
 /// for the coordinator ones).
-fn is_retriable(code: i16) -> bool {
+pub(super) fn is_retriable(code: i16) -> bool {
     code_is(
         code,
         &[

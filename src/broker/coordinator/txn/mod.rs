@@ -62,7 +62,7 @@ pub struct TransactionCoordinator {
     shards: RwLock<HashMap<i32, Slot>>,
     replicas: Arc<ReplicaManager>,
     groups: Arc<GroupCoordinator>,
-    pub producer_ids: ProducerIdManager,
+    pub producer_ids: Arc<ProducerIdManager>,
     /// The broker (set once built): where partitions led elsewhere get their markers.
     pub broker: std::sync::OnceLock<std::sync::Weak<crate::broker::Broker>>,
 }
@@ -75,7 +75,7 @@ fn code(e: E) -> i16 {
 pub type TxnResult<T> = Result<T, i16>;
 
 impl TransactionCoordinator {
-    pub fn new(cfg: TxnConfig, replicas: Arc<ReplicaManager>, groups: Arc<GroupCoordinator>, producer_ids: ProducerIdManager) -> Self {
+    pub fn new(cfg: TxnConfig, replicas: Arc<ReplicaManager>, groups: Arc<GroupCoordinator>, producer_ids: Arc<ProducerIdManager>) -> Self {
         TransactionCoordinator {
             cfg,
             runtime: tokio::runtime::Handle::current(),
