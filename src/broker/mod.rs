@@ -441,6 +441,7 @@ impl RunningBroker {
             // Controlled shutdown: leaderships move away while this broker still serves.
             l.controlled_shutdown().await;
         }
+        self.broker.replicas.begin_stop();
         let _ = self.stop.send(true);
         // The network task returns once every connection finished its in-flight request.
         for t in self.tasks {

@@ -219,6 +219,19 @@ impl Cluster {
                 })
                 .collect();
             partitions.sort_by_key(|p| p.index);
+            // A broker that has not yet applied a leadership change answers with an older
+            // leader epoch: keep the newer leader we already know (as the Java client does).
+            if let Some(old) = meta.topics.get(&name) {
+                for p in partitions.iter_mut() {
+                    if let Some(o) = old.partitions.iter().find(|o| o.index == p.index)
+                        && o.leader_epoch > p.leader_epoch
+                        && p.leader_epoch >= 0
+                    {
+                        p.leader = o.leader;
+                        p.leader_epoch = o.leader_epoch;
+                    }
+                }
+            }
             if t.error_code != 0 {
                 meta.topics.remove(&name);
                 if topics.is_some() {
@@ -230,6 +243,18 @@ impl Cluster {
             meta.topics.insert(name.clone(), TopicMeta { name, id: t.topic_id, internal: t.is_internal, error: 0, partitions });
         }
         Ok(meta.clone())
+    }
+
+    /// A leader learnt outside a metadata refresh (a Produce or Fetch answer naming it,
+    /// KIP-951), kept unless the cache already has a newer epoch.
+    pub fn set_leader(&self, topic: &str, partition: i32, leader: i32, leader_epoch: i32) {
+        let mut meta = self.meta.write().expect("meta lock");
+        if let Some(p) = meta.topics.get_mut(topic).and_then(|t| t.partitions.iter_mut().find(|p| p.index == partition))
+            && leader_epoch >= p.leader_epoch
+        {
+            p.leader = leader;
+            p.leader_epoch = leader_epoch;
+        }
     }
 
     pub fn metadata(&self) -> ClusterMeta {

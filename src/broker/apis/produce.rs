@@ -209,9 +209,45 @@ pub async fn handle(ctx: &Ctx<'_>, req: ProduceRequest) -> MaybeResponse<Produce
     if req.acks == 0 {
         return MaybeResponse(None);
     }
+    let mut topics = topics;
+    let node_endpoints = if ctx.version >= 10 { leader_hints(ctx, &mut topics) } else { Vec::new() };
     let responses = topics
         .into_iter()
         .map(|(name, id, parts)| TopicProduceResponse::default().with_name(name).with_topic_id(id).with_partition_responses(parts))
         .collect();
-    MaybeResponse(Some(ProduceResponse::default().with_responses(responses)))
+    MaybeResponse(Some(ProduceResponse::default().with_responses(responses).with_node_endpoints(node_endpoints)))
+}
+
+/// KIP-951: a partition refused with NOT_LEADER_OR_FOLLOWER names its current leader, and
+/// the response carries that broker's endpoint, so the client redirects at once instead of
+/// waiting for a metadata refresh (a failover or controlled shutdown costs a round trip).
+fn leader_hints(
+    ctx: &Ctx<'_>,
+    topics: &mut [(TopicName, uuid::Uuid, Vec<PartitionProduceResponse>)],
+) -> Vec<produce_response::NodeEndpoint> {
+    let image = ctx.broker.image();
+    let mut leaders = std::collections::BTreeSet::new();
+    for (name, id, parts) in topics.iter_mut() {
+        let topic = if name.0.is_empty() { image.topics.values().find(|t| t.id == *id) } else { image.topic(name.0.as_str()) };
+        let Some(topic) = topic else { continue };
+        for p in parts.iter_mut().filter(|p| p.error_code == code(E::NotLeaderOrFollower)) {
+            if let Some(img) = topic.partitions.get(&p.index).filter(|i| i.leader >= 0) {
+                p.current_leader =
+                    produce_response::LeaderIdAndEpoch::default().with_leader_id(BrokerId(img.leader)).with_leader_epoch(img.leader_epoch);
+                leaders.insert(img.leader);
+            }
+        }
+    }
+    ctx.broker
+        .endpoints()
+        .into_iter()
+        .filter(|e| leaders.contains(&e.id))
+        .map(|e| {
+            produce_response::NodeEndpoint::default()
+                .with_node_id(BrokerId(e.id))
+                .with_host(sb(e.host))
+                .with_port(e.port)
+                .with_rack(e.rack.map(sb))
+        })
+        .collect()
 }

@@ -78,6 +78,10 @@ pub enum LogError {
     NotLeaderOrFollower,
     #[error("the partition was deleted")]
     Deleted,
+    /// A follower's fetch answered after its leadership changed (this broker leads now, or
+    /// follows another epoch): the data is of a leadership that is over.
+    #[error("the fetch was made for leader epoch {0}, which is over")]
+    StaleFetch(i32),
     /// Idempotence and transactions: OUT_OF_ORDER_SEQUENCE_NUMBER, INVALID_PRODUCER_EPOCH,
     /// INVALID_TXN_STATE, TRANSACTION_COORDINATOR_FENCED, ... with Kafka's message.
     #[error("{1}")]
@@ -105,6 +109,7 @@ impl LogError {
             LogError::Io(e) if e.kind() == std::io::ErrorKind::InvalidData => ResponseError::CorruptMessage.code(),
             LogError::Io(_) => ResponseError::KafkaStorageError.code(),
             LogError::NotLeaderOrFollower => ResponseError::NotLeaderOrFollower.code(),
+            LogError::StaleFetch(_) => ResponseError::FencedLeaderEpoch.code(),
             LogError::Deleted => ResponseError::UnknownTopicOrPartition.code(),
             LogError::RequestTimedOut => ResponseError::RequestTimedOut.code(),
             LogError::NotEnoughReplicasAfterAppend => ResponseError::NotEnoughReplicasAfterAppend.code(),

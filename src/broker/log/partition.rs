@@ -601,6 +601,10 @@ impl PartitionLog {
     /// be below `offset`. Returns the new log end offset.
     pub fn truncate_to(&mut self, offset: i64) -> Result<i64, LogError> {
         if offset >= self.next_offset {
+            // No data to cut, but the epoch cache may end with an entry this broker assigned
+            // as leader without appending anything in that epoch before another leader was
+            // elected: it would make every fetch look diverged again (as Kafka does, drop it).
+            self.epochs.truncate_from_end(self.next_offset)?;
             return Ok(self.next_offset);
         }
         if offset <= self.log_start_offset {

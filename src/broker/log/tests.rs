@@ -110,6 +110,11 @@ fn leader_epochs_are_recorded_and_survive_truncation_and_reopen() {
     // A new leader epoch starts at the log end before anything is written in it.
     log.assign_epoch_start(5).unwrap();
     assert_eq!(log.end_offset_for_epoch(4), (0, 3));
+    // Leadership moved before anything was written in epoch 5: the new leader says this
+    // log diverged at its end, and truncating there must drop the data-less entry, or the
+    // follower would send epoch 5 (and be told it diverged) forever.
+    assert_eq!(log.truncate_to(3).unwrap(), 3);
+    assert_eq!(log.epochs().latest_epoch(), Some(0), "the empty epoch's entry is gone");
 }
 
 #[test]

@@ -52,8 +52,9 @@ pub async fn serve(listener: TcpListener, broker: Arc<Broker>, mut stop: watch::
                     let broker = broker.clone();
                     let stop = stop.clone();
                     conns.spawn(async move {
-                        if let Err(e) = connection(stream, broker, stop).await {
-                            tracing::warn!(%peer, "closing connection: {e}");
+                        match connection(stream, broker, stop).await {
+                            Err(e) => tracing::warn!(%peer, "closing connection: {e}"),
+                            Ok(()) => tracing::debug!(%peer, "connection ended"),
                         }
                         drop(slot);
                     });
@@ -101,7 +102,10 @@ async fn connection(stream: TcpStream, broker: Arc<Broker>, mut stop: watch::Rec
     loop {
         // Between requests: wait for the next frame's first byte, at most connections.max.idle.ms.
         let ready = tokio::select! {
-            _ = stop.changed() => return Ok(()),
+            _ = stop.changed() => {
+                tracing::debug!(%peer, "closing a connection: the broker stops");
+                return Ok(());
+            }
             r = tokio::time::timeout(idle, reader.fill_buf()) => r,
         };
         match ready {

@@ -102,6 +102,9 @@ impl FetcherManager {
     }
 }
 
+/// How soon a partition is fetched again when the leader was not yet ready for it.
+const LEADERSHIP_RETRY: Duration = Duration::from_millis(20);
+
 async fn run(f: Arc<Fetcher>, node_id: i32, cfg: FetchConfig) {
     let mut conn: Option<(Connection, String)> = None;
     while !f.stopped.load(Ordering::Relaxed) {
@@ -119,7 +122,8 @@ async fn run(f: Arc<Fetcher>, node_id: i32, cfg: FetchConfig) {
             continue;
         }
         let addr = f.addr.lock().unwrap_or_else(|e| e.into_inner()).clone();
-        if conn.as_ref().is_none_or(|(_, a)| *a != addr) {
+        let reused = conn.as_ref().is_some_and(|(_, a)| *a == addr);
+        if !reused {
             match Connection::connect(&addr, "rk-replica-fetcher").await {
                 Ok(c) => conn = Some((c, addr.clone())),
                 Err(e) => {
@@ -138,17 +142,20 @@ async fn run(f: Arc<Fetcher>, node_id: i32, cfg: FetchConfig) {
             Err(e) => {
                 tracing::debug!("replica fetch from {addr} failed: {e}");
                 conn = None;
-                tokio::time::sleep(cfg.backoff).await;
+                // A connection kept from earlier may be to a leader process that restarted
+                // since: try a new one at once; back off only when a fresh one fails.
+                if !reused {
+                    tokio::time::sleep(cfg.backoff).await;
+                }
                 continue;
             }
         };
         let retry = tokio::task::spawn_blocking(move || apply(due, resp, version)).await.unwrap_or_default();
         if !retry.is_empty() {
             let mut parts = f.parts.lock().unwrap_or_else(|e| e.into_inner());
-            let at = Instant::now() + cfg.backoff;
-            for k in retry {
+            for (k, soon) in retry {
                 if let Some(x) = parts.get_mut(&k) {
-                    x.retry_at = Some(at);
+                    x.retry_at = Some(Instant::now() + if soon { LEADERSHIP_RETRY.min(cfg.backoff) } else { cfg.backoff });
                 }
             }
         }
@@ -195,7 +202,7 @@ fn build(due: &[((String, i32), Follow)], node_id: i32, cfg: FetchConfig, versio
 
 /// Applies a fetch response (on a blocking thread: appends write to disk). Returns the
 /// partitions to retry later.
-fn apply(due: Vec<((String, i32), Follow)>, resp: FetchResponse, version: i16) -> Vec<(String, i32)> {
+fn apply(due: Vec<((String, i32), Follow)>, resp: FetchResponse, version: i16) -> Vec<((String, i32), bool)> {
     let mut by_key: HashMap<(String, i32), Follow> = due.into_iter().collect();
     let mut retry = Vec::new();
     for t in resp.responses {
@@ -213,33 +220,49 @@ fn apply(due: Vec<((String, i32), Follow)>, resp: FetchResponse, version: i16) -
                     // Our log holds batches of an epoch the leader ended earlier: cut them.
                     let (_, local_end) = part.epoch_end(p.diverging_epoch.epoch);
                     let target = p.diverging_epoch.end_offset.min(local_end);
-                    tracing::info!(topic = %part.topic, partition = part.index, offset = target, "truncating a diverged follower log");
-                    part.truncate_as_follower(target, false).map(|_| ())
+                    let (fetch_offset, last_epoch, _) = part.fetch_position();
+                    tracing::info!(
+                        topic = %part.topic,
+                        partition = part.index,
+                        offset = target,
+                        fetch_offset,
+                        last_epoch,
+                        leader_epoch = p.diverging_epoch.epoch,
+                        leader_end = p.diverging_epoch.end_offset,
+                        local_end,
+                        "truncating a diverged follower log"
+                    );
+                    part.truncate_as_follower(target, false, x.leader_epoch).map(|_| ())
                 }
                 0 => {
                     let mut buf = bytes::BytesMut::from(p.records.as_deref().unwrap_or_default());
-                    part.append_as_follower(&mut buf, p.high_watermark, p.log_start_offset)
+                    part.append_as_follower(&mut buf, p.high_watermark, p.log_start_offset, x.leader_epoch)
                 }
                 c if c == E::OffsetOutOfRange.code() => {
                     let (fetch_offset, _, _) = part.fetch_position();
                     if fetch_offset < p.log_start_offset {
-                        part.truncate_as_follower(p.log_start_offset, true).map(|_| ())
+                        part.truncate_as_follower(p.log_start_offset, true, x.leader_epoch).map(|_| ())
                     } else {
                         // Ahead of the leader (an unclean election): back to what it holds.
-                        part.truncate_as_follower(p.high_watermark.max(0), false).map(|_| ())
+                        part.truncate_as_follower(p.high_watermark.max(0), false, x.leader_epoch).map(|_| ())
                     }
                 }
-                _ => {
-                    retry.push(key);
+                c => {
+                    // The leader has not yet applied the metadata that made it leader (or
+                    // us its follower in this epoch): it will in moments, not in
+                    // replica.fetch.backoff.ms.
+                    let soon = [E::UnknownLeaderEpoch, E::NotLeaderOrFollower, E::FencedLeaderEpoch].iter().any(|e| e.code() == c);
+                    retry.push((key, soon));
                     continue;
                 }
             };
             match result {
                 Ok(()) => {}
-                Err(LogError::Deleted) => {}
+                // The fetcher is re-pointed by the metadata that changed the leadership.
+                Err(LogError::Deleted | LogError::StaleFetch(_)) => {}
                 Err(e) => {
                     tracing::warn!(topic = %part.topic, partition = part.index, "follower cannot apply fetched data: {e}");
-                    retry.push(key);
+                    retry.push((key, false));
                 }
             }
         }

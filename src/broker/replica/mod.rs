@@ -43,6 +43,9 @@ pub struct ReplicaManager {
     pub fetchers: fetcher::FetcherManager,
     /// The leader's replication throttle (reassignments).
     pub throttle: throttle::Throttle,
+    /// Set when the broker stops: long polls answer at once instead of holding the
+    /// shutdown (and the clients waiting for the connection to close) for their max wait.
+    stopping: tokio::sync::watch::Sender<bool>,
 }
 
 pub fn log_config_for(broker: &BrokerConfig, topic: &TopicImage) -> LogConfig {
@@ -80,6 +83,11 @@ fn write_topic_id(dir: &Path, id: Uuid) -> std::io::Result<()> {
 }
 
 impl ReplicaManager {
+    /// The broker is stopping: waiting fetches answer now.
+    pub fn begin_stop(&self) {
+        self.stopping.send_replace(true);
+    }
+
     pub fn new(broker: Arc<BrokerConfig>, clean_shutdown: bool) -> ReplicaManager {
         let path = broker.data_dir.join(checkpoint::HW_CHECKPOINT_FILE);
         let hw = checkpoint::read_offsets(&path).unwrap_or_else(|e| {
@@ -94,6 +102,7 @@ impl ReplicaManager {
         };
         ReplicaManager {
             throttle: throttle::Throttle::default(),
+            stopping: tokio::sync::watch::channel(false).0,
             fetchers: fetcher::FetcherManager::new(broker.node_id, cfg, tokio::runtime::Handle::try_current().ok()),
             data_dir: broker.data_dir.clone(),
             broker,

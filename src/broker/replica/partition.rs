@@ -469,13 +469,31 @@ impl Partition {
         self.inner().log.end_offset_for_epoch(epoch)
     }
 
+    /// A fetch answer applies only while this broker still follows the leadership it was
+    /// sent to (Kafka checks the same under the partition lock): one that arrives after
+    /// this broker became leader would write the old leader's batches past the start of
+    /// its own epoch, and followers would then see a log that contradicts its epochs.
+    fn still_following(&self, inner: &Inner, fetch_epoch: i32) -> Result<(), LogError> {
+        if inner.state.leader == self.local_id || inner.state.leader_epoch != fetch_epoch {
+            return Err(LogError::StaleFetch(fetch_epoch));
+        }
+        Ok(())
+    }
+
     /// A follower appends what it fetched: batches at the leader's offsets and epochs,
     /// then takes the leader's high watermark (capped by what it holds) and log start.
-    pub fn append_as_follower(&self, payload: &mut bytes::BytesMut, leader_hw: i64, leader_log_start: i64) -> Result<(), LogError> {
+    pub fn append_as_follower(
+        &self,
+        payload: &mut bytes::BytesMut,
+        leader_hw: i64,
+        leader_log_start: i64,
+        fetch_epoch: i32,
+    ) -> Result<(), LogError> {
         let mut inner = self.inner();
         if inner.deleted {
             return Err(LogError::Deleted);
         }
+        self.still_following(&inner, fetch_epoch)?;
         if !payload.is_empty() {
             let epoch = inner.state.leader_epoch;
             inner.log.append_guarded(payload, epoch, AppendOrigin::Replication, None)?;
@@ -485,11 +503,12 @@ impl Partition {
 
     /// A follower whose log diverged from the leader's (or fell behind its log start)
     /// cuts its log: to `offset`, or (below the leader's log start) starts over there.
-    pub fn truncate_as_follower(&self, offset: i64, start_over: bool) -> Result<i64, LogError> {
+    pub fn truncate_as_follower(&self, offset: i64, start_over: bool, fetch_epoch: i32) -> Result<i64, LogError> {
         let mut inner = self.inner();
         if inner.deleted {
             return Err(LogError::Deleted);
         }
+        self.still_following(&inner, fetch_epoch)?;
         if start_over {
             inner.log.truncate_fully_and_start_at(offset)?;
         } else {

@@ -133,10 +133,19 @@ impl ReplicaManager {
             }
             let (result, bytes, answer_now) = read().await;
             let now = Instant::now();
-            if bytes >= min_bytes.max(1) || answer_now || now >= deadline {
+            let stopping = *self.stopping.borrow();
+            if bytes >= min_bytes.max(1) || answer_now || now >= deadline || stopping {
                 return result;
             }
-            let _ = tokio::time::timeout(deadline - now, notify.notified()).await;
+            let mut stop = self.stopping.subscribe();
+            tokio::select! {
+                _ = tokio::time::timeout(deadline - now, notify.notified()) => {}
+                _ = stop.wait_for(|s| *s) => {}
+            }
+            if *self.stopping.borrow() {
+                let (result, _, _) = read().await;
+                return result;
+            }
             if Instant::now() >= deadline {
                 // One last read after the wait so data that arrived at the very end is served.
                 let (result, _, _) = read().await;

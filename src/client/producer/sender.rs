@@ -42,6 +42,9 @@ struct Flight {
     leader: i32,
     batches: Vec<ProducerBatch>,
     results: Vec<BatchResult>,
+    /// KIP-951: partitions refused NOT_LEADER_OR_FOLLOWER with their new leader (and its
+    /// epoch) named.
+    moved: HashMap<(String, i32), (i32, i32)>,
 }
 
 pub(crate) struct Sender {
@@ -193,7 +196,7 @@ impl Sender {
                 let leader = leader_of(&mut self.leaders, &self.cluster, &b.topic, b.partition);
                 if leader < 0 {
                     let msg = format!("no leader for {}-{}", b.topic, b.partition);
-                    self.retry_or_fail(b, ClientError::kafka_msg(ResponseError::LeaderNotAvailable.code(), Some(&msg)));
+                    self.retry_or_fail(b, ClientError::kafka_msg(ResponseError::LeaderNotAvailable.code(), Some(&msg)), None);
                     continue;
                 }
                 if self.producer_id().is_some() && b.base_sequence < 0 {
@@ -238,7 +241,7 @@ impl Sender {
                 Ok(()) => fill(early, &|| Ok((-1, -1))),
                 Err(e) => fill(early, &|| Err(ClientError::Protocol(e.to_string()))),
             };
-            self.tasks.spawn(async move { Flight { leader, batches, results } });
+            self.tasks.spawn(async move { Flight { leader, batches, results, moved: HashMap::new() } });
             return;
         }
         // The request is written here, in the sender's order, so a partition's batches
@@ -246,9 +249,13 @@ impl Sender {
         let pending = self.cluster.write_ordered(leader, &req).await;
         let cluster = self.cluster.clone();
         self.tasks.spawn(async move {
+            let mut moved = HashMap::new();
             let results = match pending {
                 Ok(p) => match p.response().await {
-                    Ok(resp) => read_produce(resp, version, &ids, &batches, early),
+                    Ok(resp) => {
+                        moved = new_leaders(&resp, version, &ids);
+                        read_produce(resp, version, &ids, &batches, early)
+                    }
                     Err(e) => {
                         cluster.answer_failed(leader, &e).await;
                         fill(early, &|| Err(super::batch::dup_error(&e)))
@@ -256,7 +263,7 @@ impl Sender {
                 },
                 Err(e) => fill(early, &|| Err(super::batch::dup_error(&e))),
             };
-            Flight { leader, batches, results }
+            Flight { leader, batches, results, moved }
         });
     }
 
@@ -264,15 +271,26 @@ impl Sender {
         if let Some(n) = self.inflight.get_mut(&f.leader) {
             *n = n.saturating_sub(1);
         }
+        let known = self.cluster.metadata().brokers;
+        for ((topic, partition), (leader, epoch)) in &f.moved {
+            if known.contains_key(leader) {
+                self.cluster.set_leader(topic, *partition, *leader, *epoch);
+            }
+        }
         for (b, r) in f.batches.into_iter().zip(f.results) {
             match r {
                 Ok(r) => b.complete(Ok(r)),
-                Err(e) => self.retry_or_fail(b, e),
+                Err(e) => {
+                    // A leader the response named (and whose address we know) takes the
+                    // retry at once, without a metadata refresh or a backoff (KIP-951).
+                    let to = f.moved.get(&(b.topic.to_string(), b.partition)).map(|m| m.0).filter(|l| known.contains_key(l));
+                    self.retry_or_fail(b, e, to)
+                }
             }
         }
     }
 
-    fn retry_or_fail(&mut self, mut batch: ProducerBatch, err: ClientError) {
+    fn retry_or_fail(&mut self, mut batch: ProducerBatch, err: ClientError, moved_to: Option<i32>) {
         let retriable = match err.code() {
             // An idempotent batch refused for its sequence was not written: it follows a
             // batch that is being retried, and goes again after it.
@@ -282,6 +300,13 @@ impl Sender {
         };
         let age = batch.created.elapsed();
         if retriable && batch.attempts < self.cfg.retries && age < self.cfg.delivery_timeout {
+            if let Some(leader) = moved_to {
+                batch.attempts += 1;
+                batch.retry_at = None;
+                self.leaders.insert((batch.topic.clone(), batch.partition), leader);
+                self.shared.acc().requeue(batch);
+                return;
+            }
             // Exponential backoff (KIP-580), never past the delivery deadline.
             let backoff = self.cfg.retry_backoff.saturating_mul(1 << batch.attempts.min(16)).min(self.cfg.retry_backoff_max);
             batch.attempts += 1;
@@ -382,6 +407,25 @@ fn build_produce(
 }
 
 /// Maps a Produce answer back to each batch.
+/// KIP-951 (Produce v10+): the current leader of each partition refused with
+/// NOT_LEADER_OR_FOLLOWER, when the broker named one.
+fn new_leaders(resp: &ProduceResponse, version: i16, ids: &HashMap<Arc<str>, uuid::Uuid>) -> HashMap<(String, i32), (i32, i32)> {
+    let mut out = HashMap::new();
+    if version < 10 {
+        return out;
+    }
+    let names: HashMap<uuid::Uuid, &Arc<str>> = ids.iter().map(|(t, id)| (*id, t)).collect();
+    for t in &resp.responses {
+        let name = if version >= 13 { names.get(&t.topic_id).map(|n| n.to_string()).unwrap_or_default() } else { t.name.0.to_string() };
+        for p in &t.partition_responses {
+            if p.error_code == ResponseError::NotLeaderOrFollower.code() && p.current_leader.leader_id.0 >= 0 {
+                out.insert((name.clone(), p.index), (p.current_leader.leader_id.0, p.current_leader.leader_epoch));
+            }
+        }
+    }
+    out
+}
+
 fn read_produce(
     resp: ProduceResponse,
     version: i16,
