@@ -203,7 +203,20 @@ impl BrokerConfig {
                 ));
             }
         }
-        let client = listeners.iter().find(|l| !controller_names.contains(&l.name)).unwrap_or(&listeners[0]).clone();
+        let inter = get("inter.broker.listener.name").trim().to_ascii_uppercase();
+        if !inter.is_empty() && !listeners.iter().any(|l| l.name == inter && !controller_names.contains(&l.name)) {
+            return Err(format!(
+                "Invalid value {inter} for configuration inter.broker.listener.name: it must be a listener name defined in listeners (and not a controller listener)"
+            ));
+        }
+        // Brokers reach each other on the inter-broker listener; clients on the first other
+        // one (one client listener is served until several come with the security work).
+        let client = listeners
+            .iter()
+            .find(|l| !inter.is_empty() && l.name == inter)
+            .or_else(|| listeners.iter().find(|l| !controller_names.contains(&l.name)))
+            .unwrap_or(&listeners[0])
+            .clone();
         let bind_host = if client.host.is_empty() { "0.0.0.0".to_string() } else { client.host.clone() };
         let listen: SocketAddr = resolve(&bind_host, client.port).ok_or(()).map_err(|_| {
             format!("Invalid value {} for configuration listeners: cannot resolve host '{}'", get("listeners"), client.host)
@@ -355,6 +368,10 @@ mod tests {
 
     #[test]
     fn invalid_values_name_the_key_and_unknown_keys_warn() {
+        let e = BrokerConfig::from_pairs(pairs(&[("inter.broker.listener.name", "INTERNAL")])).unwrap_err();
+        assert!(e.contains("inter.broker.listener.name"), "{e}");
+        let ok = [("listeners", "PLAINTEXT://127.0.0.1:0"), ("inter.broker.listener.name", "plaintext")];
+        assert!(BrokerConfig::from_pairs(pairs(&ok)).is_ok());
         let e = BrokerConfig::from_pairs(pairs(&[("num.partitions", "zero")])).unwrap_err();
         assert!(e.contains("num.partitions") && e.contains("INT"), "{e}");
         let e = BrokerConfig::from_pairs(pairs(&[("log.retention.ms", "-7")])).unwrap_err();
