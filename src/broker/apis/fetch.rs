@@ -43,7 +43,7 @@ struct Outcome {
     is_error: bool,
 }
 
-fn error_data(idx: i32, e: E) -> PartitionData {
+pub(super) fn error_data(idx: i32, e: E) -> PartitionData {
     PartitionData::default()
         .with_partition_index(idx)
         .with_error_code(code(e))

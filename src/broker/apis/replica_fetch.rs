@@ -4,7 +4,7 @@
 //! whose last fetched epoch ended earlier on this leader with the diverging epoch so it
 //! truncates (KIP-320); long-polls like a consumer fetch.
 
-use super::{Ctx, code};
+use super::Ctx;
 use crate::broker::network::frame;
 use crate::broker::replica::{FetchIsolation, IsrChange, Partition};
 use bytes::Bytes;
@@ -27,15 +27,7 @@ struct Wanted {
     throttled: bool,
 }
 
-fn error_data(idx: i32, e: E) -> PartitionData {
-    PartitionData::default()
-        .with_partition_index(idx)
-        .with_error_code(code(e))
-        .with_high_watermark(-1)
-        .with_last_stable_offset(-1)
-        .with_log_start_offset(-1)
-        .with_records(Some(Bytes::new()))
-}
+use super::fetch::error_data;
 
 /// Checks a follower's request against this partition; records its fetch. Err: answer
 /// this now (an error, or the diverging epoch).
