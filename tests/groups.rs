@@ -155,8 +155,10 @@ async fn second_member_triggers_rebalance_and_both_rejoin() {
     let mut c1 = b.connect().await;
     let c2 = b.connect().await;
     let j1 = join(&mut c1, "rb", 10_000).await;
+    assert_eq!((j1.error_code, j1.generation_id), (0, 1), "member 1 joins alone\n{}", b.log());
     let m1 = j1.member_id.to_string();
-    sync(&mut c1, "rb", 1, &m1, vec![(&m1, b"a")]).await;
+    let s1 = sync(&mut c1, "rb", 1, &m1, vec![(&m1, b"a")]).await;
+    assert_eq!(s1.error_code, 0, "member 1 syncs\n{}", b.log());
     // Member 2 joins: its JoinGroup waits until member 1 rejoins.
     let first = c2.send(&join_req("rb", "", None, 10_000)).await.unwrap();
     assert_eq!(first.error_code, E::MemberIdRequired.code());
@@ -171,7 +173,7 @@ async fn second_member_triggers_rebalance_and_both_rejoin() {
         if hb == E::RebalanceInProgress.code() {
             break;
         }
-        assert_eq!(hb, 0, "member 1 was dropped from the group instead of being told about the rebalance");
+        assert_eq!(hb, 0, "member 1 was dropped from the group instead of being told about the rebalance\n{}", b.log());
         assert!(Instant::now() < deadline, "member 1 never told about the rebalance");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }

@@ -368,7 +368,9 @@ async fn housekeeping(broker: Arc<Broker>, mut stop: tokio::sync::watch::Receive
     let mut flush = tokio::time::interval(Duration::from_millis(1000));
     let mut groups = tokio::time::interval(Duration::from_millis(50));
     let mut cleaner = tokio::time::interval(Duration::from_millis(broker.config.cleaner_backoff_ms));
-    let mut offsets_expiry = tokio::time::interval(Duration::from_millis(broker.config.offsets_retention_check_interval_ms));
+    // Like Kafka's scheduler, the first expiry check runs one interval after start.
+    let expiry_every = Duration::from_millis(broker.config.offsets_retention_check_interval_ms);
+    let mut offsets_expiry = tokio::time::interval_at(tokio::time::Instant::now() + expiry_every, expiry_every);
     let mut hw_checkpoint = tokio::time::interval(Duration::from_millis(broker.config.hw_checkpoint_interval_ms));
     let mut txn_timeouts = tokio::time::interval(Duration::from_millis(broker.config.txn.abort_interval_ms));
     let mut txn_expiry = tokio::time::interval(Duration::from_millis(broker.config.txn.expiration_check_interval_ms));

@@ -621,7 +621,9 @@ impl GroupCoordinator {
                 .collect();
             let mut records: Vec<(Bytes, Option<Bytes>)> =
                 doomed.iter().map(|(t, p)| (Key::Offset { group: id.clone(), topic: t.clone(), partition: *p }.encode(), None)).collect();
-            let remove_group = g.offsets.len() == doomed.len();
+            // A member mid-handshake (MEMBER_ID_REQUIRED handed out, rejoin to come) keeps
+            // the group: removing it would answer that rejoin UNKNOWN_MEMBER_ID.
+            let remove_group = g.offsets.len() == doomed.len() && g.pending.is_empty();
             if remove_group {
                 records.push((Key::Group { group: id.clone() }.encode(), None));
             }
@@ -739,5 +741,36 @@ mod tests {
         let after = GroupCoordinator::new(gcfg);
         after.host_now(&replicas, 0);
         assert!(after.list().is_empty(), "tombstones were persisted");
+    }
+
+    #[test]
+    fn an_empty_group_mid_handshake_survives_offset_expiry() {
+        use super::membership::JoinParams;
+        let dir = tempfile::tempdir().unwrap();
+        let (replicas, gcfg) = setup(dir.path());
+        let gc = GroupCoordinator::new(gcfg);
+        gc.host_now(&replicas, 0);
+        let params = |member: &str| JoinParams {
+            group_id: "g".into(),
+            member_id: member.into(),
+            group_instance_id: None,
+            client_id: "c".into(),
+            client_host: "/127.0.0.1".into(),
+            session_timeout_ms: 10_000,
+            rebalance_timeout_ms: 10_000,
+            protocol_type: "consumer".into(),
+            protocols: vec![("range".into(), Bytes::new())],
+            require_known_member_id: true,
+            version: 9,
+        };
+        let Reply::Now(first) = gc.join(&replicas, params("")) else { panic!("MEMBER_ID_REQUIRED is answered at once") };
+        assert_eq!(first.error, E::MemberIdRequired.code());
+        // The expiry check runs between the two joins: the group has no offsets, but a
+        // member is about to join it.
+        gc.expire_offsets(&replicas, now_ms() + 1_000_000_000);
+        match gc.join(&replicas, params(&first.member_id)) {
+            Reply::Later(_) => {}
+            Reply::Now(o) => panic!("the rejoin was answered {} instead of joining", o.error),
+        }
     }
 }
