@@ -160,7 +160,7 @@ impl TestBroker {
                 }
             }
         });
-        rx.recv_timeout(Duration::from_secs(20)).expect("broker did not print its ready line");
+        rx.recv_timeout(Duration::from_secs(60)).expect("broker did not print its ready line");
         self.child = Some(child);
     }
 

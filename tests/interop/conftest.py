@@ -28,7 +28,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-READY_TIMEOUT = 20.0
+READY_TIMEOUT = 60.0
 STOP_TIMEOUT = 10.0
 
 
