@@ -57,7 +57,10 @@ fn check(ctx: &Ctx<'_>, replica: i32, w: &Wanted) -> Option<PartitionData> {
         }
     }
     let now = crate::broker::log::now_ms();
-    if let IsrChange::Expand(isr) = p.follower_fetched(replica, w.fetch_offset, now) {
+    // A fenced or shutting-down broker would be refused by the controller: proposing it on
+    // every fetch while it catches up is only noise.
+    let may_join = ctx.broker.image().brokers.get(&replica).is_none_or(|b| !b.fenced && !b.in_controlled_shutdown);
+    if let IsrChange::Expand(isr) = p.follower_fetched(replica, w.fetch_offset, now, may_join) {
         ctx.broker.isr.propose(p.clone(), isr);
     }
     None

@@ -378,14 +378,16 @@ impl Partition {
 
     /// A follower reported its log end (replication's fetch); the HW may move.
     pub fn update_follower_log_end(&self, replica: i32, log_end: i64, now_ms: i64) {
-        let _ = self.follower_fetched(replica, log_end, now_ms);
+        let _ = self.follower_fetched(replica, log_end, now_ms, false);
     }
 
     /// A follower fetched from `fetch_offset` (its log end): Kafka's updateFetchState —
     /// it was caught up at this fetch if it reached our log end, or at the previous fetch
     /// if it reached the log end we had then. The HW may move; a follower outside the ISR
     /// that reached the HW and this leadership's start may join it.
-    pub fn follower_fetched(&self, replica: i32, fetch_offset: i64, now_ms: i64) -> IsrChange {
+    /// `may_join`: the follower's broker may be added to the ISR at all (registered,
+    /// unfenced, not shutting down: Kafka's canAddReplicaToIsr).
+    pub fn follower_fetched(&self, replica: i32, fetch_offset: i64, now_ms: i64, may_join: bool) -> IsrChange {
         let (moved, change) = {
             let mut inner = self.inner();
             if !inner.is_leader(self.local_id) || !inner.state.replicas.contains(&replica) {
@@ -402,7 +404,8 @@ impl Partition {
             f.prev_fetch_leader_end = leo;
             f.prev_fetch_ms = now_ms;
             let moved = inner.maybe_increment_hw(self.local_id);
-            let joins = !inner.state.isr.contains(&replica)
+            let joins = may_join
+                && !inner.state.isr.contains(&replica)
                 && inner.pending_isr.is_none()
                 && fetch_offset >= inner.high_watermark
                 && fetch_offset >= inner.epoch_start;
