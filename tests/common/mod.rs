@@ -25,7 +25,15 @@ pub struct TestBroker {
     child: Option<Child>,
 }
 
+/// A port free now, below Linux's ephemeral range (32768+): a port from that range can be
+/// taken by some client's outgoing connection before the broker meant for it binds it.
 pub fn free_port() -> u16 {
+    for _ in 0..1000 {
+        let port = 20_000 + rand::random::<u16>() % 12_000;
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
@@ -160,7 +168,9 @@ impl TestBroker {
                 }
             }
         });
-        rx.recv_timeout(Duration::from_secs(60)).expect("broker did not print its ready line");
+        if rx.recv_timeout(Duration::from_secs(60)).is_err() {
+            panic!("broker did not print its ready line:\n{}", self.log());
+        }
         self.child = Some(child);
     }
 

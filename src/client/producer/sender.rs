@@ -60,6 +60,9 @@ pub(crate) struct Sender {
     inflight: HashMap<i32, usize>,
     /// Topics whose metadata must be reloaded before the next round.
     refresh: HashSet<String>,
+    /// Topics to reload again when their retried batches become due: a refresh right after
+    /// a broker died may still name it (the controller has not fenced it yet).
+    refresh_later: Vec<(Instant, String)>,
     tasks: JoinSet<Flight>,
 }
 
@@ -86,6 +89,7 @@ impl Sender {
             leaders: HashMap::new(),
             inflight: HashMap::new(),
             refresh: HashSet::new(),
+            refresh_later: Vec::new(),
             tasks: JoinSet::new(),
         }
     }
@@ -157,11 +161,17 @@ impl Sender {
 
     /// After retriable errors: new leaders, and partitions that may have been added.
     async fn refresh_metadata(&mut self) {
+        let now = Instant::now();
+        for (_, t) in self.refresh_later.extract_if(.., |(at, _)| *at <= now) {
+            self.refresh.insert(t);
+        }
         if self.refresh.is_empty() {
             return;
         }
         let topics: Vec<String> = self.refresh.drain().collect();
         if self.cluster.refresh(Some(&topics)).await.is_ok() {
+            // Leaders cached from the metadata before this refresh are stale now.
+            self.leaders.retain(|(t, _), _| !topics.iter().any(|x| **x == **t));
             let mut acc = self.shared.acc();
             for t in &topics {
                 if let Some(m) = self.cluster.topic(t) {
@@ -311,9 +321,13 @@ impl Sender {
             let backoff = self.cfg.retry_backoff.saturating_mul(1 << batch.attempts.min(16)).min(self.cfg.retry_backoff_max);
             batch.attempts += 1;
             batch.retry_at = Some(Instant::now() + backoff.min(self.cfg.delivery_timeout - age));
-            // Leaders or partition counts may have changed: reload before the retry.
+            // Leaders or partition counts may have changed: reload now and again when the
+            // retry is due.
             self.leaders.retain(|(t, _), _| *t != batch.topic);
             self.refresh.insert(batch.topic.to_string());
+            if let Some(at) = batch.retry_at {
+                self.refresh_later.push((at, batch.topic.to_string()));
+            }
             self.shared.acc().requeue(batch);
             return;
         }
