@@ -428,6 +428,11 @@ def test_kp_send_offsets_to_transaction(txbroker, closing):
         request_timeout_ms=TIMEOUT_MS,
     )
     closing.append(c)
+    # The member learns the topic's partitions before it joins: with
+    # group.initial.rebalance.delay.ms=0 the join can complete before kafka-python's own
+    # metadata has the new topic, and the rejoin that follows has been seen to stall
+    # kafka-python 3.0 on a loaded machine (its session then expires).
+    wait_until(lambda: c.partitions_for_topic(src), message=f"{src} in the consumer's metadata")
     c.subscribe([src])
     got = []
     deadline = time.monotonic() + 20
