@@ -210,7 +210,9 @@ pub async fn handle(ctx: &Ctx<'_>, req: ProduceRequest) -> MaybeResponse<Produce
         return MaybeResponse(None);
     }
     let mut topics = topics;
-    let node_endpoints = if ctx.version >= 10 { leader_hints(ctx, &mut topics) } else { Vec::new() };
+    // Only a refused partition needs the image: the common answer costs nothing extra.
+    let refused = topics.iter().any(|(_, _, parts)| parts.iter().any(|p| p.error_code == code(E::NotLeaderOrFollower)));
+    let node_endpoints = if ctx.version >= 10 && refused { leader_hints(ctx, &mut topics) } else { Vec::new() };
     let responses = topics
         .into_iter()
         .map(|(name, id, parts)| TopicProduceResponse::default().with_name(name).with_topic_id(id).with_partition_responses(parts))

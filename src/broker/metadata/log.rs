@@ -43,7 +43,9 @@ pub struct MetadataLog {
     pub bytes_since_snapshot: u64,
 }
 
-fn log_config() -> LogConfig {
+/// `__cluster_metadata`'s log settings (one node's metadata log and the Raft log alike):
+/// nothing is ever deleted by retention, and no record size or timestamp limit applies.
+pub(crate) fn log_config() -> LogConfig {
     let mut c = LogConfig::defaults();
     c.delete = false;
     c.retention_ms = -1;

@@ -10,7 +10,6 @@
 use super::TypeConfig;
 use crate::broker::log::batch::{self, BatchHeader};
 use crate::broker::log::{AppendOrigin, PartitionLog};
-use crate::broker::topic_config::LogConfig;
 use bytes::Bytes;
 use kafka_protocol::records::RecordBatchDecoder;
 use openraft::storage::{LogFlushed, RaftLogStorage};
@@ -27,15 +26,7 @@ const VOTE_FILE: &str = "quorum-state";
 const PURGED_FILE: &str = "quorum-purged";
 const COMMITTED_FILE: &str = "quorum-committed";
 
-fn log_config() -> LogConfig {
-    let mut c = LogConfig::defaults();
-    c.delete = false;
-    c.retention_ms = -1;
-    c.retention_bytes = -1;
-    c.max_message_bytes = usize::MAX;
-    c.timestamp_after_max_ms = i64::MAX;
-    c
-}
+use crate::broker::metadata::log::log_config;
 
 struct Inner {
     dir: PathBuf,
