@@ -14,6 +14,7 @@ pub mod cli;
 pub mod client;
 pub mod frame;
 pub mod properties;
+pub mod security;
 
 /// The library's own unit tests run with the allocator the binary installs.
 #[cfg(test)]

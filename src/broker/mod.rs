@@ -17,6 +17,7 @@ pub mod metadata;
 pub mod network;
 pub mod quorum;
 pub mod replica;
+pub mod security;
 pub mod topic_config;
 
 use config::BrokerConfig;

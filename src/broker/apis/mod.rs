@@ -31,6 +31,13 @@ use std::sync::Arc;
 /// What the network layer knows about the connection a request came on.
 pub struct ConnectionInfo {
     pub client_host: String,
+    /// The listener the connection came on (e.g. "PLAINTEXT", "CLIENT").
+    pub listener: String,
+    /// Its security protocol: PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL.
+    pub security_protocol: String,
+    /// Who the client is: "User:alice" after SASL or from a TLS client certificate,
+    /// `security::ANONYMOUS` otherwise. Authorization and quotas key on it.
+    pub principal: String,
 }
 
 /// Failures that close the connection (Kafka closes it for these too).

@@ -56,9 +56,40 @@ pub struct MetadataImage {
     pub brokers: BTreeMap<i32, BrokerImage>,
     /// Dynamic broker configs: (broker or -1 for all, name) → value.
     pub broker_configs: BTreeMap<(i32, String), String>,
+    /// ACLs by id (the authorizer indexes them per image).
+    pub acls: BTreeMap<Uuid, AclImage>,
+    /// SCRAM credentials: (user, mechanism) → credential.
+    pub scram: BTreeMap<(String, i8), ScramCredentialImage>,
+    /// Client quotas: entity → key → value.
+    pub client_quotas: BTreeMap<QuotaEntity, BTreeMap<String, f64>>,
     /// Offset of the last applied metadata record + 1.
     pub offset: i64,
 }
+
+/// One ACL as stored (wire-protocol codes).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct AclImage {
+    pub resource_type: i8,
+    pub resource_name: String,
+    pub pattern_type: i8,
+    pub principal: String,
+    pub host: String,
+    pub operation: i8,
+    pub permission_type: i8,
+}
+
+/// A stored SCRAM credential (salted, never the password).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScramCredentialImage {
+    pub salt: Vec<u8>,
+    pub stored_key: Vec<u8>,
+    pub server_key: Vec<u8>,
+    pub iterations: i32,
+}
+
+/// A client quota entity: (entity type, name) pairs sorted by type; name None is the
+/// entity type's default (`<default>` in kafka-configs.sh).
+pub type QuotaEntity = Vec<(String, Option<String>)>;
 
 impl MetadataImage {
     pub fn topic(&self, name: &str) -> Option<&Arc<TopicImage>> {
@@ -148,6 +179,61 @@ impl MetadataImage {
             MetadataRecord::ProducerIds { next_producer_id, .. } => {
                 self.next_producer_id = self.next_producer_id.max(*next_producer_id);
             }
+            MetadataRecord::AccessControlEntry {
+                id,
+                resource_type,
+                resource_name,
+                pattern_type,
+                principal,
+                host,
+                operation,
+                permission_type,
+            } => {
+                let acl = AclImage {
+                    resource_type: *resource_type,
+                    resource_name: resource_name.clone(),
+                    pattern_type: *pattern_type,
+                    principal: principal.clone(),
+                    host: host.clone(),
+                    operation: *operation,
+                    permission_type: *permission_type,
+                };
+                self.acls.insert(*id, acl);
+            }
+            MetadataRecord::RemoveAccessControlEntry { id } => {
+                self.acls.remove(id);
+            }
+            MetadataRecord::UserScramCredential { name, mechanism, salt, stored_key, server_key, iterations } => {
+                use base64::Engine;
+                let b64 = |s: &str| base64::engine::general_purpose::STANDARD.decode(s).unwrap_or_default();
+                let cred = ScramCredentialImage {
+                    salt: b64(salt),
+                    stored_key: b64(stored_key),
+                    server_key: b64(server_key),
+                    iterations: *iterations,
+                };
+                self.scram.insert((name.clone(), *mechanism), cred);
+            }
+            MetadataRecord::RemoveUserScramCredential { name, mechanism } => {
+                self.scram.remove(&(name.clone(), *mechanism));
+            }
+            MetadataRecord::ClientQuota { entity, key, value } => {
+                let mut entity = entity.clone();
+                entity.sort();
+                match value {
+                    Some(v) => {
+                        self.client_quotas.entry(entity).or_default().insert(key.clone(), *v);
+                    }
+                    None => {
+                        if let Some(m) = self.client_quotas.get_mut(&entity) {
+                            m.remove(key);
+                            if m.is_empty() {
+                                self.client_quotas.remove(&entity);
+                            }
+                        }
+                    }
+                }
+            }
         }
     }
 
@@ -177,6 +263,35 @@ impl MetadataImage {
         }
         if self.next_producer_id > 0 {
             out.push(MetadataRecord::ProducerIds { broker: -1, next_producer_id: self.next_producer_id });
+        }
+        for (id, a) in &self.acls {
+            out.push(MetadataRecord::AccessControlEntry {
+                id: *id,
+                resource_type: a.resource_type,
+                resource_name: a.resource_name.clone(),
+                pattern_type: a.pattern_type,
+                principal: a.principal.clone(),
+                host: a.host.clone(),
+                operation: a.operation,
+                permission_type: a.permission_type,
+            });
+        }
+        for ((name, mechanism), c) in &self.scram {
+            use base64::Engine;
+            let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
+            out.push(MetadataRecord::UserScramCredential {
+                name: name.clone(),
+                mechanism: *mechanism,
+                salt: b64(&c.salt),
+                stored_key: b64(&c.stored_key),
+                server_key: b64(&c.server_key),
+                iterations: c.iterations,
+            });
+        }
+        for (entity, values) in &self.client_quotas {
+            for (key, value) in values {
+                out.push(MetadataRecord::ClientQuota { entity: entity.clone(), key: key.clone(), value: Some(*value) });
+            }
         }
         out
     }

@@ -9,8 +9,9 @@ use uuid::Uuid;
 /// The record format version this build writes; it reads every version up to it.
 /// v0: records without a `v` field (rk 0.1); v1: adds `partition_epoch`, `ProducerIds`;
 /// v2: brokers (`RegisterBroker`, `BrokerChange`, `UnregisterBroker`) and reassignments
-/// (`adding`/`removing` of `Partition`).
-pub const RECORD_VERSION: u16 = 2;
+/// (`adding`/`removing` of `Partition`); v3: security (`AccessControlEntry`,
+/// `UserScramCredential`, `ClientQuota` and their removals).
+pub const RECORD_VERSION: u16 = 3;
 
 /// One metadata change, as Kafka's KRaft records (TopicRecord, PartitionRecord,
 /// ConfigRecord, RemoveTopicRecord, ProducerIdsRecord, ...) but as JSON.
@@ -80,6 +81,43 @@ pub enum MetadataRecord {
         broker: i32,
         name: String,
         value: Option<String>,
+    },
+    /// An ACL (Kafka's AccessControlEntryRecord); codes are the wire protocol's
+    /// (resource type, pattern type, operation, permission type).
+    AccessControlEntry {
+        id: Uuid,
+        resource_type: i8,
+        resource_name: String,
+        pattern_type: i8,
+        principal: String,
+        host: String,
+        operation: i8,
+        permission_type: i8,
+    },
+    RemoveAccessControlEntry {
+        id: Uuid,
+    },
+    /// A SCRAM credential (Kafka's UserScramCredentialRecord): mechanism 1 SCRAM-SHA-256,
+    /// 2 SCRAM-SHA-512; salt and keys base64. The password itself is never stored.
+    UserScramCredential {
+        name: String,
+        mechanism: i8,
+        salt: String,
+        stored_key: String,
+        server_key: String,
+        iterations: i32,
+    },
+    RemoveUserScramCredential {
+        name: String,
+        mechanism: i8,
+    },
+    /// A client quota (Kafka's ClientQuotaRecord): the entity as (entity type, name; None =
+    /// the default entity) pairs, e.g. [("user","alice"),("client-id",None)]; value None
+    /// removes the key.
+    ClientQuota {
+        entity: Vec<(String, Option<String>)>,
+        key: String,
+        value: Option<f64>,
     },
 }
 
@@ -154,7 +192,7 @@ mod tests {
         let r = MetadataRecord::TopicConfig { topic_id: Uuid::nil(), name: "a".into(), value: None };
         let bytes = r.encode();
         let text = String::from_utf8(bytes.clone()).unwrap();
-        assert!(text.starts_with("{\"v\":2,\"type\":\"TopicConfig\""), "{text}");
+        assert!(text.starts_with("{\"v\":3,\"type\":\"TopicConfig\""), "{text}");
         assert_eq!(MetadataRecord::decode(&bytes).unwrap(), r);
     }
 

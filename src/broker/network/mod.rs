@@ -98,7 +98,12 @@ async fn connection(stream: TcpStream, broker: Arc<Broker>, mut stop: watch::Rec
     let idle = Duration::from_millis(broker.config.connections_max_idle_ms);
     let read_timeout_ms = broker.config.request_read_timeout_ms;
     let read_timeout = Duration::from_millis(read_timeout_ms);
-    let ctx = apis::ConnectionInfo { client_host: peer.ip().to_string() };
+    let ctx = apis::ConnectionInfo {
+        client_host: peer.ip().to_string(),
+        listener: "PLAINTEXT".into(),
+        security_protocol: "PLAINTEXT".into(),
+        principal: crate::broker::security::ANONYMOUS.into(),
+    };
     loop {
         // Between requests: wait for the next frame's first byte, at most connections.max.idle.ms.
         let ready = tokio::select! {

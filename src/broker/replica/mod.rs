@@ -342,7 +342,12 @@ impl MetadataListener for ReplicaManager {
                     | MetadataRecord::RegisterBroker { .. }
                     | MetadataRecord::BrokerChange { .. }
                     | MetadataRecord::UnregisterBroker { .. }
-                    | MetadataRecord::BrokerConfig { .. } => None,
+                    | MetadataRecord::BrokerConfig { .. }
+                    | MetadataRecord::AccessControlEntry { .. }
+                    | MetadataRecord::RemoveAccessControlEntry { .. }
+                    | MetadataRecord::UserScramCredential { .. }
+                    | MetadataRecord::RemoveUserScramCredential { .. }
+                    | MetadataRecord::ClientQuota { .. } => None,
                 })
                 .collect()
         });
