@@ -38,6 +38,10 @@ pub struct ConnectionInfo {
     /// Who the client is: "User:alice" after SASL or from a TLS client certificate,
     /// `security::ANONYMOUS` otherwise. Authorization and quotas key on it.
     pub principal: String,
+    /// Set by a handler whose client exceeded a quota: the connection reads no further
+    /// request for this many ms after sending the response (Kafka mutes the channel,
+    /// KIP-219); the response itself carries throttle_time_ms.
+    pub throttle_ms: std::sync::atomic::AtomicU64,
 }
 
 /// Failures that close the connection (Kafka closes it for these too).

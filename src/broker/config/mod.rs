@@ -143,7 +143,10 @@ impl BrokerConfig {
         let mut props = BTreeMap::new();
         let mut warnings = Vec::new();
         for (k, v) in pairs {
-            let known = broker_key(&k).is_some() || TOPIC_CONFIGS.iter().any(|d| d.broker_key == k);
+            let known = broker_key(&k).is_some()
+                || TOPIC_CONFIGS.iter().any(|d| d.broker_key == k)
+                // Per-listener settings: listener.name.<l>.<key> (and .<mechanism>.<key>).
+                || k.starts_with("listener.name.");
             if !known {
                 warnings.push(format!("Unknown configuration '{k}' was supplied but isn't a known config; it is ignored."));
             }

@@ -103,6 +103,7 @@ async fn connection(stream: TcpStream, broker: Arc<Broker>, mut stop: watch::Rec
         listener: "PLAINTEXT".into(),
         security_protocol: "PLAINTEXT".into(),
         principal: crate::broker::security::ANONYMOUS.into(),
+        throttle_ms: Default::default(),
     };
     loop {
         // Between requests: wait for the next frame's first byte, at most connections.max.idle.ms.
@@ -146,8 +147,16 @@ async fn connection(stream: TcpStream, broker: Arc<Broker>, mut stop: watch::Rec
             frame::write_frame(&mut writer, resp).await?;
         }
         // Coalesce pipelined responses: flush only when no further request is buffered.
-        if reader.buffer().is_empty() && !writer.buffer().is_empty() {
+        let mute_ms = ctx.throttle_ms.swap(0, std::sync::atomic::Ordering::Relaxed);
+        if (reader.buffer().is_empty() || mute_ms > 0) && !writer.buffer().is_empty() {
             writer.flush().await?;
+        }
+        if mute_ms > 0 {
+            // Quota exceeded: the channel is muted (nothing more is read) for the throttle time.
+            tokio::select! {
+                _ = stop.changed() => return Ok(()),
+                _ = tokio::time::sleep(Duration::from_millis(mute_ms)) => {}
+            }
         }
     }
 }
