@@ -28,6 +28,8 @@ complete -c rk -n "__fish_rk_needs_command" -s h -l help -d 'Print help'
 complete -c rk -n "__fish_rk_needs_command" -s V -l version -d 'Print version'
 complete -c rk -n "__fish_rk_needs_command" -f -a "server" -d 'Run a Kafka-compatible broker (kafka-server-start.sh)'
 complete -c rk -n "__fish_rk_needs_command" -f -a "topics" -d 'Create, list, describe, alter and delete topics (kafka-topics.sh)'
+complete -c rk -n "__fish_rk_needs_command" -f -a "configs" -d 'Describe and alter topic and broker configs, client quotas and SCRAM credentials (kafka-configs.sh)'
+complete -c rk -n "__fish_rk_needs_command" -f -a "acls" -d 'Add, remove and list ACLs (kafka-acls.sh)'
 complete -c rk -n "__fish_rk_needs_command" -f -a "console-producer" -d 'Read lines from stdin and produce them as records (kafka-console-producer.sh)'
 complete -c rk -n "__fish_rk_needs_command" -f -a "console-consumer" -d 'Consume records and print them (kafka-console-consumer.sh)'
 complete -c rk -n "__fish_rk_needs_command" -f -a "consumer-groups" -d 'List, describe, reset and delete consumer groups (kafka-consumer-groups.sh)'
@@ -82,6 +84,61 @@ complete -c rk -n "__fish_rk_using_subcommand topics" -l unavailable-partitions 
 complete -c rk -n "__fish_rk_using_subcommand topics" -l topics-with-overrides -d 'Only show topics that have configs overridden'
 complete -c rk -n "__fish_rk_using_subcommand topics" -s h -l help -d 'Print help'
 complete -c rk -n "__fish_rk_using_subcommand topics" -s V -l version -d 'Print version'
+complete -c rk -n "__fish_rk_using_subcommand configs" -l bootstrap-server -d 'The Kafka server(s) to connect to: host:port[,host:port]. Defaults to $RK_BROKERS, then localhost:9092' -r
+complete -c rk -n "__fish_rk_using_subcommand configs" -l command-config -d 'A Java properties file with client configs (bootstrap.servers, client.id, request.timeout.ms, …)' -r -F
+complete -c rk -n "__fish_rk_using_subcommand configs" -l command-property -d 'A client property (KIP-1147): key=value (repeatable; wins over --command-config)' -r
+complete -c rk -n "__fish_rk_using_subcommand configs" -l entity-type -d 'Type of entity: topics, brokers, users, clients or ips (repeatable: users and clients)' -r
+complete -c rk -n "__fish_rk_using_subcommand configs" -l entity-name -d 'Name of entity: topic name, broker id, user principal name, client id or ip' -r
+complete -c rk -n "__fish_rk_using_subcommand configs" -l add-config -d 'Configs to add: \'k1=v1,k2=[v1,v2,v2],k3=v3\' (square brackets group values with commas). Users also take SCRAM-SHA-256=[iterations=8192,password=secret] and SCRAM-SHA-512=[password=secret]' -r
+complete -c rk -n "__fish_rk_using_subcommand configs" -l add-config-file -d 'A properties file with configs to add' -r -F
+complete -c rk -n "__fish_rk_using_subcommand configs" -l delete-config -d 'Config keys to remove: \'k1,k2\'' -r
+complete -c rk -n "__fish_rk_using_subcommand configs" -l topic -d 'The topic\'s name' -r
+complete -c rk -n "__fish_rk_using_subcommand configs" -l client -d 'The client\'s id' -r
+complete -c rk -n "__fish_rk_using_subcommand configs" -l user -d 'The user\'s principal name' -r
+complete -c rk -n "__fish_rk_using_subcommand configs" -l broker -d 'The broker\'s id' -r
+complete -c rk -n "__fish_rk_using_subcommand configs" -l ip -d 'The IP address' -r
+complete -c rk -n "__fish_rk_using_subcommand configs" -l output -d 'Output format' -r -f -a "text\t''
+json\t''
+table\t''"
+complete -c rk -n "__fish_rk_using_subcommand configs" -l describe -d 'List configs for the given entity'
+complete -c rk -n "__fish_rk_using_subcommand configs" -l alter -d 'Alter the configuration for the entity'
+complete -c rk -n "__fish_rk_using_subcommand configs" -l all -d 'List all configs for the given entity, including static and default ones'
+complete -c rk -n "__fish_rk_using_subcommand configs" -l entity-default -d 'Default entity for clients, users, brokers or ips (applies to the matching --entity-type)'
+complete -c rk -n "__fish_rk_using_subcommand configs" -l client-defaults -d 'The config defaults for all clients'
+complete -c rk -n "__fish_rk_using_subcommand configs" -l user-defaults -d 'The config defaults for all users'
+complete -c rk -n "__fish_rk_using_subcommand configs" -l broker-defaults -d 'The config defaults for all brokers'
+complete -c rk -n "__fish_rk_using_subcommand configs" -l ip-defaults -d 'The config defaults for all IPs'
+complete -c rk -n "__fish_rk_using_subcommand configs" -s h -l help -d 'Print help'
+complete -c rk -n "__fish_rk_using_subcommand configs" -s V -l version -d 'Print version'
+complete -c rk -n "__fish_rk_using_subcommand acls" -l bootstrap-server -d 'The Kafka server(s) to connect to: host:port[,host:port]. Defaults to $RK_BROKERS, then localhost:9092' -r
+complete -c rk -n "__fish_rk_using_subcommand acls" -l command-config -d 'A Java properties file with client configs (bootstrap.servers, client.id, request.timeout.ms, …)' -r -F
+complete -c rk -n "__fish_rk_using_subcommand acls" -l command-property -d 'A client property (KIP-1147): key=value (repeatable; wins over --command-config)' -r
+complete -c rk -n "__fish_rk_using_subcommand acls" -l bootstrap-controller -d 'Controllers to connect to (host:port,...); rk nodes answer on their client port' -r
+complete -c rk -n "__fish_rk_using_subcommand acls" -l allow-principal -d 'Principal in principalType:name format; User:* is the wildcard for all users' -r
+complete -c rk -n "__fish_rk_using_subcommand acls" -l deny-principal -d 'Principal in principalType:name format to deny (deny rules take precedence)' -r
+complete -c rk -n "__fish_rk_using_subcommand acls" -l allow-host -d 'Host from which --allow-principal has access (default: * when a principal is given)' -r
+complete -c rk -n "__fish_rk_using_subcommand acls" -l deny-host -d 'Host from which --deny-principal is denied access (default: *)' -r
+complete -c rk -n "__fish_rk_using_subcommand acls" -l operation -d 'Operation being allowed or denied: All, Read, Write, Create, Delete, Alter, Describe, ClusterAction, DescribeConfigs, AlterConfigs, IdempotentWrite, CreateTokens, DescribeTokens (repeatable; default All)' -r
+complete -c rk -n "__fish_rk_using_subcommand acls" -l topic -d 'Topic to which ACLs should be added or removed; * means all topics' -r
+complete -c rk -n "__fish_rk_using_subcommand acls" -l group -d 'Consumer group to which ACLs should be added or removed; * means all groups' -r
+complete -c rk -n "__fish_rk_using_subcommand acls" -l transactional-id -d 'Transactional id to which ACLs should be added or removed; * means all' -r
+complete -c rk -n "__fish_rk_using_subcommand acls" -l delegation-token -d 'Delegation token to which ACLs should be added or removed; * means all' -r
+complete -c rk -n "__fish_rk_using_subcommand acls" -l user-principal -d 'A user principal as a resource (CreateTokens / DescribeTokens)' -r
+complete -c rk -n "__fish_rk_using_subcommand acls" -l resource-pattern-type -d 'literal or prefixed when adding; also match or any when listing or removing' -r
+complete -c rk -n "__fish_rk_using_subcommand acls" -l principal -d 'With --list: only the ACLs of this principal (repeatable)' -r
+complete -c rk -n "__fish_rk_using_subcommand acls" -l output -d 'Output format: Kafka\'s text, JSON or a table' -r -f -a "text\t''
+json\t''
+table\t''"
+complete -c rk -n "__fish_rk_using_subcommand acls" -l add -d 'Indicates you are trying to add ACLs'
+complete -c rk -n "__fish_rk_using_subcommand acls" -l remove -d 'Indicates you are trying to remove ACLs'
+complete -c rk -n "__fish_rk_using_subcommand acls" -l list -d 'List ACLs for the specified resource, use --topic <topic> or --group <group> or --cluster to specify a resource'
+complete -c rk -n "__fish_rk_using_subcommand acls" -l cluster -d 'Add/Remove cluster ACLs'
+complete -c rk -n "__fish_rk_using_subcommand acls" -l producer -d 'Convenience: ACLs for a producer (WRITE, DESCRIBE, CREATE on topics)'
+complete -c rk -n "__fish_rk_using_subcommand acls" -l consumer -d 'Convenience: ACLs for a consumer (READ, DESCRIBE on topics, READ on groups)'
+complete -c rk -n "__fish_rk_using_subcommand acls" -l idempotent -d 'With --producer: IDEMPOTENT_WRITE on the cluster too'
+complete -c rk -n "__fish_rk_using_subcommand acls" -l force -d 'Assume Yes to all queries and do not prompt'
+complete -c rk -n "__fish_rk_using_subcommand acls" -s h -l help -d 'Print help'
+complete -c rk -n "__fish_rk_using_subcommand acls" -s V -l version -d 'Print version'
 complete -c rk -n "__fish_rk_using_subcommand console-producer" -l bootstrap-server -d 'The Kafka server(s) to connect to: host:port[,host:port]. Defaults to $RK_BROKERS, then localhost:9092' -r
 complete -c rk -n "__fish_rk_using_subcommand console-producer" -l command-config -d 'A Java properties file with client configs (bootstrap.servers, client.id, request.timeout.ms, …)' -r -F
 complete -c rk -n "__fish_rk_using_subcommand console-producer" -l command-property -d 'A client property (KIP-1147): key=value (repeatable; wins over --command-config)' -r
@@ -373,21 +430,23 @@ complete -c rk -n "__fish_rk_using_subcommand man" -s h -l help -d 'Print help'
 complete -c rk -n "__fish_rk_using_subcommand man" -s V -l version -d 'Print version'
 complete -c rk -n "__fish_rk_using_subcommand links" -s h -l help -d 'Print help'
 complete -c rk -n "__fish_rk_using_subcommand links" -s V -l version -d 'Print version'
-complete -c rk -n "__fish_rk_using_subcommand help; and not __fish_seen_subcommand_from server topics console-producer console-consumer consumer-groups dump-log transactions leader-election metadata-quorum reassign-partitions perf-test completions man links help" -f -a "server" -d 'Run a Kafka-compatible broker (kafka-server-start.sh)'
-complete -c rk -n "__fish_rk_using_subcommand help; and not __fish_seen_subcommand_from server topics console-producer console-consumer consumer-groups dump-log transactions leader-election metadata-quorum reassign-partitions perf-test completions man links help" -f -a "topics" -d 'Create, list, describe, alter and delete topics (kafka-topics.sh)'
-complete -c rk -n "__fish_rk_using_subcommand help; and not __fish_seen_subcommand_from server topics console-producer console-consumer consumer-groups dump-log transactions leader-election metadata-quorum reassign-partitions perf-test completions man links help" -f -a "console-producer" -d 'Read lines from stdin and produce them as records (kafka-console-producer.sh)'
-complete -c rk -n "__fish_rk_using_subcommand help; and not __fish_seen_subcommand_from server topics console-producer console-consumer consumer-groups dump-log transactions leader-election metadata-quorum reassign-partitions perf-test completions man links help" -f -a "console-consumer" -d 'Consume records and print them (kafka-console-consumer.sh)'
-complete -c rk -n "__fish_rk_using_subcommand help; and not __fish_seen_subcommand_from server topics console-producer console-consumer consumer-groups dump-log transactions leader-election metadata-quorum reassign-partitions perf-test completions man links help" -f -a "consumer-groups" -d 'List, describe, reset and delete consumer groups (kafka-consumer-groups.sh)'
-complete -c rk -n "__fish_rk_using_subcommand help; and not __fish_seen_subcommand_from server topics console-producer console-consumer consumer-groups dump-log transactions leader-election metadata-quorum reassign-partitions perf-test completions man links help" -f -a "dump-log" -d 'Print the batches and records of log segments and metadata snapshots (kafka-dump-log.sh)'
-complete -c rk -n "__fish_rk_using_subcommand help; and not __fish_seen_subcommand_from server topics console-producer console-consumer consumer-groups dump-log transactions leader-election metadata-quorum reassign-partitions perf-test completions man links help" -f -a "transactions" -d 'List, describe, abort and find hanging transactions (kafka-transactions.sh)'
-complete -c rk -n "__fish_rk_using_subcommand help; and not __fish_seen_subcommand_from server topics console-producer console-consumer consumer-groups dump-log transactions leader-election metadata-quorum reassign-partitions perf-test completions man links help" -f -a "leader-election" -d 'Elect preferred or unclean partition leaders (kafka-leader-election.sh)'
-complete -c rk -n "__fish_rk_using_subcommand help; and not __fish_seen_subcommand_from server topics console-producer console-consumer consumer-groups dump-log transactions leader-election metadata-quorum reassign-partitions perf-test completions man links help" -f -a "metadata-quorum" -d 'Describe the KRaft metadata quorum: status and replication (kafka-metadata-quorum.sh)'
-complete -c rk -n "__fish_rk_using_subcommand help; and not __fish_seen_subcommand_from server topics console-producer console-consumer consumer-groups dump-log transactions leader-election metadata-quorum reassign-partitions perf-test completions man links help" -f -a "reassign-partitions" -d 'Generate, execute, verify, cancel and list partition reassignments (kafka-reassign-partitions.sh)'
-complete -c rk -n "__fish_rk_using_subcommand help; and not __fish_seen_subcommand_from server topics console-producer console-consumer consumer-groups dump-log transactions leader-election metadata-quorum reassign-partitions perf-test completions man links help" -f -a "perf-test" -d 'Producer, consumer and end-to-end latency benchmarks (kafka-*-perf-test.sh)'
-complete -c rk -n "__fish_rk_using_subcommand help; and not __fish_seen_subcommand_from server topics console-producer console-consumer consumer-groups dump-log transactions leader-election metadata-quorum reassign-partitions perf-test completions man links help" -f -a "completions" -d 'Print a shell completion script for bash, zsh or fish'
-complete -c rk -n "__fish_rk_using_subcommand help; and not __fish_seen_subcommand_from server topics console-producer console-consumer consumer-groups dump-log transactions leader-election metadata-quorum reassign-partitions perf-test completions man links help" -f -a "man" -d 'Write man pages for rk and every subcommand'
-complete -c rk -n "__fish_rk_using_subcommand help; and not __fish_seen_subcommand_from server topics console-producer console-consumer consumer-groups dump-log transactions leader-election metadata-quorum reassign-partitions perf-test completions man links help" -f -a "links" -d 'Create kafka-*.sh style links to this binary in a directory'
-complete -c rk -n "__fish_rk_using_subcommand help; and not __fish_seen_subcommand_from server topics console-producer console-consumer consumer-groups dump-log transactions leader-election metadata-quorum reassign-partitions perf-test completions man links help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c rk -n "__fish_rk_using_subcommand help; and not __fish_seen_subcommand_from server topics configs acls console-producer console-consumer consumer-groups dump-log transactions leader-election metadata-quorum reassign-partitions perf-test completions man links help" -f -a "server" -d 'Run a Kafka-compatible broker (kafka-server-start.sh)'
+complete -c rk -n "__fish_rk_using_subcommand help; and not __fish_seen_subcommand_from server topics configs acls console-producer console-consumer consumer-groups dump-log transactions leader-election metadata-quorum reassign-partitions perf-test completions man links help" -f -a "topics" -d 'Create, list, describe, alter and delete topics (kafka-topics.sh)'
+complete -c rk -n "__fish_rk_using_subcommand help; and not __fish_seen_subcommand_from server topics configs acls console-producer console-consumer consumer-groups dump-log transactions leader-election metadata-quorum reassign-partitions perf-test completions man links help" -f -a "configs" -d 'Describe and alter topic and broker configs, client quotas and SCRAM credentials (kafka-configs.sh)'
+complete -c rk -n "__fish_rk_using_subcommand help; and not __fish_seen_subcommand_from server topics configs acls console-producer console-consumer consumer-groups dump-log transactions leader-election metadata-quorum reassign-partitions perf-test completions man links help" -f -a "acls" -d 'Add, remove and list ACLs (kafka-acls.sh)'
+complete -c rk -n "__fish_rk_using_subcommand help; and not __fish_seen_subcommand_from server topics configs acls console-producer console-consumer consumer-groups dump-log transactions leader-election metadata-quorum reassign-partitions perf-test completions man links help" -f -a "console-producer" -d 'Read lines from stdin and produce them as records (kafka-console-producer.sh)'
+complete -c rk -n "__fish_rk_using_subcommand help; and not __fish_seen_subcommand_from server topics configs acls console-producer console-consumer consumer-groups dump-log transactions leader-election metadata-quorum reassign-partitions perf-test completions man links help" -f -a "console-consumer" -d 'Consume records and print them (kafka-console-consumer.sh)'
+complete -c rk -n "__fish_rk_using_subcommand help; and not __fish_seen_subcommand_from server topics configs acls console-producer console-consumer consumer-groups dump-log transactions leader-election metadata-quorum reassign-partitions perf-test completions man links help" -f -a "consumer-groups" -d 'List, describe, reset and delete consumer groups (kafka-consumer-groups.sh)'
+complete -c rk -n "__fish_rk_using_subcommand help; and not __fish_seen_subcommand_from server topics configs acls console-producer console-consumer consumer-groups dump-log transactions leader-election metadata-quorum reassign-partitions perf-test completions man links help" -f -a "dump-log" -d 'Print the batches and records of log segments and metadata snapshots (kafka-dump-log.sh)'
+complete -c rk -n "__fish_rk_using_subcommand help; and not __fish_seen_subcommand_from server topics configs acls console-producer console-consumer consumer-groups dump-log transactions leader-election metadata-quorum reassign-partitions perf-test completions man links help" -f -a "transactions" -d 'List, describe, abort and find hanging transactions (kafka-transactions.sh)'
+complete -c rk -n "__fish_rk_using_subcommand help; and not __fish_seen_subcommand_from server topics configs acls console-producer console-consumer consumer-groups dump-log transactions leader-election metadata-quorum reassign-partitions perf-test completions man links help" -f -a "leader-election" -d 'Elect preferred or unclean partition leaders (kafka-leader-election.sh)'
+complete -c rk -n "__fish_rk_using_subcommand help; and not __fish_seen_subcommand_from server topics configs acls console-producer console-consumer consumer-groups dump-log transactions leader-election metadata-quorum reassign-partitions perf-test completions man links help" -f -a "metadata-quorum" -d 'Describe the KRaft metadata quorum: status and replication (kafka-metadata-quorum.sh)'
+complete -c rk -n "__fish_rk_using_subcommand help; and not __fish_seen_subcommand_from server topics configs acls console-producer console-consumer consumer-groups dump-log transactions leader-election metadata-quorum reassign-partitions perf-test completions man links help" -f -a "reassign-partitions" -d 'Generate, execute, verify, cancel and list partition reassignments (kafka-reassign-partitions.sh)'
+complete -c rk -n "__fish_rk_using_subcommand help; and not __fish_seen_subcommand_from server topics configs acls console-producer console-consumer consumer-groups dump-log transactions leader-election metadata-quorum reassign-partitions perf-test completions man links help" -f -a "perf-test" -d 'Producer, consumer and end-to-end latency benchmarks (kafka-*-perf-test.sh)'
+complete -c rk -n "__fish_rk_using_subcommand help; and not __fish_seen_subcommand_from server topics configs acls console-producer console-consumer consumer-groups dump-log transactions leader-election metadata-quorum reassign-partitions perf-test completions man links help" -f -a "completions" -d 'Print a shell completion script for bash, zsh or fish'
+complete -c rk -n "__fish_rk_using_subcommand help; and not __fish_seen_subcommand_from server topics configs acls console-producer console-consumer consumer-groups dump-log transactions leader-election metadata-quorum reassign-partitions perf-test completions man links help" -f -a "man" -d 'Write man pages for rk and every subcommand'
+complete -c rk -n "__fish_rk_using_subcommand help; and not __fish_seen_subcommand_from server topics configs acls console-producer console-consumer consumer-groups dump-log transactions leader-election metadata-quorum reassign-partitions perf-test completions man links help" -f -a "links" -d 'Create kafka-*.sh style links to this binary in a directory'
+complete -c rk -n "__fish_rk_using_subcommand help; and not __fish_seen_subcommand_from server topics configs acls console-producer console-consumer consumer-groups dump-log transactions leader-election metadata-quorum reassign-partitions perf-test completions man links help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c rk -n "__fish_rk_using_subcommand help; and __fish_seen_subcommand_from server" -f -a "start" -d 'Start a broker (single node), or with --nodes N a local cluster. With no arguments it serves 127.0.0.1:9092 on the default data dir'
 complete -c rk -n "__fish_rk_using_subcommand help; and __fish_seen_subcommand_from transactions" -f -a "list" -d 'List transactions'
 complete -c rk -n "__fish_rk_using_subcommand help; and __fish_seen_subcommand_from transactions" -f -a "describe" -d 'Describe the state of an active transactional-id'

@@ -11,6 +11,8 @@ use std::time::Duration;
 
 #[derive(Default)]
 pub struct InterBroker {
+    /// The inter-broker listener's TLS/SASL (set at start; plaintext by default).
+    pub security: std::sync::OnceLock<crate::client::security::Security>,
     conns: tokio::sync::Mutex<HashMap<(i32, String), Arc<Connection>>>,
 }
 
@@ -23,7 +25,8 @@ impl InterBroker {
             match conns.get(&key) {
                 Some(c) => c.clone(),
                 None => {
-                    let mut c = Connection::connect(addr, "rk-broker").await?;
+                    let security = self.security.get().cloned().unwrap_or_default();
+                    let mut c = Connection::connect_with(addr, "rk-broker", &security).await?;
                     c.set_timeout(timeout);
                     let c = Arc::new(c);
                     conns.insert(key.clone(), c.clone());

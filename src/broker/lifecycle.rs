@@ -68,6 +68,7 @@ impl BrokerLifecycle {
             host: b.config.advertised_host.clone(),
             port: if b.config.advertised_port == 0 { self.port } else { b.config.advertised_port },
             rack: b.config.kraft.as_ref().and_then(|k| k.rack.clone()),
+            listeners: b.listeners.iter().map(|l| (l.name.clone(), l.host.clone(), l.port)).collect(),
             metadata_offset: b.image().offset,
             want_shutdown: self.want_shutdown.load(Ordering::Relaxed),
         };

@@ -50,6 +50,8 @@ pub enum BrokerError {
     Metadata(#[from] MetadataLogError),
     #[error(transparent)]
     Quorum(#[from] quorum::QuorumError),
+    #[error("{0}")]
+    Config(String),
 }
 
 pub struct Broker {
@@ -66,13 +68,29 @@ pub struct Broker {
     pub groups: Arc<coordinator::group::GroupCoordinator>,
     pub txns: Arc<coordinator::txn::TransactionCoordinator>,
     pub quotas: Arc<network::quotas::ConnectionQuotas>,
+    /// Client quotas (produce/fetch bytes, request time, controller mutations).
+    pub client_quotas: Arc<security::quota::ClientQuotaManager>,
+    /// ACL enforcement (a no-op without `authorizer.class.name`).
+    pub authorizer: security::acl::Authorizer,
     /// ISR proposals to the controller (leaders).
     pub isr: replica::isr::IsrManager,
     /// Requests to other brokers (transaction markers, verification).
     pub interbroker: interbroker::InterBroker,
     /// Whether this broker has caught up with the metadata (KRaft: unfenced once).
     caught_up: tokio::sync::watch::Sender<bool>,
+    /// The client listeners as bound and advertised.
+    pub listeners: Vec<BoundListener>,
     _lock: File,
+}
+
+/// A client listener after binding: its advertised endpoint (port 0 resolved).
+#[derive(Debug, Clone)]
+pub struct BoundListener {
+    pub name: String,
+    pub protocol: String,
+    pub bound: SocketAddr,
+    pub host: String,
+    pub port: u16,
 }
 
 /// A started broker: its bound address and the handle that stops it.
@@ -154,17 +172,40 @@ impl Broker {
         self.caught_up.send_replace(true);
     }
 
-    /// The brokers clients may use: the registered, unfenced ones (KRaft), or this one.
+    /// The brokers as other brokers reach them (the inter-broker listener).
     pub fn endpoints(&self) -> Vec<Endpoint> {
+        self.endpoints_for(&self.config.inter_broker_listener)
+    }
+
+    /// The brokers clients of `listener` may use: the registered, unfenced ones (KRaft),
+    /// or this one, each at its endpoint on that listener (Kafka answers Metadata with the
+    /// endpoints of the listener the request came on; brokers without it are left out).
+    pub fn endpoints_for(&self, listener: &str) -> Vec<Endpoint> {
         if self.quorum.is_none() {
-            let port = self.config.advertised_port as i32;
-            return vec![Endpoint { id: self.config.node_id, host: self.config.advertised_host.clone(), port, rack: None }];
+            let l = self.listeners.iter().find(|l| l.name == listener).or(self.listeners.first());
+            return match l {
+                Some(l) => vec![Endpoint { id: self.config.node_id, host: l.host.clone(), port: l.port as i32, rack: None }],
+                None => vec![Endpoint {
+                    id: self.config.node_id,
+                    host: self.config.advertised_host.clone(),
+                    port: self.config.advertised_port as i32,
+                    rack: None,
+                }],
+            };
         }
         let img = self.image();
         img.brokers
             .values()
             .filter(|b| !b.fenced)
-            .map(|b| Endpoint { id: b.id, host: b.host.clone(), port: b.port as i32, rack: b.rack.clone() })
+            .filter_map(|b| {
+                let (host, port) = if b.listeners.is_empty() {
+                    (b.host.clone(), b.port)
+                } else {
+                    let (_, h, p) = b.listeners.iter().find(|(n, _, _)| n == listener)?;
+                    (h.clone(), *p)
+                };
+                Some(Endpoint { id: b.id, host, port: port as i32, rack: b.rack.clone() })
+            })
             .collect()
     }
 
@@ -184,11 +225,16 @@ impl Broker {
 
     /// Where the coordinator of `partition` of an internal topic is: its leader, if live.
     pub fn coordinator_of(&self, topic: &str, partition: i32) -> Option<Endpoint> {
+        self.coordinator_on(topic, partition, &self.config.inter_broker_listener)
+    }
+
+    /// `coordinator_of` as clients of `listener` reach it.
+    pub fn coordinator_on(&self, topic: &str, partition: i32, listener: &str) -> Option<Endpoint> {
         if self.quorum.is_none() {
-            return self.endpoints().pop();
+            return self.endpoints_for(listener).pop();
         }
         let leader = self.image().topic(topic)?.partitions.get(&partition)?.leader;
-        self.endpoints().into_iter().find(|e| e.id == leader)
+        self.endpoints_for(listener).into_iter().find(|e| e.id == leader)
     }
 
     /// The replication factor of an internal topic: its config, capped by the brokers that
@@ -289,8 +335,10 @@ impl Broker {
         let producer_ids: Arc<_> = coordinator::txn::producer_ids::ProducerIdManager::new(config.node_id).into();
         let txns =
             Arc::new(coordinator::txn::TransactionCoordinator::new(config.txn.clone(), replicas.clone(), groups.clone(), producer_ids));
+        let client_quotas = Arc::new(security::quota::ClientQuotaManager::from_props(&config.props));
         let listeners: Vec<Arc<dyn MetadataListener>> = vec![
             replicas.clone(),
+            client_quotas.clone(),
             Arc::new(coordinator::group::GroupListener { groups: groups.clone(), replicas: replicas.clone() }),
             Arc::new(coordinator::txn::TxnListener { txns: txns.clone(), local: config.node_id }),
         ];
@@ -312,14 +360,35 @@ impl Broker {
         txns.producer_ids.set_controller(controller.clone());
         // A controller-only node serves the quorum's CONTROLLER listener and no clients.
         let controller_only = config.kraft.as_ref().filter(|k| !k.broker).and_then(|k| k.controller_listen);
-        let (listener, addr) = match controller_only {
-            Some(addr) => (None, addr),
+        let mut listeners = Vec::new();
+        let addr = match controller_only {
+            Some(addr) => addr,
             None => {
-                let l = TcpListener::bind(config.listen).await.map_err(|source| BrokerError::Bind { addr: config.listen, source })?;
-                let addr = l.local_addr().map_err(|source| BrokerError::Bind { addr: config.listen, source })?;
-                (Some(l), addr)
+                // Every client listener with its security; the first bound address is the
+                // primary (inter-broker) one.
+                let mut primary = None;
+                for l in &config.client_listeners {
+                    let spec =
+                        network::ListenerSpec::new(&l.name, &l.protocol, &config.listener_props(&l.name)).map_err(BrokerError::Config)?;
+                    let sock = TcpListener::bind(l.bind).await.map_err(|source| BrokerError::Bind { addr: l.bind, source })?;
+                    let bound = sock.local_addr().map_err(|source| BrokerError::Bind { addr: l.bind, source })?;
+                    if l.name == config.inter_broker_listener || primary.is_none() {
+                        primary = primary.filter(|_| l.name != config.inter_broker_listener).or(Some(bound));
+                    }
+                    listeners.push((sock, Arc::new(spec), bound));
+                }
+                primary.ok_or_else(|| BrokerError::Config("no client listener is configured".into()))?
             }
         };
+        let bound_listeners: Vec<BoundListener> = listeners
+            .iter()
+            .map(|(_, spec, bound)| {
+                let cl = config.client_listeners.iter().find(|c| c.name == spec.name);
+                let host = cl.map(|c| c.advertised_host.clone()).unwrap_or_else(|| bound.ip().to_string());
+                let port = cl.map(|c| c.advertised_port).filter(|p| *p != 0).unwrap_or(bound.port());
+                BoundListener { name: spec.name.clone(), protocol: spec.protocol.clone(), bound: *bound, host, port }
+            })
+            .collect();
         let fetch_sessions = std::sync::Mutex::new(fetch_session::FetchSessionCache::new(config.fetch_session_cache_slots));
         let quotas = network::quotas::ConnectionQuotas::new(
             config.max_connections,
@@ -331,6 +400,7 @@ impl Broker {
         let broker = Arc::new(Broker {
             groups,
             txns,
+            authorizer: security::acl::Authorizer::from_config(&config),
             config,
             cluster_id,
             controller,
@@ -340,17 +410,20 @@ impl Broker {
             replicas,
             fetch_sessions,
             quotas,
+            client_quotas,
             isr: replica::isr::IsrManager::default(),
             interbroker: interbroker::InterBroker::default(),
             caught_up: tokio::sync::watch::channel(serves_at_once).0,
+            listeners: bound_listeners,
             _lock: lock,
         });
+        let _ = broker.interbroker.security.set(broker.config.inter_broker_security.clone());
         broker.isr.start(Arc::downgrade(&broker));
         let _ = broker.txns.broker.set(Arc::downgrade(&broker));
         let (stop, stop_rx) = tokio::sync::watch::channel(false);
         let mut tasks = vec![tokio::spawn(housekeeping(broker.clone(), stop_rx.clone()))];
-        if let Some(listener) = listener {
-            tasks.push(tokio::spawn(network::serve(listener, broker.clone(), stop_rx.clone())));
+        for (sock, spec, _) in listeners {
+            tasks.push(tokio::spawn(network::serve(sock, spec, broker.clone(), stop_rx.clone())));
         }
         let lifecycle = match &broker.quorum {
             Some(q) if broker.config.kraft.as_ref().is_some_and(|k| k.broker) => {

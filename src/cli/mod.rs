@@ -1,8 +1,10 @@
 //! The clap root, the argv[0] alias table and dispatch. Subcommand files own their flags
 //! and rendering; exit codes are 0 success, 1 operation failed, 2 usage error.
 
+pub mod acls;
 pub mod common;
 pub mod completions;
+pub mod configs;
 pub mod console_consumer;
 pub mod console_producer;
 pub mod consumer_groups;
@@ -38,6 +40,11 @@ pub enum Command {
     Server(server::ServerCommand),
     /// Create, list, describe, alter and delete topics (kafka-topics.sh).
     Topics(topics::TopicsArgs),
+    /// Describe and alter topic and broker configs, client quotas and SCRAM credentials
+    /// (kafka-configs.sh).
+    Configs(configs::ConfigsArgs),
+    /// Add, remove and list ACLs (kafka-acls.sh).
+    Acls(acls::AclsArgs),
     /// Read lines from stdin and produce them as records (kafka-console-producer.sh).
     ConsoleProducer(console_producer::ConsoleProducerArgs),
     /// Consume records and print them (kafka-console-consumer.sh).
@@ -70,6 +77,8 @@ pub enum Command {
 pub const ALIASES: &[(&str, &[&str])] = &[
     ("kafka-server-start", &["server", "start"]),
     ("kafka-topics", &["topics"]),
+    ("kafka-configs", &["configs"]),
+    ("kafka-acls", &["acls"]),
     ("kafka-console-producer", &["console-producer"]),
     ("kafka-console-consumer", &["console-consumer"]),
     ("kafka-leader-election", &["leader-election"]),
@@ -118,6 +127,8 @@ pub fn main(args: Vec<OsString>) -> i32 {
     let result = match cli.command {
         Command::Server(cmd) => server::run(cmd),
         Command::Topics(a) => topics::run(a),
+        Command::Configs(a) => configs::run(a),
+        Command::Acls(a) => acls::run(a),
         Command::ConsoleProducer(a) => console_producer::run(a),
         Command::ConsoleConsumer(a) => console_consumer::run(a),
         Command::LeaderElection(a) => leader_election::run(a),

@@ -68,7 +68,7 @@ fn retriable(code: i16) -> bool {
 pub async fn connect_bootstrap(cfg: &ClientConfig) -> Result<Connection, ClientError> {
     let mut last = None;
     for addr in &cfg.bootstrap {
-        match Connection::connect(addr, &cfg.client_id).await {
+        match Connection::connect_with(addr, &cfg.client_id, &cfg.security).await {
             Ok(mut c) => {
                 c.set_timeout(cfg.request_timeout);
                 return Ok(c);

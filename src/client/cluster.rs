@@ -64,7 +64,7 @@ impl Cluster {
     }
 
     async fn open(&self, addr: &str) -> Result<Connection, ClientError> {
-        let mut conn = Connection::connect(addr, &self.cfg.client_id).await?;
+        let mut conn = Connection::connect_with(addr, &self.cfg.client_id, &self.cfg.security).await?;
         conn.set_timeout(self.cfg.request_timeout);
         Ok(conn)
     }
@@ -72,7 +72,7 @@ impl Cluster {
     /// A connection to any broker (the bootstrap one, reopened if it broke).
     async fn any(&self) -> Result<Conn, ClientError> {
         let mut slot = self.bootstrap.lock().await;
-        if let Some(c) = slot.as_ref() {
+        if let Some(c) = slot.as_ref().filter(|c| !c.reauth_due()) {
             return Ok(c.clone());
         }
         let mut last = None;
@@ -93,7 +93,8 @@ impl Cluster {
     /// The connection to a specific broker.
     pub async fn broker(&self, node: i32) -> Result<Conn, ClientError> {
         let mut conns = self.conns.lock().await;
-        if let Some(c) = conns.get(&node) {
+        // A SASL session near its end is replaced by a fresh, authenticated connection.
+        if let Some(c) = conns.get(&node).filter(|c| !c.reauth_due()) {
             return Ok(c.clone());
         }
         let addr = {

@@ -1,5 +1,6 @@
-//! Client configuration: bootstrap servers, client id and timeouts, from flags and Java
-//! .properties files (`--command-config`, `--producer.config`, …) in Kafka's key names.
+//! Client configuration: bootstrap servers, client id, timeouts and connection security,
+//! from flags and Java .properties files (`--command-config`, `--producer.config`, …) in
+//! Kafka's key names.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -9,6 +10,8 @@ pub struct ClientConfig {
     pub bootstrap: Vec<String>,
     pub client_id: String,
     pub request_timeout: Duration,
+    /// TLS and SASL settings (security.protocol, ssl.*, sasl.*).
+    pub security: super::security::Security,
     /// Every property given (file first, then command-line properties), for the
     /// producer/consumer settings that read from it.
     pub props: BTreeMap<String, String>,
@@ -50,7 +53,8 @@ impl ClientConfig {
             None => Duration::from_secs(30),
         };
         let client_id = props.get("client.id").cloned().unwrap_or_else(|| default_client_id.to_string());
-        Ok(ClientConfig { bootstrap, client_id, request_timeout, props })
+        let security = super::security::Security::from_props(&props)?;
+        Ok(ClientConfig { bootstrap, client_id, request_timeout, security, props })
     }
 
     pub fn get(&self, key: &str) -> Option<&str> {

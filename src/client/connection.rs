@@ -1,7 +1,9 @@
-//! One connection to a broker: size-prefixed frames, pipelined in-flight requests matched
+//! One connection to a broker: TLS and SASL authentication where the security settings
+//! ask for them (`security.rs`), size-prefixed frames, pipelined in-flight requests matched
 //! by correlation id, and API version negotiation from ApiVersions (each request goes out
 //! at the highest version both sides support).
 
+use super::security::{SaslCredentials, Security};
 use bytes::{BufMut, Bytes, BytesMut};
 use kafka_protocol::messages::*;
 use kafka_protocol::protocol::{Decodable, Encodable, HeaderVersion, Request, StrBytes};
@@ -9,10 +11,12 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::sync::oneshot;
+
+type Reader = Box<dyn AsyncRead + Send + Unpin>;
+type Writer = Box<dyn AsyncWrite + Send + Unpin>;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
@@ -26,6 +30,10 @@ pub enum ClientError {
     Unsupported(ApiKey),
     #[error("request timed out after {0:?}")]
     Timeout(Duration),
+    #[error("SSL handshake with {addr} failed: {message}")]
+    Tls { addr: String, message: String },
+    #[error("{0}")]
+    Config(String),
     /// An error code from the broker, with its message when it sent one.
     #[error("{message}")]
     Kafka { code: i16, message: String },
@@ -65,7 +73,7 @@ type Waiters = std::sync::Mutex<(HashMap<i32, oneshot::Sender<Bytes>>, bool)>;
 /// each response to its request by correlation id, so a late answer to a timed-out
 /// request is simply dropped.
 pub struct Connection {
-    writer: tokio::sync::Mutex<OwnedWriteHalf>,
+    writer: tokio::sync::Mutex<Writer>,
     waiters: Arc<Waiters>,
     next_correlation: AtomicI32,
     client_id: String,
@@ -73,6 +81,9 @@ pub struct Connection {
     versions: HashMap<i16, (i16, i16)>,
     timeout: Duration,
     reader: tokio::task::JoinHandle<()>,
+    /// When the broker's SASL session ends (KIP-368 session lifetime): past about 85% of
+    /// it the connection is replaced rather than re-authenticated in place.
+    reauth_at: Option<std::time::Instant>,
 }
 
 impl Drop for Connection {
@@ -81,7 +92,7 @@ impl Drop for Connection {
     }
 }
 
-async fn read_frames(mut r: BufReader<OwnedReadHalf>, waiters: Arc<Waiters>) {
+async fn read_frames(mut r: BufReader<Reader>, waiters: Arc<Waiters>) {
     loop {
         let len = match r.read_i32().await {
             Ok(l) if (4..=512 * 1024 * 1024).contains(&l) => l,
@@ -104,15 +115,37 @@ async fn read_frames(mut r: BufReader<OwnedReadHalf>, waiters: Arc<Waiters>) {
 }
 
 impl Connection {
-    /// Connects and negotiates versions with ApiVersions.
+    /// Connects over PLAINTEXT and negotiates versions with ApiVersions.
     pub async fn connect(addr: &str, client_id: &str) -> Result<Connection, ClientError> {
+        Connection::connect_with(addr, client_id, &Security::plaintext()).await
+    }
+
+    /// Connects (TLS handshake and SASL authentication as `security` asks) and negotiates
+    /// versions with ApiVersions.
+    pub async fn connect_with(addr: &str, client_id: &str, security: &Security) -> Result<Connection, ClientError> {
         let timeout = Duration::from_secs(30);
         let stream = tokio::time::timeout(timeout, TcpStream::connect(addr))
             .await
             .map_err(|_| ClientError::Timeout(timeout))?
             .map_err(|source| ClientError::Connect { addr: addr.to_string(), source })?;
         stream.set_nodelay(true)?;
-        let (r, w) = stream.into_split();
+        let (r, w): (Reader, Writer) = match &security.tls {
+            None => {
+                let (r, w) = stream.into_split();
+                (Box::new(r), Box::new(w))
+            }
+            Some(cfg) => {
+                let host = addr.rsplit_once(':').map_or(addr, |(h, _)| h).trim_start_matches('[').trim_end_matches(']');
+                let name = rustls::pki_types::ServerName::try_from(host.to_string())
+                    .map_err(|e| ClientError::Tls { addr: addr.to_string(), message: e.to_string() })?;
+                let tls = tokio::time::timeout(timeout, tokio_rustls::TlsConnector::from(cfg.clone()).connect(name, stream))
+                    .await
+                    .map_err(|_| ClientError::Timeout(timeout))?
+                    .map_err(|e| ClientError::Tls { addr: addr.to_string(), message: e.to_string() })?;
+                let (r, w) = tokio::io::split(tls);
+                (Box::new(r), Box::new(w))
+            }
+        };
         let waiters: Arc<Waiters> = Arc::new(std::sync::Mutex::new((HashMap::new(), false)));
         let reader = tokio::spawn(read_frames(BufReader::with_capacity(64 * 1024, r), waiters.clone()));
         let mut conn = Connection {
@@ -123,6 +156,7 @@ impl Connection {
             versions: HashMap::new(),
             timeout,
             reader,
+            reauth_at: None,
         };
         let req = ApiVersionsRequest::default()
             .with_client_software_name(StrBytes::from_static_str("rk"))
@@ -132,7 +166,48 @@ impl Connection {
             return Err(ClientError::Protocol(format!("ApiVersions failed with error code {}", resp.error_code)));
         }
         conn.versions = resp.api_keys.iter().map(|k| (k.api_key, (k.min_version, k.max_version))).collect();
+        if let Some(creds) = &security.sasl {
+            conn.authenticate(creds).await?;
+        }
         Ok(conn)
+    }
+
+    /// SaslHandshake v1 and SaslAuthenticate until the broker accepts (or refuses, with
+    /// its message: SASL_AUTHENTICATION_FAILED, UNSUPPORTED_SASL_MECHANISM).
+    async fn authenticate(&mut self, creds: &SaslCredentials) -> Result<(), ClientError> {
+        let mechanism = creds.mechanism();
+        let hs: SaslHandshakeResponse =
+            self.send_at(&SaslHandshakeRequest::default().with_mechanism(StrBytes::from_static_str(mechanism)), 1).await?;
+        if hs.error_code != 0 {
+            let offered: Vec<String> = hs.mechanisms.iter().map(|m| m.to_string()).collect();
+            let msg = format!("Unsupported SASL mechanism {mechanism}; the broker offers [{}]", offered.join(", "));
+            return Err(ClientError::kafka_msg(hs.error_code, Some(&msg)));
+        }
+        let v = self.version_for::<SaslAuthenticateRequest>()?;
+        let (first, mut scram) = creds.start();
+        let mut token = bytes::Bytes::from(first);
+        for round in 0.. {
+            let resp: SaslAuthenticateResponse = self.send_at(&SaslAuthenticateRequest::default().with_auth_bytes(token), v).await?;
+            if resp.error_code != 0 {
+                return Err(ClientError::kafka_msg(resp.error_code, resp.error_message.as_deref()));
+            }
+            if resp.session_lifetime_ms > 0 {
+                let due = Duration::from_millis((resp.session_lifetime_ms as u64).saturating_mul(85) / 100);
+                self.reauth_at = Some(std::time::Instant::now() + due);
+            }
+            let server = String::from_utf8_lossy(&resp.auth_bytes).into_owned();
+            match (scram.as_mut(), round) {
+                (Some(c), 0) => token = bytes::Bytes::from(c.client_final(&server).map_err(ClientError::Protocol)?),
+                (Some(c), _) => return c.verify_server_final(&server).map_err(ClientError::Protocol),
+                (None, _) => return Ok(()),
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether the SASL session is near its end (the connection should be replaced).
+    pub fn reauth_due(&self) -> bool {
+        self.reauth_at.is_some_and(|t| std::time::Instant::now() >= t)
     }
 
     pub fn set_timeout(&mut self, t: Duration) {

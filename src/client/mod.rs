@@ -3,6 +3,8 @@
 //! integration tests; it speaks only the wire protocol.
 
 pub mod admin;
+pub mod admin_acls;
+pub mod admin_configs;
 pub mod admin_groups;
 pub mod admin_logdirs;
 pub mod admin_quorum;
@@ -13,6 +15,7 @@ pub mod config;
 pub mod connection;
 pub mod consumer;
 pub mod producer;
+pub mod security;
 
 pub use cluster::Cluster;
 pub use config::ClientConfig;

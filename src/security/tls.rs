@@ -34,7 +34,11 @@ fn versions(p: &Props) -> Result<Vec<&'static rustls::SupportedProtocolVersion>,
         match v {
             "TLSv1.3" => out.push(&rustls::version::TLS13),
             "TLSv1.2" => out.push(&rustls::version::TLS12),
-            other => return Err(format!("Invalid value {list} for configuration ssl.enabled.protocols: {other} is not supported (TLSv1.2 and TLSv1.3 are)")),
+            other => {
+                return Err(format!(
+                    "Invalid value {list} for configuration ssl.enabled.protocols: {other} is not supported (TLSv1.2 and TLSv1.3 are)"
+                ));
+            }
         }
     }
     if out.is_empty() {
@@ -57,16 +61,18 @@ fn certs_from_pem(pem: &[u8], what: &str) -> Result<Vec<CertificateDer<'static>>
 
 fn key_from_pem(pem: &[u8], what: &str) -> Result<PrivateKeyDer<'static>, String> {
     if std::str::from_utf8(pem).is_ok_and(|t| t.contains("ENCRYPTED PRIVATE KEY")) {
-        return Err(format!("{what}: the private key is encrypted; rk reads unencrypted PEM keys (decrypt it with `openssl pkcs8 -in key.pem -out plain.pem`)"));
+        return Err(format!(
+            "{what}: the private key is encrypted; rk reads unencrypted PEM keys (decrypt it with `openssl pkcs8 -in key.pem -out plain.pem`)"
+        ));
     }
     PrivateKeyDer::from_pem_slice(pem).map_err(|e| format!("{what}: no usable PEM private key ({e})"))
 }
 
 fn refuse_non_pem(p: &Props, key: &str) -> Result<(), String> {
     match get(p, &[key]) {
-        Some(t) if !t.eq_ignore_ascii_case("PEM") => {
-            Err(format!("Invalid value {t} for configuration {key}: rk reads PEM key and trust stores (convert JKS/PKCS12 with keytool and openssl)"))
-        }
+        Some(t) if !t.eq_ignore_ascii_case("PEM") => Err(format!(
+            "Invalid value {t} for configuration {key}: rk reads PEM key and trust stores (convert JKS/PKCS12 with keytool and openssl)"
+        )),
         _ => Ok(()),
     }
 }
@@ -75,14 +81,20 @@ fn refuse_non_pem(p: &Props, key: &str) -> Result<(), String> {
 pub fn keystore(p: &Props) -> Result<Option<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>)>, String> {
     refuse_non_pem(p, "ssl.keystore.type")?;
     if let (Some(chain), Some(key)) = (get(p, &["ssl.keystore.certificate.chain"]), get(p, &["ssl.keystore.key"])) {
-        return Ok(Some((certs_from_pem(chain.as_bytes(), "ssl.keystore.certificate.chain")?, key_from_pem(key.as_bytes(), "ssl.keystore.key")?)));
+        return Ok(Some((
+            certs_from_pem(chain.as_bytes(), "ssl.keystore.certificate.chain")?,
+            key_from_pem(key.as_bytes(), "ssl.keystore.key")?,
+        )));
     }
     if let Some(path) = get(p, &["ssl.keystore.location"]) {
         let pem = read(path, "ssl.keystore.location")?;
         return Ok(Some((certs_from_pem(&pem, path)?, key_from_pem(&pem, path)?)));
     }
     if let (Some(cert), Some(key)) = (get(p, &["ssl.certificate.location"]), get(p, &["ssl.key.location"])) {
-        return Ok(Some((certs_from_pem(&read(cert, "ssl.certificate.location")?, cert)?, key_from_pem(&read(key, "ssl.key.location")?, key)?)));
+        return Ok(Some((
+            certs_from_pem(&read(cert, "ssl.certificate.location")?, cert)?,
+            key_from_pem(&read(key, "ssl.key.location")?, key)?,
+        )));
     }
     Ok(None)
 }
@@ -123,8 +135,10 @@ pub fn client_auth(p: &Props) -> Result<ClientAuth, String> {
 
 /// A listener's TLS server config.
 pub fn server_config(p: &Props) -> Result<rustls::ServerConfig, String> {
-    let (chain, key) = keystore(p)?.ok_or("an SSL listener needs ssl.keystore.location (PEM), or ssl.keystore.certificate.chain and ssl.keystore.key")?;
-    let builder = rustls::ServerConfig::builder_with_provider(provider()).with_protocol_versions(&versions(p)?).map_err(|e| e.to_string())?;
+    let (chain, key) =
+        keystore(p)?.ok_or("an SSL listener needs ssl.keystore.location (PEM), or ssl.keystore.certificate.chain and ssl.keystore.key")?;
+    let builder =
+        rustls::ServerConfig::builder_with_provider(provider()).with_protocol_versions(&versions(p)?).map_err(|e| e.to_string())?;
     let auth = client_auth(p)?;
     let builder = match (auth, truststore(p)?) {
         (ClientAuth::None, _) => builder.with_no_client_auth(),
@@ -142,12 +156,15 @@ pub fn server_config(p: &Props) -> Result<rustls::ServerConfig, String> {
 /// (checked at most once a second, on new connections): certificates are renewed without
 /// a restart, as Kafka's dynamic listener reconfiguration allows. A file that no longer
 /// parses keeps the old config in force, with an error logged.
+/// A file the TLS config was read from, with its modification time then.
+type WatchedFile = (PathBuf, Option<SystemTime>);
+
 pub struct ReloadingServerConfig {
     props: Props,
-    state: Mutex<(Arc<rustls::ServerConfig>, Vec<(PathBuf, Option<SystemTime>)>, Instant)>,
+    state: Mutex<(Arc<rustls::ServerConfig>, Vec<WatchedFile>, Instant)>,
 }
 
-fn watched_files(p: &Props) -> Vec<(PathBuf, Option<SystemTime>)> {
+fn watched_files(p: &Props) -> Vec<WatchedFile> {
     ["ssl.keystore.location", "ssl.truststore.location", "ssl.certificate.location", "ssl.key.location", "ssl.ca.location"]
         .iter()
         .filter_map(|k| get(p, &[k]))
@@ -242,11 +259,9 @@ pub fn client_config(p: &Props) -> Result<rustls::ClientConfig, String> {
         }
     };
     let roots = Arc::new(roots);
-    let builder = rustls::ClientConfig::builder_with_provider(provider()).with_protocol_versions(&versions(p)?).map_err(|e| e.to_string())?;
-    let verify_host = p
-        .get("ssl.endpoint.identification.algorithm")
-        .map(|v| v.trim().eq_ignore_ascii_case("https"))
-        .unwrap_or(true)
+    let builder =
+        rustls::ClientConfig::builder_with_provider(provider()).with_protocol_versions(&versions(p)?).map_err(|e| e.to_string())?;
+    let verify_host = p.get("ssl.endpoint.identification.algorithm").map(|v| v.trim().eq_ignore_ascii_case("https")).unwrap_or(true)
         && p.get("enable.ssl.certificate.verification").is_none_or(|v| !v.trim().eq_ignore_ascii_case("false"));
     let builder = if verify_host {
         builder.with_root_certificates(roots)
@@ -285,4 +300,20 @@ pub fn subject_dn(cert: &[u8]) -> Option<String> {
         rdns.push(parts.join("+"));
     }
     Some(rdns.join(","))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `openssl req -subj "/CN=alice/OU=eng/O=acme"`: Java's X500Principal prints the RDNs
+    /// last first, "O=acme,OU=eng,CN=alice" (the usual "/C=../O=../CN=.." order prints as
+    /// "CN=..,O=..,C=..").
+    const CLIENT_PEM: &str = "-----BEGIN CERTIFICATE-----\nMIIDMjCCAhqgAwIBAgIUP7kv5u/29I6PuZKff6Tt/hHERqkwDQYJKoZIhvcNAQEL\nBQAwFTETMBEGA1UEAwwKcmstdGVzdC1jYTAeFw0yNjExMjkwNjI1NDFaFw0yNjEy\nMjkwNjI1NDFaMC0xDjAMBgNVBAMMBWFsaWNlMQwwCgYDVQQLDANlbmcxDTALBgNV\nBAoMBGFjbWUwggEiMA0GCSqGSIb3DQEBAQUAA4IBDwAwggEKAoIBAQCRxhn226FE\nRtC4SBewIji2RzbblzjML41F09/PGUOPk+SxuIVz7QbFFvJG+Ksrw321FFzmal+6\nPU6O3fd9Co2JpMSkumh336PsgURjYk7nYpbN8VRuZ7c33nea4fUzyr+wkLvwtC+c\nNT6I+C0U5RgiPEukMwlpmb9lC3h4wgrVQsTm9wdkQNil19PIAJtE6hbGrDeODg4b\n0iLshsgq6/0CQDBzRut/Wnv0RMCm/2G85nzeHXtvUJrE80thLXYUkLwyHspEhllD\nbiD3IKnYdUYoiM6vdwqDM7uORFW33IbQLTsOGbBjlNKwcPodMJAIwZULb9pZ7M2c\nXqGlOppat3uhAgMBAAGjYjBgMBMGA1UdJQQMMAoGCCsGAQUFBwMCMAkGA1UdEwQC\nMAAwHQYDVR0OBBYEFJyxl17lf7MDJ1x83otFNtoCCL1jMB8GA1UdIwQYMBaAFP0H\nlAbg01ZVNbtGe4A/GalMTvwYMA0GCSqGSIb3DQEBCwUAA4IBAQAXWA7qcBWrTXV9\n1Zrd2lcq41eh+/Tq8OwwDMtNWQOOu5dJb4+w3duMIvjBBCWtsz09x5znlBzhUbUM\nhDrlshjrYRUvLbp574Jf6kPIPSWeXbzwd96jWpwn2mrWooTsgGumXFCb85/WPi3z\ndOHK6HcVvrSDKCVDrXcA2dwwXdWNipIC+CnUeK+Virxbiiip/GZnYo2JVxmJ03Zd\n5jK5SQDualfLlVKbrx/cN/c1vQHL2SH8Il3NZLrQXNqD4kkMLkzEtl7CMx33uXgl\nKmBFts4mQh03vhPfFcIYcvhNSSQmMZmaBO1n8VGN4jsoaSYiA9Z41WRyhvHYaz/i\nhzY9sjBl\n-----END CERTIFICATE-----";
+
+    #[test]
+    fn subject_dn_prints_rdns_as_java_does() {
+        let c = CertificateDer::from_pem_slice(CLIENT_PEM.as_bytes()).unwrap();
+        assert_eq!(subject_dn(c.as_ref()).unwrap(), "O=acme,OU=eng,CN=alice");
+    }
 }

@@ -1,6 +1,8 @@
-//! DescribeCluster: the cluster id, controller and the brokers with their endpoints.
+//! DescribeCluster: the cluster id, controller and the brokers with their endpoints, and
+//! (when asked) the cluster's authorized operations: 0 without DESCRIBE, as Kafka answers.
 
 use super::{Ctx, sb};
+use crate::broker::security::acl::{Op, Resource};
 use kafka_protocol::messages::describe_cluster_response::DescribeClusterBroker;
 use kafka_protocol::messages::*;
 
@@ -9,7 +11,7 @@ pub async fn describe_cluster(ctx: &Ctx<'_>, req: DescribeClusterRequest) -> Des
     // endpoint_type 2 (controller endpoints, v1+) is for controller clients: rk's
     // combined node answers with the same listener.
     let brokers = b
-        .endpoints()
+        .endpoints_for(&ctx.conn.listener)
         .into_iter()
         .map(|e| {
             DescribeClusterBroker::default()
@@ -19,7 +21,14 @@ pub async fn describe_cluster(ctx: &Ctx<'_>, req: DescribeClusterRequest) -> Des
                 .with_rack(e.rack.map(sb))
         })
         .collect();
+    let acl = ctx.acl();
+    let ops = match req.include_cluster_authorized_operations {
+        true if acl.allowed(Op::Describe, Resource::Cluster) => acl.authorized_ops(Resource::Cluster),
+        true => 0,
+        false => i32::MIN,
+    };
     DescribeClusterResponse::default()
+        .with_cluster_authorized_operations(ops)
         .with_endpoint_type(if ctx.version >= 1 { req.endpoint_type } else { 1 })
         .with_cluster_id(sb(b.cluster_id.clone()))
         .with_controller_id(BrokerId(b.controller_id()))

@@ -1,10 +1,12 @@
 //! DescribeConfigs, AlterConfigs and IncrementalAlterConfigs for topics and the broker:
 //! effective values with Kafka's config sources and synonyms, validation through the one
-//! topic-config table, changes written as metadata records.
+//! topic-config table, changes written as metadata records. Describing needs
+//! DESCRIBE_CONFIGS and altering ALTER_CONFIGS, on the topic or (broker configs) the cluster.
 
 use super::{Ctx, code, sb};
 use crate::broker::config::BrokerConfig;
 use crate::broker::controller::{ConfigEdit, Outcome, TopicError};
+use crate::broker::security::acl::{AclCheck, Op, Resource};
 use crate::broker::topic_config::{ConfigDef, Kind, TOPIC_CONFIGS};
 use kafka_protocol::error::ResponseError as E;
 use kafka_protocol::messages::describe_configs_response::{DescribeConfigsResourceResult, DescribeConfigsResult, DescribeConfigsSynonym};
@@ -75,8 +77,8 @@ pub fn topic_entries(broker: &BrokerConfig, overrides: &BTreeMap<String, String>
 }
 
 /// DescribeConfigs source of a config set dynamically for this broker (and for all).
-const SOURCE_DYNAMIC_BROKER: i8 = 1;
-const SOURCE_DYNAMIC_DEFAULT_BROKER: i8 = 2;
+const SOURCE_DYNAMIC_BROKER: i8 = 2;
+const SOURCE_DYNAMIC_DEFAULT_BROKER: i8 = 3;
 
 fn broker_entries(broker: &BrokerConfig, image: &crate::broker::metadata::MetadataImage) -> Vec<Entry> {
     broker
@@ -98,6 +100,16 @@ fn broker_entries(broker: &BrokerConfig, image: &crate::broker::metadata::Metada
         .collect()
 }
 
+/// `op` on the resource a config resource stands for: Err is the refusal to answer.
+fn authorize(acl: &AclCheck<'_>, op: Op, resource_type: i8, name: &str) -> Result<(), TopicError> {
+    let (r, e) = match resource_type {
+        RESOURCE_TOPIC => (Resource::Topic(name), E::TopicAuthorizationFailed),
+        RESOURCE_BROKER => (Resource::Cluster, E::ClusterAuthorizationFailed),
+        _ => return Ok(()),
+    };
+    if acl.allowed(op, r) { Ok(()) } else { Err(TopicError(code(e), e.to_string())) }
+}
+
 fn check_broker_name(broker: &BrokerConfig, name: &str) -> Result<(), TopicError> {
     if name.is_empty() || name == broker.node_id.to_string() {
         Ok(())
@@ -112,6 +124,7 @@ fn check_broker_name(broker: &BrokerConfig, name: &str) -> Result<(), TopicError
 pub async fn describe_configs(ctx: &Ctx<'_>, req: DescribeConfigsRequest) -> DescribeConfigsResponse {
     let b = ctx.broker;
     let image = b.image();
+    let acl = ctx.acl();
     let results = req
         .resources
         .iter()
@@ -119,6 +132,7 @@ pub async fn describe_configs(ctx: &Ctx<'_>, req: DescribeConfigsRequest) -> Des
             let name = r.resource_name.to_string();
             let base = DescribeConfigsResult::default().with_resource_type(r.resource_type).with_resource_name(r.resource_name.clone());
             let entries = match r.resource_type {
+                _ if let Err(e) = authorize(&acl, Op::DescribeConfigs, r.resource_type, &name) => Err(e),
                 RESOURCE_TOPIC => match image.topic(&name) {
                     Some(t) => Ok(topic_entries(&b.config, &t.configs)),
                     None => Err(TopicError(code(E::UnknownTopicOrPartition), format!("Topic '{name}' does not exist."))),
@@ -182,9 +196,11 @@ async fn alter(ctx: &Ctx<'_>, validate_only: bool, resources: Vec<(i8, String, R
     // An outcome of None: the controller decides.
     let mut out: Vec<(i8, String, Option<Outcome<()>>)> = Vec::new();
     let mut edits = Vec::new();
+    let acl = ctx.acl();
     for (rt, name, edit) in resources {
         let early = match (rt, edit) {
             (_, Err(e)) => Some(Err(e)),
+            _ if let Err(e) = authorize(&acl, Op::AlterConfigs, rt, &name) => Some(Err(e)),
             (RESOURCE_TOPIC, Ok(edit)) => {
                 edits.push((name.clone(), edit));
                 None

@@ -3,6 +3,7 @@
 //! revives a leaderless partition from an out-of-sync replica.
 
 use super::{Ctx, code, sb};
+use crate::broker::security::acl::{Op, Resource};
 use kafka_protocol::error::ResponseError as E;
 use kafka_protocol::messages::elect_leaders_response::{PartitionResult, ReplicaElectionResult};
 use kafka_protocol::messages::*;
@@ -16,6 +17,21 @@ pub async fn elect_leaders(ctx: &Ctx<'_>, req: ElectLeadersRequest) -> ElectLead
         return ElectLeadersResponse::default().with_error_code(if ctx.version >= 1 { code(E::InvalidRequest) } else { 0 });
     }
     let image = ctx.broker.image();
+    // ALTER on the cluster; refused: every partition asked for says so.
+    if !ctx.authorize(Op::Alter, Resource::Cluster) {
+        let denied = code(E::ClusterAuthorizationFailed);
+        let results = req
+            .topic_partitions
+            .unwrap_or_default()
+            .into_iter()
+            .map(|t| {
+                let ps = t.partitions.iter().map(|p| PartitionResult::default().with_partition_id(*p).with_error_code(denied)).collect();
+                ReplicaElectionResult::default().with_topic(t.topic).with_partition_result(ps)
+            })
+            .collect();
+        let r = ElectLeadersResponse::default().with_replica_election_results(results);
+        return if ctx.version >= 1 { r.with_error_code(denied) } else { r };
+    }
     let asked_all = req.topic_partitions.is_none();
     let wanted: BTreeMap<String, Vec<i32>> = match req.topic_partitions {
         Some(tps) => {

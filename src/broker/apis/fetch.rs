@@ -9,6 +9,7 @@ use crate::broker::log::FileRegion;
 use crate::broker::log::LogError;
 use crate::broker::network::frame;
 use crate::broker::replica::{FetchIsolation, Partition};
+use crate::broker::security::acl::{Op, Resource};
 use bytes::Bytes;
 use kafka_protocol::error::ResponseError as E;
 use kafka_protocol::messages::fetch_response::{FetchableTopicResponse, PartitionData};
@@ -243,10 +244,15 @@ pub async fn handle(ctx: &Ctx<'_>, req: FetchRequest) -> FetchReply {
         Some(s) => s.partitions.clone(),
         None => requested,
     };
-    let handles: Vec<Option<Arc<Partition>>> = parts.iter().map(|p| b.replicas.get(&p.topic, p.partition)).collect();
+    // READ on each topic: a refused partition is answered TOPIC_AUTHORIZATION_FAILED and
+    // not read (an unknown topic id stays UNKNOWN_TOPIC_ID).
+    let acl = ctx.acl();
+    let denied: Vec<bool> = parts.iter().map(|p| !p.topic.is_empty() && !acl.allowed(Op::Read, Resource::Topic(&p.topic))).collect();
+    let handles: Vec<Option<Arc<Partition>>> =
+        parts.iter().zip(&denied).map(|(p, d)| if *d { None } else { b.replicas.get(&p.topic, p.partition) }).collect();
 
     let committed = req.isolation_level == READ_COMMITTED;
-    let max_bytes = if req.max_bytes <= 0 { i32::MAX as usize } else { req.max_bytes as usize };
+    let max_bytes = super::quotas::fetch_max_bytes(ctx, if req.max_bytes <= 0 { i32::MAX as usize } else { req.max_bytes as usize });
     let min_bytes = req.min_bytes.max(0) as usize;
     let deadline = Instant::now() + Duration::from_millis(req.max_wait_ms.max(0) as u64);
     let watched: Vec<Arc<Partition>> = handles.iter().flatten().cloned().collect();
@@ -269,7 +275,10 @@ pub async fn handle(ctx: &Ctx<'_>, req: FetchRequest) -> FetchReply {
     let mut responses: Vec<FetchableTopicResponse> = Vec::new();
     let nonce: [u8; 12] = rand::random();
     let mut regions = Vec::new();
-    for (sp, mut o) in parts.iter_mut().zip(outcomes) {
+    for ((sp, mut o), denied) in parts.iter_mut().zip(outcomes).zip(denied) {
+        if denied {
+            o.data = error_data(sp.partition, E::TopicAuthorizationFailed);
+        }
         let has_records = o.region.is_some() || o.has_records;
         let changed = o.offsets != sp.last_sent;
         sp.last_sent = o.offsets;
@@ -301,5 +310,6 @@ pub async fn handle(ctx: &Ctx<'_>, req: FetchRequest) -> FetchReply {
             session_id = cache.create(parts, req.replica_id.0 >= 0, now).unwrap_or(0);
         }
     }
-    FetchReply { response: FetchResponse::default().with_session_id(session_id).with_responses(responses), regions, nonce }
+    let reply = FetchReply { response: FetchResponse::default().with_session_id(session_id).with_responses(responses), regions, nonce };
+    super::quotas::fetch(ctx, reply)
 }

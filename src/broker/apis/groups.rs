@@ -5,6 +5,7 @@
 use super::{Ctx, code, sb};
 use crate::broker::coordinator::group::state::{JoinOutcome, SyncOutcome};
 use crate::broker::coordinator::group::{JoinParams, Reply, SyncParams};
+use crate::broker::security::acl::{Op, Resource};
 use kafka_protocol::error::ResponseError as E;
 use kafka_protocol::messages::describe_groups_response::{DescribedGroup, DescribedGroupMember};
 use kafka_protocol::messages::find_coordinator_response::Coordinator;
@@ -29,6 +30,15 @@ pub async fn find_coordinator(ctx: &Ctx<'_>, req: FindCoordinatorRequest) -> Fin
         if req.key_type != KEY_TYPE_GROUP && req.key_type != KEY_TYPE_TRANSACTION {
             return Err((code(E::InvalidRequest), Some(format!("Unknown coordinator key type {}", req.key_type))));
         }
+        // DESCRIBE on the group or transactional id the coordinator is asked for.
+        let (resource, denied) = if req.key_type == KEY_TYPE_GROUP {
+            (Resource::Group(key), E::GroupAuthorizationFailed)
+        } else {
+            (Resource::TransactionalId(key), E::TransactionalIdAuthorizationFailed)
+        };
+        if !ctx.authorize(Op::Describe, resource) {
+            return Err((code(denied), None));
+        }
         if key.is_empty() && ctx.version < 4 {
             let e = if req.key_type == KEY_TYPE_GROUP { E::InvalidGroupId } else { E::InvalidRequest };
             return Err((code(e), None));
@@ -43,7 +53,7 @@ pub async fn find_coordinator(ctx: &Ctx<'_>, req: FindCoordinatorRequest) -> Fin
             let n = b.config.txn.partitions;
             (crate::broker::coordinator::txn::store::TXN_TOPIC, crate::broker::coordinator::txn::store::partition_for(key, n))
         };
-        b.coordinator_of(topic, partition).ok_or((code(E::CoordinatorNotAvailable), None))
+        b.coordinator_on(topic, partition, &ctx.conn.listener).ok_or((code(E::CoordinatorNotAvailable), None))
     };
     if ctx.version >= 4 {
         let coordinators = req
@@ -97,6 +107,9 @@ fn join_response(ctx: &Ctx<'_>, o: JoinOutcome) -> JoinGroupResponse {
 
 pub async fn join_group(ctx: &Ctx<'_>, req: JoinGroupRequest) -> JoinGroupResponse {
     let b = ctx.broker;
+    if !ctx.authorize(Op::Read, Resource::Group(&req.group_id.0)) {
+        return join_response(ctx, JoinOutcome { error: code(E::GroupAuthorizationFailed), generation: -1, ..Default::default() });
+    }
     if let Err(e) = b.ensure_offsets_topic().await {
         tracing::warn!("{e}");
         return join_response(ctx, JoinOutcome { error: code(E::CoordinatorNotAvailable), generation: -1, ..Default::default() });
@@ -122,6 +135,9 @@ pub async fn join_group(ctx: &Ctx<'_>, req: JoinGroupRequest) -> JoinGroupRespon
 
 pub async fn sync_group(ctx: &Ctx<'_>, req: SyncGroupRequest) -> SyncGroupResponse {
     let b = ctx.broker;
+    if !ctx.authorize(Op::Read, Resource::Group(&req.group_id.0)) {
+        return SyncGroupResponse::default().with_error_code(code(E::GroupAuthorizationFailed));
+    }
     let p = SyncParams {
         group_id: req.group_id.0.to_string(),
         generation: req.generation_id,
@@ -139,12 +155,18 @@ pub async fn sync_group(ctx: &Ctx<'_>, req: SyncGroupRequest) -> SyncGroupRespon
 }
 
 pub async fn heartbeat(ctx: &Ctx<'_>, req: HeartbeatRequest) -> HeartbeatResponse {
+    if !ctx.authorize(Op::Read, Resource::Group(&req.group_id.0)) {
+        return HeartbeatResponse::default().with_error_code(code(E::GroupAuthorizationFailed));
+    }
     let err = ctx.broker.groups.heartbeat(&req.group_id.0, req.generation_id, &req.member_id, req.group_instance_id.as_deref());
     HeartbeatResponse::default().with_error_code(err)
 }
 
 pub async fn leave_group(ctx: &Ctx<'_>, req: LeaveGroupRequest) -> LeaveGroupResponse {
     let b = ctx.broker;
+    if !ctx.authorize(Op::Read, Resource::Group(&req.group_id.0)) {
+        return LeaveGroupResponse::default().with_error_code(code(E::GroupAuthorizationFailed));
+    }
     let leaving: Vec<(String, Option<String>)> = if ctx.version >= 3 {
         req.members.iter().map(|m| (m.member_id.to_string(), m.group_instance_id.as_ref().map(|s| s.to_string()))).collect()
     } else {
@@ -165,6 +187,9 @@ pub async fn leave_group(ctx: &Ctx<'_>, req: LeaveGroupRequest) -> LeaveGroupRes
 pub async fn list_groups(ctx: &Ctx<'_>, req: ListGroupsRequest) -> ListGroupsResponse {
     let states: Vec<String> = if ctx.version >= 4 { req.states_filter.iter().map(|s| s.to_ascii_lowercase()).collect() } else { vec![] };
     let types: Vec<String> = if ctx.version >= 5 { req.types_filter.iter().map(|s| s.to_ascii_lowercase()).collect() } else { vec![] };
+    // DESCRIBE on the cluster lists every group; otherwise those the principal may describe.
+    let acl = ctx.acl();
+    let all = acl.allowed(Op::Describe, Resource::Cluster);
     let groups = ctx
         .broker
         .groups
@@ -172,6 +197,7 @@ pub async fn list_groups(ctx: &Ctx<'_>, req: ListGroupsRequest) -> ListGroupsRes
         .into_iter()
         .filter(|(_, _, st)| states.is_empty() || states.contains(&st.to_ascii_lowercase()))
         .filter(|_| types.is_empty() || types.iter().any(|t| t == "classic"))
+        .filter(|(id, _, _)| all || acl.allowed(Op::Describe, Resource::Group(id)))
         .map(|(id, pt, st)| {
             let g = ListedGroup::default().with_group_id(GroupId(sb(id))).with_protocol_type(sb(pt));
             let g = if ctx.version >= 4 { g.with_group_state(sb(st)) } else { g };
@@ -184,11 +210,25 @@ pub async fn list_groups(ctx: &Ctx<'_>, req: ListGroupsRequest) -> ListGroupsRes
 }
 
 pub async fn describe_groups(ctx: &Ctx<'_>, req: DescribeGroupsRequest) -> DescribeGroupsResponse {
+    let acl = ctx.acl();
     let groups = req
         .groups
         .into_iter()
         .map(|id| {
             let base = DescribedGroup::default().with_group_id(id.clone());
+            if !acl.allowed(Op::Describe, Resource::Group(&id.0)) {
+                return base
+                    .with_error_code(code(E::GroupAuthorizationFailed))
+                    .with_group_state(sb(""))
+                    .with_protocol_type(sb(""))
+                    .with_protocol_data(sb(""));
+            }
+            // v3+ (KIP-430): what the principal may do with the group, when asked.
+            let base = if req.include_authorized_operations {
+                base.with_authorized_operations(acl.authorized_ops(Resource::Group(&id.0)))
+            } else {
+                base
+            };
             match ctx.broker.groups.describe(&id.0) {
                 Err(c) => base.with_error_code(c).with_group_state(sb("")).with_protocol_type(sb("")).with_protocol_data(sb("")),
                 Ok(None) => {
@@ -230,7 +270,11 @@ pub async fn delete_groups(ctx: &Ctx<'_>, req: DeleteGroupsRequest) -> DeleteGro
         .groups_names
         .into_iter()
         .map(|g| {
-            let c = super::on_disk(|| b.groups.delete_group(&b.replicas, &g.0));
+            let c = if ctx.authorize(Op::Delete, Resource::Group(&g.0)) {
+                super::on_disk(|| b.groups.delete_group(&b.replicas, &g.0))
+            } else {
+                code(E::GroupAuthorizationFailed)
+            };
             delete_groups_response::DeletableGroupResult::default().with_group_id(g).with_error_code(c)
         })
         .collect();

@@ -2,6 +2,7 @@
 //! latest tiered (-5) and by timestamp (the earliest offset whose timestamp is >= target).
 
 use super::{Ctx, code};
+use crate::broker::security::acl::{Op, Resource};
 use kafka_protocol::error::ResponseError as E;
 use kafka_protocol::messages::list_offsets_response::{ListOffsetsPartitionResponse, ListOffsetsTopicResponse};
 use kafka_protocol::messages::*;
@@ -16,11 +17,13 @@ pub const LATEST_TIERED: i64 = -5;
 pub async fn handle(ctx: &Ctx<'_>, req: ListOffsetsRequest) -> ListOffsetsResponse {
     let b = ctx.broker;
     let mut seen = HashSet::new();
+    let acl = ctx.acl();
     let topics = req
         .topics
         .into_iter()
         .map(|t| {
             let name = t.name.0.to_string();
+            let described = acl.allowed(Op::Describe, Resource::Topic(&name));
             let partitions = t
                 .partitions
                 .iter()
@@ -29,6 +32,9 @@ pub async fn handle(ctx: &Ctx<'_>, req: ListOffsetsRequest) -> ListOffsetsRespon
                         ListOffsetsPartitionResponse::default().with_partition_index(p.partition_index).with_timestamp(-1).with_offset(-1);
                     if !seen.insert((name.clone(), p.partition_index)) {
                         return resp.with_error_code(code(E::InvalidRequest));
+                    }
+                    if !described {
+                        return resp.with_error_code(code(E::TopicAuthorizationFailed));
                     }
                     let Some(part) = b.replicas.get(&name, p.partition_index) else {
                         return resp.with_error_code(code(E::UnknownTopicOrPartition));

@@ -2,6 +2,8 @@
 //! range and handler; it drives both dispatch and the ApiVersions answer, so an API is
 //! advertised exactly when it is served.
 
+mod acls;
+pub mod auth;
 mod cluster;
 mod configs;
 mod elect;
@@ -12,9 +14,12 @@ mod metadata;
 mod offsets;
 mod produce;
 mod quorum;
+mod quotas;
 mod reassign;
 mod records;
 mod replica_fetch;
+mod sasl;
+mod scram;
 mod topics;
 mod txn;
 
@@ -160,6 +165,8 @@ api_table! {
     DescribeGroups [0, 6, advertised 0] DescribeGroupsRequest => groups::describe_groups;
     ListGroups [0, 5, advertised 0] ListGroupsRequest => groups::list_groups;
     ApiVersions [0, 4, advertised 0] ApiVersionsRequest => api_versions;
+    SaslHandshake [0, 1, advertised 0] SaslHandshakeRequest => sasl::sasl_handshake;
+    SaslAuthenticate [0, 2, advertised 0] SaslAuthenticateRequest => sasl::sasl_authenticate;
     CreateTopics [2, 7, advertised 2] CreateTopicsRequest => topics::create_topics;
     DeleteTopics [1, 6, advertised 1] DeleteTopicsRequest => topics::delete_topics;
     DeleteRecords [0, 2, advertised 0] DeleteRecordsRequest => records::delete_records;
@@ -185,6 +192,13 @@ api_table! {
     DescribeQuorum [0, 2, advertised 0] DescribeQuorumRequest => quorum::describe_quorum;
     AlterPartitionReassignments [0, 1, advertised 0] AlterPartitionReassignmentsRequest => reassign::alter;
     ListPartitionReassignments [0, 0, advertised 0] ListPartitionReassignmentsRequest => reassign::list;
+    DescribeAcls [1, 3, advertised 1] DescribeAclsRequest => acls::describe_acls;
+    CreateAcls [1, 3, advertised 1] CreateAclsRequest => acls::create_acls;
+    DeleteAcls [1, 3, advertised 1] DeleteAclsRequest => acls::delete_acls;
+    DescribeClientQuotas [0, 1, advertised 0] DescribeClientQuotasRequest => quotas::describe;
+    AlterClientQuotas [0, 1, advertised 0] AlterClientQuotasRequest => quotas::alter;
+    DescribeUserScramCredentials [0, 0, advertised 0] DescribeUserScramCredentialsRequest => scram::describe;
+    AlterUserScramCredentials [0, 0, advertised 0] AlterUserScramCredentialsRequest => scram::alter;
 }
 
 fn find(key: ApiKey) -> Option<&'static Api> {
@@ -239,7 +253,12 @@ pub async fn dispatch(broker: &Arc<Broker>, conn: &ConnectionInfo, mut frame: By
         broker.wait_caught_up().await;
     }
     tracing::trace!(api = ?key, version, correlation_id, client = %conn.client_host, "request");
-    let answer = (api.handler)(broker, conn, header, frame).await;
+    let answer = if broker.client_quotas.enabled(crate::broker::security::quota::QuotaType::Request) {
+        let client_id = header.client_id.as_ref().map_or(String::new(), |s| s.to_string());
+        quotas::request_time(broker, conn, key, version, client_id, (api.handler)(broker, conn, header, frame)).await
+    } else {
+        (api.handler)(broker, conn, header, frame).await
+    };
     tracing::trace!(api = ?key, correlation_id, "answered");
     answer
 }

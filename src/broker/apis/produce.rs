@@ -7,6 +7,7 @@ use super::{Ctx, MaybeResponse, code, sb};
 use crate::broker::log::{AppendOrigin, LogError};
 use crate::broker::metadata::MetadataImage;
 use crate::broker::replica::{Partition, PendingAppend};
+use crate::broker::security::acl::{Op, Resource};
 use kafka_protocol::error::ResponseError as E;
 use kafka_protocol::messages::produce_response::{PartitionProduceResponse, TopicProduceResponse};
 use kafka_protocol::messages::*;
@@ -94,9 +95,16 @@ async fn verify_remote(b: &crate::broker::Broker, id: &str, pid: i64, epoch: i16
 
 pub async fn handle(ctx: &Ctx<'_>, req: ProduceRequest) -> MaybeResponse<ProduceResponse> {
     let b = ctx.broker;
+    let throttle = super::quotas::produce(ctx, &req);
     let image = b.image();
     let by_id = ctx.version >= 13;
     let acks_ok = matches!(req.acks, -1..=1);
+    let acl = ctx.acl();
+    // Transactional batches need WRITE on the transactional id: without it Kafka refuses
+    // every partition of the request.
+    let txn_denied = b.authorizer.enabled()
+        && req.topic_data.iter().flat_map(|t| &t.partition_data).any(|p| p.records.as_deref().and_then(transactional_header).is_some())
+        && !req.transactional_id.as_ref().is_some_and(|id| acl.allowed(Op::Write, Resource::TransactionalId(&id.0)));
     // First the checks, then the appends (in parallel when large), then the answer.
     let mut topics = Vec::with_capacity(req.topic_data.len());
     let mut appends: Vec<PendingAppend> = Vec::new();
@@ -118,6 +126,14 @@ pub async fn handle(ctx: &Ctx<'_>, req: ProduceRequest) -> MaybeResponse<Produce
                 }
                 Ok(n) => b.replicas.get(n, pd.index),
             };
+            if txn_denied {
+                parts.push(fail(E::TransactionalIdAuthorizationFailed, None));
+                continue;
+            }
+            if name.as_ref().is_ok_and(|n| !acl.allowed(Op::Write, Resource::Topic(n))) {
+                parts.push(fail(E::TopicAuthorizationFailed, None));
+                continue;
+            }
             if !acks_ok {
                 parts.push(fail(E::InvalidRequiredAcks, None));
                 continue;
@@ -217,7 +233,9 @@ pub async fn handle(ctx: &Ctx<'_>, req: ProduceRequest) -> MaybeResponse<Produce
         .into_iter()
         .map(|(name, id, parts)| TopicProduceResponse::default().with_name(name).with_topic_id(id).with_partition_responses(parts))
         .collect();
-    MaybeResponse(Some(ProduceResponse::default().with_responses(responses).with_node_endpoints(node_endpoints)))
+    MaybeResponse(Some(
+        ProduceResponse::default().with_responses(responses).with_node_endpoints(node_endpoints).with_throttle_time_ms(throttle),
+    ))
 }
 
 /// KIP-951: a partition refused with NOT_LEADER_OR_FOLLOWER names its current leader, and
@@ -241,7 +259,7 @@ fn leader_hints(
         }
     }
     ctx.broker
-        .endpoints()
+        .endpoints_for(&ctx.conn.listener)
         .into_iter()
         .filter(|e| leaders.contains(&e.id))
         .map(|e| {

@@ -4,6 +4,7 @@
 
 use super::{Ctx, code, sb};
 use crate::broker::quorum::{QuorumInfo, ReplicaInfo};
+use crate::broker::security::acl::{Op, Resource};
 use kafka_protocol::error::ResponseError as E;
 use kafka_protocol::messages::describe_quorum_response::{Listener, Node, PartitionData, ReplicaState, TopicData};
 use kafka_protocol::messages::*;
@@ -17,6 +18,9 @@ fn replica(r: &ReplicaInfo, version: i16) -> ReplicaState {
 
 pub async fn describe_quorum(ctx: &Ctx<'_>, req: DescribeQuorumRequest) -> DescribeQuorumResponse {
     let b = ctx.broker;
+    if !ctx.authorize(Op::Describe, Resource::Cluster) {
+        return DescribeQuorumResponse::default().with_error_code(code(E::ClusterAuthorizationFailed));
+    }
     let asked_metadata =
         req.topics.iter().any(|t| t.topic_name.0.as_str() == METADATA_TOPIC && t.partitions.iter().any(|p| p.partition_index == 0));
     if !asked_metadata {

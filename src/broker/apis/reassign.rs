@@ -1,12 +1,19 @@
 //! AlterPartitionReassignments and ListPartitionReassignments (KIP-455), planned by the
-//! active controller (controller/reassign.rs).
+//! active controller (controller/reassign.rs). Altering needs ALTER on the cluster,
+//! listing DESCRIBE.
 
-use super::{Ctx, sb};
+use super::{Ctx, code, sb};
+use crate::broker::security::acl::{Op, Resource};
+use kafka_protocol::error::ResponseError as E;
 use kafka_protocol::messages::alter_partition_reassignments_response::{ReassignablePartitionResponse, ReassignableTopicResponse};
 use kafka_protocol::messages::list_partition_reassignments_response::{OngoingPartitionReassignment, OngoingTopicReassignment};
 use kafka_protocol::messages::*;
 
 pub async fn alter(ctx: &Ctx<'_>, req: AlterPartitionReassignmentsRequest) -> AlterPartitionReassignmentsResponse {
+    if !ctx.authorize(Op::Alter, Resource::Cluster) {
+        let e = E::ClusterAuthorizationFailed;
+        return AlterPartitionReassignmentsResponse::default().with_error_code(code(e)).with_error_message(Some(sb(e.to_string())));
+    }
     let items: Vec<(String, i32, Option<Vec<i32>>)> = req
         .topics
         .iter()
@@ -33,6 +40,10 @@ pub async fn alter(ctx: &Ctx<'_>, req: AlterPartitionReassignmentsRequest) -> Al
 }
 
 pub async fn list(ctx: &Ctx<'_>, req: ListPartitionReassignmentsRequest) -> ListPartitionReassignmentsResponse {
+    if !ctx.authorize(Op::Describe, Resource::Cluster) {
+        let e = E::ClusterAuthorizationFailed;
+        return ListPartitionReassignmentsResponse::default().with_error_code(code(e)).with_error_message(Some(sb(e.to_string())));
+    }
     let image = ctx.broker.image();
     let only: Option<Vec<(String, i32)>> =
         req.topics.as_ref().map(|ts| ts.iter().flat_map(|t| t.partition_indexes.iter().map(move |p| (t.name.0.to_string(), *p))).collect());

@@ -1,8 +1,10 @@
 //! DeleteRecords (moves log start offsets), DescribeLogDirs (sizes per partition and the
 //! disk's capacity) and OffsetForLeaderEpoch (end offset of a leader epoch, from the
-//! leader epoch cache).
+//! leader epoch cache). DeleteRecords needs DELETE on the topic, DescribeLogDirs DESCRIBE
+//! on the cluster, OffsetForLeaderEpoch CLUSTER_ACTION (followers) or DESCRIBE on the topic.
 
 use super::{Ctx, code, sb};
+use crate::broker::security::acl::{Op, Resource};
 use kafka_protocol::error::ResponseError as E;
 use kafka_protocol::messages::delete_records_response::{DeleteRecordsPartitionResult, DeleteRecordsTopicResult};
 use kafka_protocol::messages::describe_log_dirs_response::{DescribeLogDirsPartition, DescribeLogDirsResult, DescribeLogDirsTopic};
@@ -12,16 +14,21 @@ use std::collections::BTreeMap;
 
 pub async fn delete_records(ctx: &Ctx<'_>, req: DeleteRecordsRequest) -> DeleteRecordsResponse {
     let b = ctx.broker;
+    let acl = ctx.acl();
     let topics = req
         .topics
         .into_iter()
         .map(|t| {
             let name = t.name.0.to_string();
+            let allowed = acl.allowed(Op::Delete, Resource::Topic(&name));
             let partitions = t
                 .partitions
                 .iter()
                 .map(|p| {
                     let r = DeleteRecordsPartitionResult::default().with_partition_index(p.partition_index).with_low_watermark(-1);
+                    if !allowed {
+                        return r.with_error_code(code(E::TopicAuthorizationFailed));
+                    }
                     match b.replicas.get(&name, p.partition_index) {
                         None => r.with_error_code(code(E::UnknownTopicOrPartition)),
                         Some(part) => match part.delete_records_before(p.offset) {
@@ -54,6 +61,9 @@ fn disk_space(dir: &std::path::Path) -> (i64, i64) {
 
 pub async fn describe_log_dirs(ctx: &Ctx<'_>, req: DescribeLogDirsRequest) -> DescribeLogDirsResponse {
     let b = ctx.broker;
+    if !ctx.authorize(Op::Describe, Resource::Cluster) {
+        return DescribeLogDirsResponse::default().with_error_code(code(E::ClusterAuthorizationFailed));
+    }
     let wanted: Option<BTreeMap<String, Vec<i32>>> =
         req.topics.map(|ts| ts.into_iter().map(|t| (t.topic.0.to_string(), t.partitions)).collect());
     let mut by_topic: BTreeMap<String, Vec<DescribeLogDirsPartition>> = BTreeMap::new();
@@ -83,16 +93,22 @@ pub async fn describe_log_dirs(ctx: &Ctx<'_>, req: DescribeLogDirsRequest) -> De
 
 pub async fn offset_for_leader_epoch(ctx: &Ctx<'_>, req: OffsetForLeaderEpochRequest) -> OffsetForLeaderEpochResponse {
     let b = ctx.broker;
+    let acl = ctx.acl();
+    let cluster_action = acl.allowed(Op::ClusterAction, Resource::Cluster);
     let topics = req
         .topics
         .into_iter()
         .map(|t| {
             let name = t.topic.0.to_string();
+            let allowed = cluster_action || acl.allowed(Op::Describe, Resource::Topic(&name));
             let partitions = t
                 .partitions
                 .iter()
                 .map(|p| {
                     let r = EpochEndOffset::default().with_partition(p.partition).with_leader_epoch(-1).with_end_offset(-1);
+                    if !allowed {
+                        return r.with_error_code(code(E::TopicAuthorizationFailed));
+                    }
                     let Some(part) = b.replicas.get(&name, p.partition) else {
                         return r.with_error_code(code(E::UnknownTopicOrPartition));
                     };

@@ -7,6 +7,7 @@
 use super::Ctx;
 use crate::broker::network::frame;
 use crate::broker::replica::{FetchIsolation, IsrChange, Partition};
+use crate::broker::security::acl::{Op, Resource};
 use bytes::Bytes;
 use kafka_protocol::error::ResponseError as E;
 use kafka_protocol::messages::fetch_response::{EpochEndOffset, FetchableTopicResponse, PartitionData};
@@ -69,6 +70,19 @@ fn check(ctx: &Ctx<'_>, replica: i32, w: &Wanted) -> Option<PartitionData> {
 pub async fn handle(ctx: &Ctx<'_>, req: FetchRequest, replica: i32) -> super::fetch::FetchReply {
     let b = ctx.broker;
     let by_id = ctx.version >= 13;
+    // A follower needs CLUSTER_ACTION on the cluster (brokers are usually super users).
+    if !ctx.authorize(Op::ClusterAction, Resource::Cluster) {
+        let topics = req
+            .topics
+            .iter()
+            .map(|t| {
+                let r = if by_id { FetchableTopicResponse::default().with_topic_id(t.topic_id) } else { FetchableTopicResponse::default() };
+                r.with_topic(t.topic.clone())
+                    .with_partitions(t.partitions.iter().map(|p| error_data(p.partition, E::TopicAuthorizationFailed)).collect())
+            })
+            .collect();
+        return FetchResponse::default().with_responses(topics).into();
+    }
     let image = b.image();
     let wanted: Vec<Wanted> = req
         .topics

@@ -1,9 +1,11 @@
 //! CreateTopics, DeleteTopics and CreatePartitions: request checks, then one typed
 //! controller command per request (the controller validates against the image with Kafka's
-//! error codes and messages), then the answer.
+//! error codes and messages), then the answer. CREATE on the cluster or the topic, DELETE
+//! and ALTER on the topic are checked first; refused topics never reach the controller.
 
 use super::{Ctx, code, configs, sb};
 use crate::broker::controller::{CreatedTopic, NewPartitions, TopicError, TopicRef, TopicSpec};
+use crate::broker::security::acl::{Op, Resource};
 use kafka_protocol::error::ResponseError as E;
 use kafka_protocol::messages::create_partitions_response::CreatePartitionsTopicResult;
 use kafka_protocol::messages::create_topics_response::{CreatableTopicConfigs, CreatableTopicResult};
@@ -18,6 +20,8 @@ pub async fn create_topics(ctx: &Ctx<'_>, req: CreateTopicsRequest) -> CreateTop
     let dups: HashSet<String> = req.topics.iter().filter(|t| !seen.insert(t.name.0.to_string())).map(|t| t.name.0.to_string()).collect();
     // First the request-level checks; what passes goes to the controller as one command.
     let mut checked: Vec<Result<TopicSpec, TopicError>> = Vec::new();
+    let acl = ctx.acl();
+    let cluster_create = acl.allowed(Op::Create, Resource::Cluster);
     for t in &req.topics {
         let name = t.name.0.to_string();
         if dups.contains(&name) {
@@ -25,6 +29,10 @@ pub async fn create_topics(ctx: &Ctx<'_>, req: CreateTopicsRequest) -> CreateTop
                 code(E::InvalidRequest),
                 format!("Create topics request from client contains duplicate topic {name}"),
             )));
+            continue;
+        }
+        if !cluster_create && !acl.allowed(Op::Create, Resource::Topic(&name)) {
+            checked.push(Err(TopicError(code(E::TopicAuthorizationFailed), E::TopicAuthorizationFailed.to_string())));
             continue;
         }
         if !t.assignments.is_empty() && (t.num_partitions != -1 || t.replication_factor != -1) {
@@ -58,7 +66,8 @@ pub async fn create_topics(ctx: &Ctx<'_>, req: CreateTopicsRequest) -> CreateTop
         }));
     }
     let specs: Vec<TopicSpec> = checked.iter().filter_map(|c| c.as_ref().ok().cloned()).collect();
-    let mut outcomes = b.controller.create_topics(specs.clone(), req.validate_only, false).await.into_iter().zip(specs);
+    let (outcomes, throttle) = super::quotas::create_topics(ctx, specs.clone(), req.validate_only).await;
+    let mut outcomes = outcomes.into_iter().zip(specs);
     let mut results = Vec::new();
     for (t, c) in req.topics.iter().zip(checked) {
         let fail = |TopicError(c, m): TopicError| {
@@ -101,11 +110,16 @@ pub async fn create_topics(ctx: &Ctx<'_>, req: CreateTopicsRequest) -> CreateTop
                     .with_topic_id(if req.validate_only { Uuid::nil() } else { created.id })
                     .with_num_partitions(created.partitions)
                     .with_replication_factor(created.replication_factor)
-                    .with_configs((ctx.version >= 5).then_some(entries))
+                    .with_configs((ctx.version >= 5 && acl.allowed(Op::DescribeConfigs, Resource::Topic(&spec.name))).then_some(entries))
+                    .with_topic_config_error_code(if ctx.version >= 5 && !acl.allowed(Op::DescribeConfigs, Resource::Topic(&spec.name)) {
+                        code(E::TopicAuthorizationFailed)
+                    } else {
+                        0
+                    })
             }
         });
     }
-    CreateTopicsResponse::default().with_topics(results)
+    CreateTopicsResponse::default().with_topics(results).with_throttle_time_ms(throttle)
 }
 
 /// A topic whose partitions could not get storage here (out of descriptors or disk) is
@@ -126,10 +140,19 @@ pub async fn delete_topics(ctx: &Ctx<'_>, req: DeleteTopicsRequest) -> DeleteTop
     } else {
         req.topic_names.iter().map(|n| TopicRef { name: Some(n.0.to_string()), id: Uuid::nil() }).collect()
     };
+    // DELETE on each topic (one named by an unknown id is the controller's to refuse);
+    // refused ones never reach the controller and are answered after the others.
+    let acl = ctx.acl();
+    let image = b.image();
+    let may_delete = |t: &TopicRef| match t.name.clone().or_else(|| image.topic_by_id(&t.id).map(|x| x.name.clone())) {
+        Some(n) => acl.allowed(Op::Delete, Resource::Topic(&n)),
+        None => true,
+    };
+    let (targets, refused): (Vec<TopicRef>, Vec<TopicRef>) = targets.into_iter().partition(|t| may_delete(t));
     // Resolve both name and id up front so the answer carries both, like Kafka's.
     let before = b.image();
-    let outcomes = b.controller.delete_topics(targets.clone()).await;
-    let out = targets
+    let (outcomes, throttle) = super::quotas::delete_topics(ctx, targets.clone()).await;
+    let out: Vec<DeletableTopicResult> = targets
         .into_iter()
         .zip(outcomes)
         .map(|(t, outcome)| {
@@ -147,29 +170,46 @@ pub async fn delete_topics(ctx: &Ctx<'_>, req: DeleteTopicsRequest) -> DeleteTop
             }
         })
         .collect();
-    DeleteTopicsResponse::default().with_responses(out)
+    let out: Vec<DeletableTopicResult> = out
+        .into_iter()
+        .chain(refused.into_iter().map(|t| {
+            let name = t.name.or_else(|| image.topic_by_id(&t.id).map(|x| x.name.clone()));
+            DeletableTopicResult::default()
+                .with_name(name.map(|n| TopicName(sb(n))))
+                .with_topic_id(t.id)
+                .with_error_code(code(E::TopicAuthorizationFailed))
+                .with_error_message(Some(sb(E::TopicAuthorizationFailed.to_string())))
+        }))
+        .collect();
+    DeleteTopicsResponse::default().with_responses(out).with_throttle_time_ms(throttle)
 }
 
 pub async fn create_partitions(ctx: &Ctx<'_>, req: CreatePartitionsRequest) -> CreatePartitionsResponse {
-    let b = ctx.broker;
     let mut seen = HashSet::new();
     let dups: HashSet<String> = req.topics.iter().filter(|t| !seen.insert(t.name.0.to_string())).map(|t| t.name.0.to_string()).collect();
+    // ALTER on each topic; refused ones never reach the controller.
+    let acl = ctx.acl();
+    let refused: HashSet<String> =
+        req.topics.iter().map(|t| t.name.0.to_string()).filter(|n| !acl.allowed(Op::Alter, Resource::Topic(n))).collect();
     let commands: Vec<NewPartitions> = req
         .topics
         .iter()
-        .filter(|t| !dups.contains(t.name.0.as_str()))
+        .filter(|t| !dups.contains(t.name.0.as_str()) && !refused.contains(t.name.0.as_str()))
         .map(|t| {
             let a = t.assignments.as_ref().map(|a| a.iter().map(|x| x.broker_ids.iter().map(|b| b.0).collect()).collect());
             NewPartitions { topic: t.name.0.to_string(), count: t.count, assignment: a }
         })
         .collect();
-    let mut outcomes = b.controller.create_partitions(commands, req.validate_only).await.into_iter();
+    let (outcomes, throttle) = super::quotas::create_partitions(ctx, commands, req.validate_only).await;
+    let mut outcomes = outcomes.into_iter();
     let results = req
         .topics
         .iter()
         .map(|t| {
             let outcome = if dups.contains(t.name.0.as_str()) {
                 Err(TopicError(code(E::InvalidRequest), "Duplicate topic in request.".into()))
+            } else if refused.contains(t.name.0.as_str()) {
+                Err(TopicError(code(E::TopicAuthorizationFailed), "The topic authorization is failed.".into()))
             } else {
                 outcomes.next().unwrap_or(Ok(()))
             };
@@ -180,5 +220,5 @@ pub async fn create_partitions(ctx: &Ctx<'_>, req: CreatePartitionsRequest) -> C
             }
         })
         .collect();
-    CreatePartitionsResponse::default().with_results(results)
+    CreatePartitionsResponse::default().with_results(results).with_throttle_time_ms(throttle)
 }

@@ -209,7 +209,12 @@ pub const BROKER_KEYS: &[BrokerKey] = &[
     key("ssl.client.auth", Kind::Enum(&["required", "requested", "none"]), "none", "Whether clients must present a certificate (mTLS)."),
     key("ssl.enabled.protocols", Kind::Str, "TLSv1.2,TLSv1.3", "TLS versions served (TLSv1.2 and TLSv1.3 only)."),
     key("ssl.protocol", Kind::Str, "TLSv1.3", "Accepted for compatibility."),
-    key("ssl.endpoint.identification.algorithm", Kind::Str, "https", "Host name verification when this broker connects to others (empty: off)."),
+    key(
+        "ssl.endpoint.identification.algorithm",
+        Kind::Str,
+        "https",
+        "Host name verification when this broker connects to others (empty: off).",
+    ),
     key(
         "ssl.principal.mapping.rules",
         Kind::Str,
@@ -221,7 +226,12 @@ pub const BROKER_KEYS: &[BrokerKey] = &[
     key("sasl.mechanism.inter.broker.protocol", Kind::Str, "GSSAPI", "SASL mechanism brokers use with each other."),
     key("sasl.mechanism.controller.protocol", Kind::Str, "GSSAPI", "SASL mechanism used towards controllers."),
     key("sasl.jaas.config", Kind::Str, "", "JAAS login config (per listener and mechanism: listener.name.<l>.<mech>.sasl.jaas.config)."),
-    key("connections.max.reauth.ms", Kind::Long { min: 0 }, "0", "Most time a SASL session lasts before the client must re-authenticate (0: forever)."),
+    key(
+        "connections.max.reauth.ms",
+        Kind::Long { min: 0 },
+        "0",
+        "Most time a SASL session lasts before the client must re-authenticate (0: forever).",
+    ),
     key("sasl.server.max.receive.size", Kind::Int { min: 1 }, "524288", "Largest SASL token accepted before authentication."),
     key(
         "sasl.oauthbearer.jwks.endpoint.url",

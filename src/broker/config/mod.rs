@@ -23,6 +23,16 @@ pub struct Listener {
     pub port: u16,
 }
 
+/// A listener serving Kafka clients: where it binds and what it advertises.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientListener {
+    pub name: String,
+    pub protocol: String,
+    pub bind: SocketAddr,
+    pub advertised_host: String,
+    pub advertised_port: u16,
+}
+
 /// The parsed broker configuration.
 #[derive(Debug, Clone)]
 pub struct BrokerConfig {
@@ -39,6 +49,16 @@ pub struct BrokerConfig {
     /// The address the (first) client listener binds.
     pub listen: SocketAddr,
     pub listeners: Vec<Listener>,
+    /// The listeners serving Kafka clients (every listener but the controller ones).
+    pub client_listeners: Vec<ClientListener>,
+    /// The listener brokers use with each other (`inter.broker.listener.name`, else the
+    /// first client listener).
+    pub inter_broker_listener: String,
+    /// How this broker connects to others (replication, transaction markers): the
+    /// inter-broker listener's protocol, its ssl.* settings, and for SASL
+    /// `sasl.mechanism.inter.broker.protocol` with the username/password of that
+    /// mechanism's JAAS entry, as Kafka's brokers log in.
+    pub inter_broker_security: crate::client::security::Security,
     /// host:port advertised to clients.
     pub advertised_host: String,
     pub advertised_port: u16,
@@ -196,15 +216,13 @@ impl BrokerConfig {
         let controller_names: Vec<String> =
             get("controller.listener.names").split(',').map(|s| s.trim().to_ascii_uppercase()).filter(|s| !s.is_empty()).collect();
         let listeners = parse_listeners(&get("listeners"), "listeners", &map, &controller_names)?;
-        for l in &listeners {
-            if l.protocol != "PLAINTEXT" {
-                return Err(format!(
-                    "Invalid value {} for configuration listeners: listener {} uses security protocol {}, which rk does not serve yet (only PLAINTEXT)",
-                    get("listeners"),
-                    l.name,
-                    l.protocol
-                ));
-            }
+        if let Some(l) = listeners.iter().find(|l| controller_names.contains(&l.name) && l.protocol != "PLAINTEXT") {
+            return Err(format!(
+                "Invalid value {} for configuration listeners: controller listener {} uses {}; rk's controller quorum listener serves PLAINTEXT only (keep it on a private network)",
+                get("listeners"),
+                l.name,
+                l.protocol
+            ));
         }
         let inter = get("inter.broker.listener.name").trim().to_ascii_uppercase();
         if !inter.is_empty() && !listeners.iter().any(|l| l.name == inter && !controller_names.contains(&l.name)) {
@@ -212,31 +230,47 @@ impl BrokerConfig {
                 "Invalid value {inter} for configuration inter.broker.listener.name: it must be a listener name defined in listeners (and not a controller listener)"
             ));
         }
-        // Brokers reach each other on the inter-broker listener; clients on the first other
-        // one (one client listener is served until several come with the security work).
-        let client = listeners
-            .iter()
-            .find(|l| !inter.is_empty() && l.name == inter)
-            .or_else(|| listeners.iter().find(|l| !controller_names.contains(&l.name)))
-            .unwrap_or(&listeners[0])
-            .clone();
-        let bind_host = if client.host.is_empty() { "0.0.0.0".to_string() } else { client.host.clone() };
-        let listen: SocketAddr = resolve(&bind_host, client.port).ok_or(()).map_err(|_| {
-            format!("Invalid value {} for configuration listeners: cannot resolve host '{}'", get("listeners"), client.host)
-        })?;
-        let adv = get("advertised.listeners");
-        let (advertised_host, advertised_port) = if adv.trim().is_empty() {
-            let h = if client.host.is_empty() || client.host == "0.0.0.0" || client.host == "::" {
-                "localhost".to_string()
-            } else {
-                client.host.clone()
-            };
-            (h, client.port)
-        } else {
-            let advertised = parse_listeners(&adv, "advertised.listeners", &map, &controller_names)?;
-            let a = advertised.iter().find(|a| a.name == client.name).unwrap_or(&advertised[0]);
-            (a.host.clone(), a.port)
+        let advertised = match get("advertised.listeners") {
+            a if a.trim().is_empty() => Vec::new(),
+            a => parse_listeners(&a, "advertised.listeners", &map, &controller_names)?,
         };
+        let mut client_listeners = Vec::new();
+        for l in listeners.iter().filter(|l| !controller_names.contains(&l.name)) {
+            let bind_host = if l.host.is_empty() { "0.0.0.0".to_string() } else { l.host.clone() };
+            let bind = resolve(&bind_host, l.port).ok_or_else(|| {
+                format!("Invalid value {} for configuration listeners: cannot resolve host '{}'", get("listeners"), l.host)
+            })?;
+            let (advertised_host, advertised_port) = match advertised.iter().find(|a| a.name == l.name) {
+                Some(a) => (a.host.clone(), a.port),
+                None if advertised.len() == 1 && listeners.len() == 1 => (advertised[0].host.clone(), advertised[0].port),
+                None => {
+                    let h =
+                        if l.host.is_empty() || l.host == "0.0.0.0" || l.host == "::" { "localhost".to_string() } else { l.host.clone() };
+                    (h, l.port)
+                }
+            };
+            client_listeners.push(ClientListener {
+                name: l.name.clone(),
+                protocol: l.protocol.clone(),
+                bind,
+                advertised_host,
+                advertised_port,
+            });
+        }
+        // Brokers reach each other on the inter-broker listener (default: the first client
+        // listener); it is also the endpoint registered as the broker's own.
+        let primary = client_listeners.iter().find(|l| !inter.is_empty() && l.name == inter).or_else(|| client_listeners.first()).cloned();
+        let (listen, advertised_host, advertised_port) = match &primary {
+            Some(p) => (p.bind, p.advertised_host.clone(), p.advertised_port),
+            None => {
+                let l = &listeners[0];
+                let bind = resolve(if l.host.is_empty() { "0.0.0.0" } else { &l.host }, l.port).ok_or_else(|| {
+                    format!("Invalid value {} for configuration listeners: cannot resolve host '{}'", get("listeners"), l.host)
+                })?;
+                (bind, l.host.clone(), l.port)
+            }
+        };
+        let inter_broker_listener = primary.as_ref().map(|p| p.name.clone()).unwrap_or_default();
         let dirs = get("log.dirs");
         let data_dir = match dirs.split(',').next().map(str::trim) {
             Some(d) if !d.is_empty() => PathBuf::from(d),
@@ -253,6 +287,9 @@ impl BrokerConfig {
             node_id: num("node.id") as i32,
             listen,
             listeners,
+            client_listeners,
+            inter_broker_listener,
+            inter_broker_security: crate::client::security::Security::plaintext(),
             advertised_host,
             advertised_port,
             data_dir,
@@ -301,6 +338,8 @@ impl BrokerConfig {
             },
             props,
         };
+        let mut cfg = cfg;
+        cfg.inter_broker_security = cfg.build_inter_broker_security()?;
         Ok((cfg, warnings))
     }
 
@@ -310,6 +349,41 @@ impl BrokerConfig {
 
     pub fn group_config(&self) -> crate::broker::coordinator::group::GroupConfig {
         self.group.clone()
+    }
+
+    /// The properties in force on one listener: every broker property, with Kafka's
+    /// per-listener overrides `listener.name.<listener>.<key>` (lower-case listener name)
+    /// applied on top, prefix removed. Mechanism-scoped keys such as
+    /// `listener.name.sasl_ssl.plain.sasl.jaas.config` become `plain.sasl.jaas.config`.
+    pub fn listener_props(&self, listener: &str) -> BTreeMap<String, String> {
+        let prefix = format!("listener.name.{}.", listener.to_ascii_lowercase());
+        let mut out: BTreeMap<String, String> =
+            self.props.iter().filter(|(k, _)| !k.starts_with("listener.name.")).map(|(k, v)| (k.clone(), v.clone())).collect();
+        for (k, v) in &self.props {
+            if let Some(rest) = k.strip_prefix(&prefix) {
+                out.insert(rest.to_string(), v.clone());
+            }
+        }
+        out
+    }
+
+    fn build_inter_broker_security(&self) -> Result<crate::client::security::Security, String> {
+        let Some(l) = self.client_listeners.iter().find(|l| l.name == self.inter_broker_listener) else {
+            return Ok(crate::client::security::Security::plaintext());
+        };
+        let mut props = self.listener_props(&l.name);
+        props.insert("security.protocol".into(), l.protocol.clone());
+        if l.protocol.starts_with("SASL") {
+            let mech = props.get("sasl.mechanism.inter.broker.protocol").cloned().unwrap_or_else(|| "GSSAPI".into()).to_ascii_uppercase();
+            let jaas =
+                props.get(&format!("{}.sasl.jaas.config", mech.to_ascii_lowercase())).or_else(|| props.get("sasl.jaas.config")).cloned();
+            props.insert("sasl.mechanism".into(), mech);
+            if let Some(j) = jaas {
+                props.insert("sasl.jaas.config".into(), j);
+            }
+        }
+        crate::client::security::Security::from_props(&props)
+            .map_err(|e| format!("inter-broker listener {}: {e} (brokers connect to each other with it)", l.name))
     }
 
     /// A boolean key's value in force (set or default).
@@ -387,7 +461,7 @@ mod tests {
     }
 
     #[test]
-    fn listeners_follow_the_protocol_map_and_unserved_protocols_are_refused() {
+    fn listeners_follow_the_protocol_map_and_per_listener_settings_apply() {
         let (c, _) = BrokerConfig::from_pairs(pairs(&[
             ("listeners", "CLIENT://127.0.0.1:0,CONTROLLER://127.0.0.1:0"),
             ("listener.security.protocol.map", "CLIENT:PLAINTEXT,CONTROLLER:PLAINTEXT"),
@@ -396,8 +470,34 @@ mod tests {
         .unwrap();
         assert_eq!(c.listeners.len(), 2);
         assert_eq!(c.listeners[0].name, "CLIENT");
-        let e = BrokerConfig::from_pairs(pairs(&[("listeners", "SSL://127.0.0.1:9093")])).unwrap_err();
-        assert!(e.contains("SSL") && e.contains("does not serve"), "{e}");
+        // Several client listeners; the inter-broker one is the primary endpoint.
+        let (c, _) = BrokerConfig::from_pairs(pairs(&[
+            ("listeners", "PLAINTEXT://127.0.0.1:9092,INTERNAL://127.0.0.1:9093"),
+            ("listener.security.protocol.map", "PLAINTEXT:PLAINTEXT,INTERNAL:SASL_PLAINTEXT"),
+            ("inter.broker.listener.name", "INTERNAL"),
+            ("advertised.listeners", "PLAINTEXT://kafka.example:19092,INTERNAL://127.0.0.1:9093"),
+            ("sasl.enabled.mechanisms", "PLAIN"),
+            ("sasl.mechanism.inter.broker.protocol", "PLAIN"),
+            (
+                "listener.name.internal.plain.sasl.jaas.config",
+                r#"org.apache.kafka.common.security.plain.PlainLoginModule required username="b" password="p" user_b="p";"#,
+            ),
+        ]))
+        .unwrap();
+        assert_eq!(c.client_listeners.len(), 2);
+        assert_eq!((c.client_listeners[0].advertised_host.as_str(), c.client_listeners[0].advertised_port), ("kafka.example", 19092));
+        assert_eq!((c.advertised_port, c.inter_broker_listener.as_str()), (9093, "INTERNAL"));
+        assert!(c.listener_props("INTERNAL").contains_key("plain.sasl.jaas.config"));
+        assert!(!c.listener_props("PLAINTEXT").contains_key("plain.sasl.jaas.config"));
+        assert!(c.inter_broker_security.sasl.is_some(), "brokers log in with the JAAS username/password");
+        // The controller quorum listener stays PLAINTEXT.
+        let e = BrokerConfig::from_pairs(pairs(&[
+            ("listeners", "PLAINTEXT://127.0.0.1:0,CONTROLLER://127.0.0.1:0"),
+            ("listener.security.protocol.map", "PLAINTEXT:PLAINTEXT,CONTROLLER:SSL"),
+            ("controller.listener.names", "CONTROLLER"),
+        ]))
+        .unwrap_err();
+        assert!(e.contains("controller quorum listener serves PLAINTEXT only"), "{e}");
         let e = BrokerConfig::from_pairs(pairs(&[("listeners", "FOO://127.0.0.1:9093")])).unwrap_err();
         assert!(e.contains("No security protocol defined for listener FOO"), "{e}");
     }

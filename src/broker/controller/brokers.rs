@@ -13,10 +13,26 @@ use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum BrokerCommand {
-    Register { id: i32, host: String, port: u16, rack: Option<String> },
-    Fence { id: i32, epoch: i64 },
-    Unfence { id: i32, epoch: i64 },
-    ControlledShutdown { id: i32, epoch: i64 },
+    Register {
+        id: i32,
+        host: String,
+        port: u16,
+        rack: Option<String>,
+        #[serde(default)]
+        listeners: Vec<(String, String, u16)>,
+    },
+    Fence {
+        id: i32,
+        epoch: i64,
+    },
+    Unfence {
+        id: i32,
+        epoch: i64,
+    },
+    ControlledShutdown {
+        id: i32,
+        epoch: i64,
+    },
 }
 
 /// A broker's heartbeat to the active controller (registration included: epoch -1).
@@ -27,6 +43,9 @@ pub struct BrokerHeartbeat {
     pub host: String,
     pub port: u16,
     pub rack: Option<String>,
+    /// Every client listener: (name, advertised host, port).
+    #[serde(default)]
+    pub listeners: Vec<(String, String, u16)>,
     /// The metadata offset this broker has applied.
     pub metadata_offset: i64,
     pub want_shutdown: bool,
@@ -121,7 +140,7 @@ fn registered(img: &MetadataImage, id: i32, epoch: i64) -> Outcome<()> {
 pub(super) fn plan(ctx: &PlanContext<'_>, img: &MetadataImage, cmd: BrokerCommand) -> Outcome<(i64, Vec<MetadataRecord>)> {
     let usable_except = |gone: i32| move |b: i32| b != gone && img.brokers.get(&b).is_some_and(|x| !x.fenced && !x.in_controlled_shutdown);
     match cmd {
-        BrokerCommand::Register { id, host, port, rack } => {
+        BrokerCommand::Register { id, host, port, rack, listeners } => {
             // A new incarnation: the old one (if it still counted) leaves ISRs and
             // leaderships first; the new one starts fenced until it caught up.
             // Unique per incarnation: past the metadata offset and every epoch handed out
@@ -131,7 +150,7 @@ pub(super) fn plan(ctx: &PlanContext<'_>, img: &MetadataImage, cmd: BrokerComman
             if img.brokers.contains_key(&id) {
                 recs.extend(reelect(ctx, img, Some(id), &usable_except(id), id));
             }
-            recs.push(MetadataRecord::RegisterBroker { id, epoch, host, port, rack });
+            recs.push(MetadataRecord::RegisterBroker { id, epoch, host, port, rack, listeners });
             Ok((epoch, recs))
         }
         BrokerCommand::Fence { id, epoch } => {

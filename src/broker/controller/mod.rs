@@ -6,12 +6,15 @@
 //! to the publisher; in KRaft mode the Raft leader (the active controller) writes them as
 //! one quorum entry, and the other nodes forward their commands to it (rpc.rs).
 
+pub mod acls;
 mod brokers;
 pub mod configs;
 pub mod partitions;
 mod placement;
+pub mod quotas;
 pub mod reassign;
 pub mod rpc;
+pub mod scram;
 mod topics;
 
 pub use brokers::{BrokerHeartbeat, HeartbeatReply};
@@ -24,6 +27,7 @@ use crate::broker::metadata::log::MetadataLog;
 use crate::broker::metadata::publisher::{Committed, MetadataPublisher};
 use crate::broker::metadata::{MetadataImage, MetadataRecord};
 use crate::broker::quorum::{Quorum, WriteError};
+use crate::broker::security::acl::{AclBinding, AclFilter};
 use kafka_protocol::error::ResponseError as E;
 use serde::{Deserialize, Serialize};
 use std::sync::{Arc, Mutex};
@@ -89,6 +93,23 @@ pub(crate) enum Command {
         edit: ConfigEdit,
         validate_only: bool,
     },
+    /// CreateAcls / DeleteAcls (acls.rs).
+    CreateAcls {
+        acls: Vec<AclBinding>,
+    },
+    DeleteAcls {
+        filters: Vec<AclFilter>,
+    },
+    /// AlterClientQuotas (quotas.rs).
+    AlterClientQuotas {
+        alterations: Vec<quotas::QuotaAlteration>,
+        validate_only: bool,
+    },
+    /// AlterUserScramCredentials (scram.rs).
+    AlterScram {
+        deletions: Vec<scram::ScramDelete>,
+        upsertions: Vec<scram::ScramUpsert>,
+    },
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -99,6 +120,10 @@ pub(crate) enum Reply {
     ProducerIds(Outcome<std::ops::Range<i64>>),
     Broker(Outcome<i64>),
     Elected(Vec<partitions::Elected>),
+    /// DeleteAcls: per filter, the ACLs it removed.
+    AclsDeleted(Vec<Outcome<Vec<AclBinding>>>),
+    /// Per user: AlterUserScramCredentials.
+    Users(Vec<(String, Outcome<()>)>),
     /// The whole command was not taken (no active controller here, shutting down).
     Refused(TopicError),
 }
@@ -299,6 +324,45 @@ impl Controller {
         }
     }
 
+    /// CreateAcls: each ACL's outcome.
+    pub async fn create_acls(&self, acls: Vec<AclBinding>) -> Vec<Outcome<()>> {
+        let n = acls.len();
+        match self.submit(Command::CreateAcls { acls }).await {
+            Reply::Done(r) => r,
+            other => vec![Err(error_of(other)); n],
+        }
+    }
+
+    /// DeleteAcls: per filter, the ACLs it removed.
+    pub async fn delete_acls(&self, filters: Vec<AclFilter>) -> Vec<Outcome<Vec<AclBinding>>> {
+        let n = filters.len();
+        match self.submit(Command::DeleteAcls { filters }).await {
+            Reply::AclsDeleted(r) => r,
+            other => vec![Err(error_of(other)); n],
+        }
+    }
+
+    /// AlterClientQuotas: each entity's outcome, in order.
+    pub async fn alter_client_quotas(&self, alterations: Vec<quotas::QuotaAlteration>, validate_only: bool) -> Vec<Outcome<()>> {
+        let n = alterations.len();
+        match self.submit(Command::AlterClientQuotas { alterations, validate_only }).await {
+            Reply::Done(r) => r,
+            other => vec![Err(error_of(other)); n],
+        }
+    }
+
+    /// AlterUserScramCredentials: each user's outcome (first mention order).
+    pub async fn alter_scram(
+        &self,
+        deletions: Vec<scram::ScramDelete>,
+        upsertions: Vec<scram::ScramUpsert>,
+    ) -> Outcome<Vec<(String, Outcome<()>)>> {
+        match self.submit(Command::AlterScram { deletions, upsertions }).await {
+            Reply::Users(r) => Ok(r),
+            other => Err(error_of(other)),
+        }
+    }
+
     /// Stops taking commands; what was queued is finished first.
     pub fn stop(&self) {
         // Dropping the sender ends the thread's loop once the queue is drained.
@@ -411,6 +475,8 @@ fn fail_all(reply: Reply, err: &TopicError) -> Reply {
         Reply::ProducerIds(r) => Reply::ProducerIds(r.and(Err(err.clone()))),
         Reply::Broker(r) => Reply::Broker(r.and(Err(err.clone()))),
         Reply::Elected(v) => Reply::Elected(v.into_iter().map(|(t, p, _, _)| (t, p, err.0, Some(err.1.clone()))).collect()),
+        Reply::AclsDeleted(v) => Reply::AclsDeleted(map(v, err)),
+        Reply::Users(v) => Reply::Users(v.into_iter().map(|(u, r)| (u, r.and(Err(err.clone())))).collect()),
         Reply::Refused(e) => Reply::Refused(e),
     }
 }
@@ -498,10 +564,39 @@ fn plan(ctx: &PlanContext<'_>, img: &mut MetadataImage, cmd: Command, out: &mut 
             out.extend(recs);
             Reply::Done(results)
         }
+        Command::CreateAcls { acls } => Reply::Done(
+            acls.iter()
+                .map(|b| {
+                    let rec = acls::plan_create(img, b)?;
+                    apply_item(img, rec.into_iter().collect(), false);
+                    Ok(())
+                })
+                .collect(),
+        ),
+        Command::DeleteAcls { filters } => {
+            let (results, recs) = acls::plan_delete(img, &filters);
+            apply_item(img, recs, false);
+            Reply::AclsDeleted(results)
+        }
         Command::ElectLeaders { election, partitions } => {
             let (results, recs) = partitions::plan_elect(img, election, &partitions);
             apply_item(img, recs, false);
             Reply::Elected(results)
+        }
+        Command::AlterClientQuotas { alterations, validate_only } => Reply::Done(
+            alterations
+                .iter()
+                .map(|a| {
+                    let recs = quotas::plan_alter(img, a)?;
+                    apply_item(img, recs, validate_only);
+                    Ok(())
+                })
+                .collect(),
+        ),
+        Command::AlterScram { deletions, upsertions } => {
+            let (results, recs) = scram::plan_alter(img, &deletions, &upsertions);
+            apply_item(img, recs, false);
+            Reply::Users(results)
         }
     }
 }

@@ -104,7 +104,13 @@ impl Controller {
         let mut img = q.applied_image();
         let mut epoch = hb.epoch;
         if img.brokers.get(&hb.id).is_none_or(|b| b.epoch != hb.epoch) {
-            let cmd = BrokerCommand::Register { id: hb.id, host: hb.host.clone(), port: hb.port, rack: hb.rack.clone() };
+            let cmd = BrokerCommand::Register {
+                id: hb.id,
+                host: hb.host.clone(),
+                port: hb.port,
+                rack: hb.rack.clone(),
+                listeners: hb.listeners.clone(),
+            };
             match self.submit_local(Command::Broker(cmd)).await {
                 (Reply::Broker(Ok(e)), _) => epoch = e,
                 (Reply::Refused(_), _) => return HeartbeatReply::NotController(q.leader()),

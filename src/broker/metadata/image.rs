@@ -27,6 +27,8 @@ pub struct BrokerImage {
     pub host: String,
     pub port: u16,
     pub rack: Option<String>,
+    /// Client listeners: (name, host, port).
+    pub listeners: Vec<(String, String, u16)>,
     pub fenced: bool,
     pub in_controlled_shutdown: bool,
 }
@@ -126,7 +128,7 @@ impl MetadataImage {
                     );
                 }
             }
-            MetadataRecord::RegisterBroker { id, epoch, host, port, rack } => {
+            MetadataRecord::RegisterBroker { id, epoch, host, port, rack, listeners } => {
                 self.brokers.insert(
                     *id,
                     BrokerImage {
@@ -135,6 +137,7 @@ impl MetadataImage {
                         host: host.clone(),
                         port: *port,
                         rack: rack.clone(),
+                        listeners: listeners.clone(),
                         fenced: true,
                         in_controlled_shutdown: false,
                     },
@@ -253,7 +256,14 @@ impl MetadataImage {
             out.push(MetadataRecord::BrokerConfig { broker: *broker, name: name.clone(), value: Some(value.clone()) });
         }
         for b in self.brokers.values() {
-            out.push(MetadataRecord::RegisterBroker { id: b.id, epoch: b.epoch, host: b.host.clone(), port: b.port, rack: b.rack.clone() });
+            out.push(MetadataRecord::RegisterBroker {
+                id: b.id,
+                epoch: b.epoch,
+                host: b.host.clone(),
+                port: b.port,
+                rack: b.rack.clone(),
+                listeners: b.listeners.clone(),
+            });
             out.push(MetadataRecord::BrokerChange {
                 id: b.id,
                 epoch: b.epoch,

@@ -62,6 +62,10 @@ pub enum MetadataRecord {
         port: u16,
         #[serde(default)]
         rack: Option<String>,
+        /// Every client listener: (name, host, port); Metadata answers with the endpoints
+        /// of the listener the request came on.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        listeners: Vec<(String, String, u16)>,
     },
     /// A registered broker's state changed (Kafka's BrokerRegistrationChangeRecord).
     BrokerChange {

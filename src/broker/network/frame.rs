@@ -9,9 +9,28 @@ use crate::frame::{put_uvarint, uvarint_size};
 use bytes::{BufMut, Bytes, BytesMut};
 use std::io;
 use std::os::fd::AsRawFd;
-use tokio::io::{AsyncWriteExt, BufWriter};
+use std::os::unix::fs::FileExt;
+use tokio::io::{AsyncWrite, AsyncWriteExt, BufWriter};
 use tokio::net::TcpStream;
 use tokio::net::tcp::OwnedWriteHalf;
+
+/// Where responses go: a plain socket (file regions leave with sendfile) or a TLS stream
+/// (regions are read and encrypted: sendfile cannot encrypt).
+pub trait Sink: AsyncWrite + Unpin + Send {
+    fn tcp(&self) -> Option<&TcpStream>;
+}
+
+impl Sink for OwnedWriteHalf {
+    fn tcp(&self) -> Option<&TcpStream> {
+        Some(self.as_ref())
+    }
+}
+
+impl<S: AsyncWrite + Unpin + Send> Sink for tokio::io::WriteHalf<S> {
+    fn tcp(&self) -> Option<&TcpStream> {
+        None
+    }
+}
 
 /// A response ready for the socket.
 pub enum Frame {
@@ -77,8 +96,9 @@ pub fn splice(mut frame: BytesMut, nonce: &[u8; 12], regions: Vec<FileRegion>, c
     Some(Frame::Spliced(parts))
 }
 
-/// Writes a frame; file regions go out with sendfile after the buffered bytes.
-pub async fn write_frame(w: &mut BufWriter<OwnedWriteHalf>, frame: Frame) -> io::Result<()> {
+/// Writes a frame; file regions go out with sendfile after the buffered bytes (plain
+/// sockets) or are read into the buffered writer in 256 KiB pieces (TLS).
+pub async fn write_frame<W: Sink>(w: &mut BufWriter<W>, frame: Frame) -> io::Result<()> {
     match frame {
         Frame::Plain(b) => w.write_all(&b).await,
         Frame::Spliced(parts) => {
@@ -86,14 +106,39 @@ pub async fn write_frame(w: &mut BufWriter<OwnedWriteHalf>, frame: Frame) -> io:
                 match p {
                     FramePart::Bytes(b) => w.write_all(&b).await?,
                     FramePart::File(r) => {
-                        w.flush().await?;
-                        send_file(w.get_ref().as_ref(), &r).await?;
+                        if w.get_ref().tcp().is_some() {
+                            w.flush().await?;
+                            if let Some(sock) = w.get_ref().tcp() {
+                                send_file(sock, &r).await?;
+                            }
+                        } else {
+                            copy_region(w, &r).await?;
+                        }
                     }
                 }
             }
             Ok(())
         }
     }
+}
+
+/// A region through the writer (TLS): page-cache reads, as Kafka's SSL path reads
+/// FileRecords into its buffers.
+async fn copy_region<W: Sink>(w: &mut BufWriter<W>, r: &FileRegion) -> io::Result<()> {
+    const CHUNK: usize = 256 * 1024;
+    let mut buf = vec![0u8; CHUNK.min(r.len)];
+    let (mut pos, mut left) = (r.pos, r.len);
+    while left > 0 {
+        let n = left.min(CHUNK);
+        let read = r.file.read_at(&mut buf[..n], pos)?;
+        if read == 0 {
+            return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "log segment truncated while being sent"));
+        }
+        w.write_all(&buf[..read]).await?;
+        pos += read as u64;
+        left -= read;
+    }
+    Ok(())
 }
 
 async fn send_file(sock: &TcpStream, r: &FileRegion) -> io::Result<()> {

@@ -43,14 +43,21 @@ struct Fetcher {
 pub struct FetcherManager {
     node_id: i32,
     cfg: FetchConfig,
+    /// How to reach leaders (the inter-broker listener's TLS/SASL).
+    security: Arc<crate::client::security::Security>,
     /// The runtime fetchers run on (the publisher thread that calls `follow` is not one).
     rt: Option<tokio::runtime::Handle>,
     fetchers: Mutex<HashMap<i32, Arc<Fetcher>>>,
 }
 
 impl FetcherManager {
-    pub fn new(node_id: i32, cfg: FetchConfig, rt: Option<tokio::runtime::Handle>) -> FetcherManager {
-        FetcherManager { node_id, cfg, rt, fetchers: Mutex::new(HashMap::new()) }
+    pub fn new(
+        node_id: i32,
+        cfg: FetchConfig,
+        security: crate::client::security::Security,
+        rt: Option<tokio::runtime::Handle>,
+    ) -> FetcherManager {
+        FetcherManager { node_id, cfg, security: Arc::new(security), rt, fetchers: Mutex::new(HashMap::new()) }
     }
 
     fn fetchers(&self) -> std::sync::MutexGuard<'_, HashMap<i32, Arc<Fetcher>>> {
@@ -75,7 +82,7 @@ impl FetcherManager {
                 stopped: AtomicBool::new(false),
             });
             match &self.rt {
-                Some(rt) => drop(rt.spawn(run(f.clone(), self.node_id, self.cfg))),
+                Some(rt) => drop(rt.spawn(run(f.clone(), self.node_id, self.cfg, self.security.clone()))),
                 None => tracing::error!("no async runtime to run the replica fetcher on"),
             }
             f
@@ -105,7 +112,7 @@ impl FetcherManager {
 /// How soon a partition is fetched again when the leader was not yet ready for it.
 const LEADERSHIP_RETRY: Duration = Duration::from_millis(20);
 
-async fn run(f: Arc<Fetcher>, node_id: i32, cfg: FetchConfig) {
+async fn run(f: Arc<Fetcher>, node_id: i32, cfg: FetchConfig, security: Arc<crate::client::security::Security>) {
     let mut conn: Option<(Connection, String)> = None;
     while !f.stopped.load(Ordering::Relaxed) {
         let now = Instant::now();
@@ -124,7 +131,7 @@ async fn run(f: Arc<Fetcher>, node_id: i32, cfg: FetchConfig) {
         let addr = f.addr.lock().unwrap_or_else(|e| e.into_inner()).clone();
         let reused = conn.as_ref().is_some_and(|(_, a)| *a == addr);
         if !reused {
-            match Connection::connect(&addr, "rk-replica-fetcher").await {
+            match Connection::connect_with(&addr, "rk-replica-fetcher", &security).await {
                 Ok(c) => conn = Some((c, addr.clone())),
                 Err(e) => {
                     tracing::debug!("replica fetcher cannot reach the leader at {addr}: {e}");

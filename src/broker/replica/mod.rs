@@ -103,7 +103,12 @@ impl ReplicaManager {
         ReplicaManager {
             throttle: throttle::Throttle::default(),
             stopping: tokio::sync::watch::channel(false).0,
-            fetchers: fetcher::FetcherManager::new(broker.node_id, cfg, tokio::runtime::Handle::try_current().ok()),
+            fetchers: fetcher::FetcherManager::new(
+                broker.node_id,
+                cfg,
+                broker.inter_broker_security.clone(),
+                tokio::runtime::Handle::try_current().ok(),
+            ),
             data_dir: broker.data_dir.clone(),
             broker,
             clean_shutdown,
