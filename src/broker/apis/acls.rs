@@ -4,7 +4,6 @@
 
 use super::{Ctx, code, sb};
 use crate::broker::controller::TopicError;
-use crate::broker::controller::acls::binding;
 use crate::broker::security::acl::{AclBinding, AclFilter, Op, Resource};
 use kafka_protocol::error::ResponseError as E;
 use kafka_protocol::messages::create_acls_response::AclCreationResult;
@@ -63,7 +62,7 @@ pub async fn describe_acls(ctx: &Ctx<'_>, req: DescribeAclsRequest) -> DescribeA
     let image = ctx.broker.image();
     // Grouped by resource pattern, in a stable order.
     let mut by_pattern: BTreeMap<(i8, String, i8), Vec<AclBinding>> = BTreeMap::new();
-    for b in image.acls.values().map(binding).filter(|b| f.matches(b)) {
+    for b in image.acls.values().filter(|b| f.matches(b)).cloned() {
         by_pattern.entry((b.resource_type, b.resource_name.clone(), b.pattern_type)).or_default().push(b);
     }
     let resources = by_pattern

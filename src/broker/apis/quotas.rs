@@ -255,11 +255,11 @@ pub(super) async fn request_time(
         r
     })
     .await;
-    // Inter-broker traffic is exempt, as Kafka exempts cluster actions.
-    if matches!(key, ApiKey::WriteTxnMarkers | ApiKey::SaslHandshake | ApiKey::SaslAuthenticate)
-        || client_id == "rk-broker"
-        || client_id == "rk-replica-fetcher"
-    {
+    // Inter-broker traffic is exempt, as Kafka exempts cluster actions: a broker's client id
+    // alone is not enough, its principal must hold CLUSTER_ACTION (with ACLs enforced).
+    let broker_client = (client_id == "rk-broker" || client_id == "rk-replica-fetcher")
+        && broker.authorizer.check(|| broker.image(), &conn.principal, &conn.client_host).allowed(Op::ClusterAction, Resource::Cluster);
+    if matches!(key, ApiKey::WriteTxnMarkers | ApiKey::SaslHandshake | ApiKey::SaslAuthenticate) || broker_client {
         return answer;
     }
     let percent = busy.as_nanos() as f64 * 100.0 / 1e9;

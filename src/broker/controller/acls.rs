@@ -4,24 +4,12 @@
 //! stored ACL any filter matches and reports, per filter, what it removed.
 
 use super::{Outcome, TopicError};
-use crate::broker::metadata::{AclImage, MetadataImage, MetadataRecord};
+use crate::broker::metadata::{MetadataImage, MetadataRecord};
 use crate::broker::security::acl::{AclBinding, AclFilter};
 use kafka_protocol::error::ResponseError as E;
 use std::collections::BTreeSet;
 use uuid::Uuid;
 
-/// An ACL as stored, as a binding.
-pub fn binding(a: &AclImage) -> AclBinding {
-    AclBinding {
-        resource_type: a.resource_type,
-        resource_name: a.resource_name.clone(),
-        pattern_type: a.pattern_type,
-        principal: a.principal.clone(),
-        host: a.host.clone(),
-        operation: a.operation,
-        permission: a.permission_type,
-    }
-}
 
 fn invalid(m: String) -> TopicError {
     TopicError(E::InvalidRequest.code(), m)
@@ -30,23 +18,14 @@ fn invalid(m: String) -> TopicError {
 /// The record that stores `b` under a new id, or None when an identical ACL exists.
 pub(super) fn plan_create(img: &MetadataImage, b: &AclBinding) -> Outcome<Option<MetadataRecord>> {
     b.validate().map_err(invalid)?;
-    if img.acls.values().any(|a| binding(a) == *b) {
+    if img.acls.values().any(|a| a == b) {
         return Ok(None);
     }
     let mut id = Uuid::new_v4();
     while img.acls.contains_key(&id) {
         id = Uuid::new_v4();
     }
-    Ok(Some(MetadataRecord::AccessControlEntry {
-        id,
-        resource_type: b.resource_type,
-        resource_name: b.resource_name.clone(),
-        pattern_type: b.pattern_type,
-        principal: b.principal.clone(),
-        host: b.host.clone(),
-        operation: b.operation,
-        permission_type: b.permission,
-    }))
+    Ok(Some(MetadataRecord::AccessControlEntry { id, acl: b.clone() }))
 }
 
 /// Per filter the bindings it removes, and the removal records (an ACL matched by two
@@ -59,10 +38,9 @@ pub(super) fn plan_delete(img: &MetadataImage, filters: &[AclFilter]) -> (Vec<Ou
             f.validate().map_err(invalid)?;
             let mut matched = Vec::new();
             for (id, a) in &img.acls {
-                let b = binding(a);
-                if f.matches(&b) {
+                if f.matches(a) {
                     removed.insert(*id);
-                    matched.push(b);
+                    matched.push(a.clone());
                 }
             }
             Ok(matched)

@@ -59,25 +59,13 @@ pub struct MetadataImage {
     /// Dynamic broker configs: (broker or -1 for all, name) → value.
     pub broker_configs: BTreeMap<(i32, String), String>,
     /// ACLs by id (the authorizer indexes them per image).
-    pub acls: BTreeMap<Uuid, AclImage>,
+    pub acls: BTreeMap<Uuid, crate::broker::security::acl::AclBinding>,
     /// SCRAM credentials: (user, mechanism) → credential.
     pub scram: BTreeMap<(String, i8), ScramCredentialImage>,
     /// Client quotas: entity → key → value.
     pub client_quotas: BTreeMap<QuotaEntity, BTreeMap<String, f64>>,
     /// Offset of the last applied metadata record + 1.
     pub offset: i64,
-}
-
-/// One ACL as stored (wire-protocol codes).
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct AclImage {
-    pub resource_type: i8,
-    pub resource_name: String,
-    pub pattern_type: i8,
-    pub principal: String,
-    pub host: String,
-    pub operation: i8,
-    pub permission_type: i8,
 }
 
 /// A stored SCRAM credential (salted, never the password).
@@ -182,26 +170,8 @@ impl MetadataImage {
             MetadataRecord::ProducerIds { next_producer_id, .. } => {
                 self.next_producer_id = self.next_producer_id.max(*next_producer_id);
             }
-            MetadataRecord::AccessControlEntry {
-                id,
-                resource_type,
-                resource_name,
-                pattern_type,
-                principal,
-                host,
-                operation,
-                permission_type,
-            } => {
-                let acl = AclImage {
-                    resource_type: *resource_type,
-                    resource_name: resource_name.clone(),
-                    pattern_type: *pattern_type,
-                    principal: principal.clone(),
-                    host: host.clone(),
-                    operation: *operation,
-                    permission_type: *permission_type,
-                };
-                self.acls.insert(*id, acl);
+            MetadataRecord::AccessControlEntry { id, acl } => {
+                self.acls.insert(*id, acl.clone());
             }
             MetadataRecord::RemoveAccessControlEntry { id } => {
                 self.acls.remove(id);
@@ -275,16 +245,7 @@ impl MetadataImage {
             out.push(MetadataRecord::ProducerIds { broker: -1, next_producer_id: self.next_producer_id });
         }
         for (id, a) in &self.acls {
-            out.push(MetadataRecord::AccessControlEntry {
-                id: *id,
-                resource_type: a.resource_type,
-                resource_name: a.resource_name.clone(),
-                pattern_type: a.pattern_type,
-                principal: a.principal.clone(),
-                host: a.host.clone(),
-                operation: a.operation,
-                permission_type: a.permission_type,
-            });
+            out.push(MetadataRecord::AccessControlEntry { id: *id, acl: a.clone() });
         }
         for ((name, mechanism), c) in &self.scram {
             use base64::Engine;

@@ -8,7 +8,7 @@ pub mod log;
 pub mod publisher;
 mod records;
 
-pub use image::{AclImage, BrokerImage, MetadataDelta, MetadataImage, PartitionImage, QuotaEntity, ScramCredentialImage, TopicImage};
+pub use image::{BrokerImage, MetadataDelta, MetadataImage, PartitionImage, QuotaEntity, ScramCredentialImage, TopicImage};
 pub use records::{MetadataRecord, RECORD_VERSION, RecordError};
 
 /// Kafka's topic-name rules: 1..=249 chars of [a-zA-Z0-9._-], not "." or "..".

@@ -90,13 +90,8 @@ pub enum MetadataRecord {
     /// (resource type, pattern type, operation, permission type).
     AccessControlEntry {
         id: Uuid,
-        resource_type: i8,
-        resource_name: String,
-        pattern_type: i8,
-        principal: String,
-        host: String,
-        operation: i8,
-        permission_type: i8,
+        #[serde(flatten)]
+        acl: crate::broker::security::acl::AclBinding,
     },
     RemoveAccessControlEntry {
         id: Uuid,

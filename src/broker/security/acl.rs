@@ -193,6 +193,8 @@ pub struct AclBinding {
     pub principal: String,
     pub host: String,
     pub operation: i8,
+    /// Stored as Kafka's record names it.
+    #[serde(rename = "permission_type")]
     pub permission: i8,
 }
 

@@ -102,7 +102,7 @@ impl AclIndex {
                 principal: a.principal.clone(),
                 host: a.host.clone(),
                 op: a.operation,
-                allow: a.permission_type == permission::ALLOW,
+                allow: a.permission == permission::ALLOW,
             };
             match a.pattern_type {
                 super::pattern::LITERAL => t.literal.entry(a.resource_name.clone()).or_default().push(e),

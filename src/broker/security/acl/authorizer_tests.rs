@@ -4,7 +4,7 @@
 
 use super::*;
 use crate::broker::metadata::MetadataRecord;
-use crate::broker::security::acl::pattern;
+use crate::broker::security::acl::{AclBinding, pattern};
 use uuid::Uuid;
 
 const ALICE: &str = "User:alice";
@@ -18,16 +18,16 @@ fn image(acls: &[Spec<'_>]) -> Arc<MetadataImage> {
     static NEXT: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(1);
     let mut img = MetadataImage::default();
     for (rt, name, pt, principal, host, op, allow) in acls {
-        img.apply(&MetadataRecord::AccessControlEntry {
-            id: Uuid::new_v4(),
+        let acl = AclBinding {
             resource_type: *rt,
             resource_name: name.to_string(),
             pattern_type: *pt,
             principal: principal.to_string(),
             host: host.to_string(),
             operation: op.code(),
-            permission_type: if *allow { permission::ALLOW } else { permission::DENY },
-        });
+            permission: if *allow { permission::ALLOW } else { permission::DENY },
+        };
+        img.apply(&MetadataRecord::AccessControlEntry { id: Uuid::new_v4(), acl });
         img.offset = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     }
     Arc::new(img)

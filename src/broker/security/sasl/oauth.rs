@@ -273,4 +273,54 @@ mod tests {
         assert!(OAuthServer::new(v.clone()).step(&message(&no_scope)).unwrap_err().0.contains("scope"));
         assert!(OAuthServer::new(v).step(b"garbage").is_err());
     }
+
+    /// A signed token (ES256) checked against a JWKS file: signature, kid, issuer, audience.
+    #[test]
+    fn signed_tokens_are_checked_against_the_jwks() {
+        use ring::rand::SystemRandom;
+        use ring::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair};
+        let rng = SystemRandom::new();
+        let key = |seed: &str| {
+            let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng).unwrap();
+            let kp = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref(), &rng).unwrap();
+            (seed.to_string(), kp)
+        };
+        let (good_kid, good) = key("k1");
+        let (_, other) = key("k2");
+        let b64 = |b: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b);
+        let point = good.public_key().as_ref();
+        let jwks = serde_json::json!({"keys": [{"kty": "EC", "crv": "P-256", "kid": good_kid, "x": b64(&point[1..33]), "y": b64(&point[33..])}]});
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("jwks.json");
+        std::fs::write(&path, jwks.to_string()).unwrap();
+        let props: BTreeMap<String, String> = [
+            ("sasl.oauthbearer.jwks.endpoint.url".to_string(), format!("file://{}", path.display())),
+            ("sasl.oauthbearer.expected.audience".to_string(), "rk".to_string()),
+            ("sasl.oauthbearer.expected.issuer".to_string(), "https://idp.example".to_string()),
+        ]
+        .into();
+        let v = Validator::from_props(&props, &BTreeMap::new()).unwrap();
+        let exp = now_ms() / 1000 + 600;
+        let sign = |kp: &EcdsaKeyPair, kid: &str, claims: serde_json::Value| {
+            let head = b64(serde_json::json!({"alg": "ES256", "kid": kid}).to_string().as_bytes());
+            let body = b64(claims.to_string().as_bytes());
+            let sig = kp.sign(&rng, format!("{head}.{body}").as_bytes()).unwrap();
+            format!("{head}.{body}.{}", b64(sig.as_ref()))
+        };
+        let claims = serde_json::json!({"sub": "erin", "exp": exp, "iss": "https://idp.example", "aud": ["rk", "other"]});
+        assert_eq!(v.validate(&sign(&good, "k1", claims.clone())).unwrap().0, "erin");
+        assert!(v.validate(&sign(&other, "k1", claims.clone())).unwrap_err().0.contains("signature"));
+        assert!(v.validate(&sign(&good, "nope", claims.clone())).unwrap_err().0.contains("kid"));
+        let wrong_aud = serde_json::json!({"sub": "erin", "exp": exp, "iss": "https://idp.example", "aud": "else"});
+        assert!(v.validate(&sign(&good, "k1", wrong_aud)).unwrap_err().0.contains("audience"));
+        let wrong_iss = serde_json::json!({"sub": "erin", "exp": exp, "iss": "https://evil.example", "aud": "rk"});
+        assert!(v.validate(&sign(&good, "k1", wrong_iss)).unwrap_err().0.contains("issuer"));
+        let unsigned = format!("{}.{}.", b64(br#"{"alg":"none"}"#), b64(claims.to_string().as_bytes()));
+        assert!(v.validate(&unsigned).is_err(), "alg none is refused when a JWKS is configured");
+        assert!(Validator::from_props(
+            &[("sasl.oauthbearer.jwks.endpoint.url".to_string(), "https://idp.example/jwks".to_string())].into(),
+            &BTreeMap::new()
+        )
+        .is_err());
+    }
 }
