@@ -59,11 +59,22 @@ fn certs_from_pem(pem: &[u8], what: &str) -> Result<Vec<CertificateDer<'static>>
     Ok(certs)
 }
 
-fn key_from_pem(pem: &[u8], what: &str) -> Result<PrivateKeyDer<'static>, String> {
-    if std::str::from_utf8(pem).is_ok_and(|t| t.contains("ENCRYPTED PRIVATE KEY")) {
-        return Err(format!(
-            "{what}: the private key is encrypted; rk reads unencrypted PEM keys (decrypt it with `openssl pkcs8 -in key.pem -out plain.pem`)"
-        ));
+/// The private key of a PEM file or string. An `ENCRYPTED PRIVATE KEY` (PKCS#8 with
+/// PBES2, what Kafka's PEM key stores hold) is decrypted with `password`
+/// (`ssl.key.password`).
+fn key_from_pem(pem: &[u8], what: &str, password: Option<&str>) -> Result<PrivateKeyDer<'static>, String> {
+    let text = std::str::from_utf8(pem).unwrap_or("");
+    if let Some(start) = text.find("-----BEGIN ENCRYPTED PRIVATE KEY-----") {
+        let end_marker = "-----END ENCRYPTED PRIVATE KEY-----";
+        let end = text[start..]
+            .find(end_marker)
+            .map(|e| start + e + end_marker.len())
+            .ok_or_else(|| format!("{what}: unterminated encrypted key"))?;
+        let password = password.ok_or_else(|| format!("{what}: the private key is encrypted and ssl.key.password is not set"))?;
+        let (_, doc) = pkcs8::der::Document::from_pem(&text[start..end]).map_err(|e| format!("{what}: bad encrypted key: {e}"))?;
+        let info = pkcs8::EncryptedPrivateKeyInfo::try_from(doc.as_bytes()).map_err(|e| format!("{what}: bad encrypted key: {e}"))?;
+        let plain = info.decrypt(password).map_err(|_| format!("{what}: cannot decrypt the private key with ssl.key.password"))?;
+        return Ok(PrivateKeyDer::Pkcs8(plain.as_bytes().to_vec().into()));
     }
     PrivateKeyDer::from_pem_slice(pem).map_err(|e| format!("{what}: no usable PEM private key ({e})"))
 }
@@ -80,20 +91,21 @@ fn refuse_non_pem(p: &Props, key: &str) -> Result<(), String> {
 /// The key and certificate chain: (chain, key), or None when none is configured.
 pub fn keystore(p: &Props) -> Result<Option<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>)>, String> {
     refuse_non_pem(p, "ssl.keystore.type")?;
+    let password = get(p, &["ssl.key.password"]);
     if let (Some(chain), Some(key)) = (get(p, &["ssl.keystore.certificate.chain"]), get(p, &["ssl.keystore.key"])) {
         return Ok(Some((
             certs_from_pem(chain.as_bytes(), "ssl.keystore.certificate.chain")?,
-            key_from_pem(key.as_bytes(), "ssl.keystore.key")?,
+            key_from_pem(key.as_bytes(), "ssl.keystore.key", password)?,
         )));
     }
     if let Some(path) = get(p, &["ssl.keystore.location"]) {
         let pem = read(path, "ssl.keystore.location")?;
-        return Ok(Some((certs_from_pem(&pem, path)?, key_from_pem(&pem, path)?)));
+        return Ok(Some((certs_from_pem(&pem, path)?, key_from_pem(&pem, path, password)?)));
     }
     if let (Some(cert), Some(key)) = (get(p, &["ssl.certificate.location"]), get(p, &["ssl.key.location"])) {
         return Ok(Some((
             certs_from_pem(&read(cert, "ssl.certificate.location")?, cert)?,
-            key_from_pem(&read(key, "ssl.key.location")?, key)?,
+            key_from_pem(&read(key, "ssl.key.location")?, key, password)?,
         )));
     }
     Ok(None)
@@ -315,5 +327,19 @@ mod tests {
     fn subject_dn_prints_rdns_as_java_does() {
         let c = CertificateDer::from_pem_slice(CLIENT_PEM.as_bytes()).unwrap();
         assert_eq!(subject_dn(c.as_ref()).unwrap(), "O=acme,OU=eng,CN=alice");
+    }
+
+    /// `openssl pkcs8 -topk8 -v2 aes-256-cbc -v2prf hmacWithSHA256 -passout pass:key-secret`
+    /// of the P-256 key PLAIN_KEY: a Kafka PEM key store's encrypted key.
+    const PLAIN_KEY: &str = "-----BEGIN PRIVATE KEY-----\nMIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgj6s6FBEBF0AAHv/b\nEQKhRE2BG+DmFzcwBL38oxMqakWhRANCAAQonw3lvUoo8K7UpB3wx6t5cBZ5CSVI\nKlTelZ4T9r4l/7CKUrt7VvIFH0ma/mpig9lZW6LNcuG1e5rAx6Xuqqgl\n-----END PRIVATE KEY-----";
+    const ENCRYPTED_KEY: &str = "-----BEGIN ENCRYPTED PRIVATE KEY-----\nMIHsMFcGCSqGSIb3DQEFDTBKMCkGCSqGSIb3DQEFDDAcBAgchoTKnTDlUQICCAAw\nDAYIKoZIhvcNAgkFADAdBglghkgBZQMEASoEEBvOysJhET01mk3+ZzbAUhAEgZBb\nDpPFY1CTIhZBPPQ5Z7uOAtOz2vVnUxcGXQsw2OhqQ4AjwcqkG7/MKvDDwzruF6Kg\naxcC0UZBtgjZYylEGKo+6I0+6VwuZPtqUU4Fvg3e9kWnc/6Al69sswsL5yGrd4ds\nDNXqnHx+z+jFCmPzMDf5PqfXPvL2jd44N3avzNi2CNKw/cnUDhmsmE/cjIiH6lE=\n-----END ENCRYPTED PRIVATE KEY-----";
+
+    #[test]
+    fn encrypted_pkcs8_keys_need_and_take_ssl_key_password() {
+        let plain = key_from_pem(PLAIN_KEY.as_bytes(), "k", None).unwrap();
+        let decrypted = key_from_pem(ENCRYPTED_KEY.as_bytes(), "k", Some("key-secret")).unwrap();
+        assert_eq!(plain.secret_der(), decrypted.secret_der());
+        assert!(key_from_pem(ENCRYPTED_KEY.as_bytes(), "k", None).unwrap_err().contains("ssl.key.password is not set"));
+        assert!(key_from_pem(ENCRYPTED_KEY.as_bytes(), "k", Some("wrong")).unwrap_err().contains("cannot decrypt"));
     }
 }

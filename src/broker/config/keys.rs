@@ -200,7 +200,7 @@ pub const BROKER_KEYS: &[BrokerKey] = &[
     key("ssl.keystore.location", Kind::Str, "", "PEM file with the private key and its certificate chain."),
     key("ssl.keystore.certificate.chain", Kind::Str, "", "The certificate chain as inline PEM."),
     key("ssl.keystore.key", Kind::Str, "", "The private key as inline PEM."),
-    key("ssl.key.password", Kind::Str, "", "Password of an encrypted private key (rk reads unencrypted PEM keys)."),
+    key("ssl.key.password", Kind::Str, "", "Password of an encrypted (PKCS#8) private key."),
     key("ssl.keystore.password", Kind::Str, "", "Accepted for compatibility (PEM key stores have none)."),
     key("ssl.truststore.type", Kind::Str, "PEM", "Trust store format: rk reads PEM."),
     key("ssl.truststore.location", Kind::Str, "", "PEM file with the CA certificates trusted for client certificates."),
