@@ -135,3 +135,49 @@ fn brokers_replicate_over_sasl_ssl_with_acls_enforced() {
     let list = rk(&["topics", "--bootstrap-server", &plain, "--list"]);
     assert!(!String::from_utf8_lossy(&list.stdout).contains("sec"), "anonymous clients see no topic");
 }
+
+#[test]
+fn the_quorum_runs_over_mutual_tls_on_an_ssl_controller_listener() {
+    let dir = tempfile::tempdir().unwrap();
+    let (keystore, truststore) = pki(dir.path());
+    let ports: Vec<(u16, u16)> = (0..3).map(|_| (free_port(), free_port())).collect();
+    let voters: Vec<String> = ports.iter().enumerate().map(|(i, (_, c))| format!("{}@127.0.0.1:{c}", i + 1)).collect();
+    let mut nodes = Vec::new();
+    for (i, (client, ctl)) in ports.iter().enumerate() {
+        let o: Vec<String> = vec![
+            format!("node.id={}", i + 1),
+            format!("listeners=PLAINTEXT://127.0.0.1:{client},CONTROLLER://127.0.0.1:{ctl}"),
+            "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:SSL".into(),
+            "controller.listener.names=CONTROLLER".into(),
+            format!("controller.quorum.voters={}", voters.join(",")),
+            format!("listener.name.controller.ssl.keystore.location={keystore}"),
+            format!("listener.name.controller.ssl.truststore.location={truststore}"),
+            "listener.name.controller.ssl.client.auth=required".into(),
+        ];
+        nodes.push(TestBroker::start_on(*client, &o, &[]));
+    }
+    let bootstrap = ports.iter().map(|(c, _)| format!("127.0.0.1:{c}")).collect::<Vec<_>>().join(",");
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let out =
+            rk(&["topics", "--bootstrap-server", &bootstrap, "--create", "--if-not-exists", "--topic", "q", "--replication-factor", "3"]);
+        if out.status.success() {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "no quorum over TLS: {}\n{}", String::from_utf8_lossy(&out.stderr), nodes[0].log());
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    let status = rk(&["metadata-quorum", "--bootstrap-server", &bootstrap, "describe", "--status"]);
+    let text = String::from_utf8_lossy(&status.stdout);
+    assert!(text.contains("CurrentVoters"), "{text}");
+    // Something that is not a TLS peer gets no quorum answer on the controller port.
+    use std::io::{Read, Write};
+    let mut raw = std::net::TcpStream::connect(("127.0.0.1", ports[0].1)).unwrap();
+    raw.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let body = br#"{"Controller":null}"#;
+    raw.write_all(&(body.len() as u32).to_be_bytes()).unwrap();
+    raw.write_all(body).unwrap();
+    let mut buf = [0u8; 64];
+    let n = raw.read(&mut buf).unwrap_or(0);
+    assert!(n == 0 || buf[0] == 0x15, "a plaintext peer gets a TLS alert or a closed connection, not a quorum frame");
+}

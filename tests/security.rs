@@ -148,6 +148,55 @@ async fn ssl_serves_trusted_clients_and_refuses_untrusted_and_plaintext_ones() {
     let e = cluster(ports["SSL"], &[]).await.err().expect("plaintext on a TLS port");
     assert!(!matches!(e, ClientError::Kafka { .. }), "no Kafka answer to a plaintext client: {e}");
 
+    // Fetch responses larger than the sendfile threshold go through the TLS writer: a
+    // consumer reads a whole eight-partition topic back. (A release build once stalled
+    // here when a response's last bytes stayed in the TLS stream's buffer unflushed.)
+    let cfg = pki.dir.path().join("ssl.properties");
+    std::fs::write(&cfg, format!("security.protocol=SSL\nssl.truststore.location={}\n", pki.path("ca.pem"))).unwrap();
+    let (cfg, bs) = (cfg.display().to_string(), format!("127.0.0.1:{}", ports["SSL"]));
+    let rk = |args: &[&str]| std::process::Command::new(common::rk_bin()).args(args).output().unwrap();
+    let t = rk(&["topics", "--bootstrap-server", &bs, "--command-config", &cfg, "--create", "--topic", "bulk", "--partitions", "8"]);
+    assert!(t.status.success(), "{}", String::from_utf8_lossy(&t.stderr));
+    let p = rk(&[
+        "perf-test",
+        "producer",
+        "--bootstrap-server",
+        &bs,
+        "--producer.config",
+        &cfg,
+        "--topic",
+        "bulk",
+        "--num-records",
+        "40000",
+        "--record-size",
+        "1000",
+        "--throughput",
+        "-1",
+    ]);
+    assert!(String::from_utf8_lossy(&p.stdout).contains("40000 records sent"), "{}", String::from_utf8_lossy(&p.stderr));
+    let c = rk(&[
+        "perf-test",
+        "consumer",
+        "--bootstrap-server",
+        &bs,
+        "--consumer.config",
+        &cfg,
+        "--topic",
+        "bulk",
+        "--messages",
+        "40000",
+        "--timeout",
+        "15000",
+        "--hide-header",
+    ]);
+    let line = String::from_utf8_lossy(&c.stdout);
+    assert_eq!(
+        line.split(',').nth(4).map(str::trim),
+        Some("40000"),
+        "all records read back over TLS: {line} {}",
+        String::from_utf8_lossy(&c.stderr)
+    );
+
     // The same settings through a bare connection (what the replica fetcher uses).
     let security = rk::client::security::Security::from_props(&props(&ok)).unwrap();
     assert!(Connection::connect_with(&format!("127.0.0.1:{}", ports["SSL"]), "x", &security).await.is_ok());

@@ -347,6 +347,9 @@ impl Broker {
             max_interval: Duration::from_millis(config.metadata_snapshot_interval_ms),
         };
         let publisher = MetadataPublisher::start(image.clone(), listeners, metadata_log.clone(), policy);
+        if config.kraft.is_some() && config.controller_protocol == "SSL" {
+            quorum_tls(&config)?;
+        }
         let quorum = match (loaded, &config.kraft) {
             (Some(l), Some(k)) => Some(quorum::Quorum::start(config.node_id, k, l, publisher.clone()).await?),
             _ => {
@@ -433,6 +436,21 @@ impl Broker {
         };
         Ok(RunningBroker { broker, addr, recovered: !clean && !fresh, stop, tasks, lifecycle })
     }
+}
+
+/// TLS for the quorum's connections (the controller listener mapped to SSL): the server
+/// side where this node is a controller, the client side everywhere.
+fn quorum_tls(config: &BrokerConfig) -> Result<(), BrokerError> {
+    let name = config.props.get("controller.listener.names").and_then(|n| n.split(',').next()).unwrap_or("CONTROLLER").trim().to_string();
+    let props = config.listener_props(&name);
+    let err = |e: String| BrokerError::Config(format!("controller listener {name}: {e}"));
+    let server = match config.kraft.as_ref().and_then(|k| k.controller_listen) {
+        Some(_) => Some(crate::security::tls::ReloadingServerConfig::new(props.clone()).map_err(err)?),
+        None => None,
+    };
+    let client = Arc::new(crate::security::tls::client_config(&props).map_err(err)?);
+    let _ = quorum::net::TLS.set(quorum::net::QuorumTls { server, client });
+    Ok(())
 }
 
 /// Periodic retention and time-based flushing.

@@ -235,7 +235,7 @@ impl Connection {
     pub async fn send_no_response<R: Request>(&self, req: &R) -> Result<(), ClientError> {
         let v = self.version_for::<R>()?;
         let (_, frame) = self.frame(req, v)?;
-        self.writer.lock().await.write_all(&frame).await?;
+        write_flushed(&mut *self.writer.lock().await, &frame).await?;
         Ok(())
     }
 
@@ -273,7 +273,7 @@ impl Connection {
             }
             w.0.insert(correlation, tx);
         }
-        if let Err(e) = self.writer.lock().await.write_all(&frame).await {
+        if let Err(e) = write_flushed(&mut *self.writer.lock().await, &frame).await {
             self.waiters.lock().expect("waiters lock").0.remove(&correlation);
             return Err(e.into());
         }
@@ -287,6 +287,13 @@ impl Connection {
             _response: std::marker::PhantomData,
         })
     }
+}
+
+/// Writes a whole frame and flushes it: a TLS stream keeps encrypted records it could not
+/// send yet until it is written to or flushed again (plain sockets: flush is free).
+async fn write_flushed(w: &mut Writer, frame: &[u8]) -> std::io::Result<()> {
+    w.write_all(frame).await?;
+    w.flush().await
 }
 
 /// A request on the wire whose answer has not been read yet.

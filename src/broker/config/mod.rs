@@ -54,6 +54,8 @@ pub struct BrokerConfig {
     /// The listener brokers use with each other (`inter.broker.listener.name`, else the
     /// first client listener).
     pub inter_broker_listener: String,
+    /// The controller listener's protocol (PLAINTEXT or SSL), for the quorum's connections.
+    pub controller_protocol: String,
     /// How this broker connects to others (replication, transaction markers): the
     /// inter-broker listener's protocol, its ssl.* settings, and for SASL
     /// `sasl.mechanism.inter.broker.protocol` with the username/password of that
@@ -216,12 +218,13 @@ impl BrokerConfig {
         let controller_names: Vec<String> =
             get("controller.listener.names").split(',').map(|s| s.trim().to_ascii_uppercase()).filter(|s| !s.is_empty()).collect();
         let listeners = parse_listeners(&get("listeners"), "listeners", &map, &controller_names)?;
-        if let Some(l) = listeners.iter().find(|l| controller_names.contains(&l.name) && l.protocol != "PLAINTEXT") {
+        // The quorum speaks rk's own protocol: TLS (with client certificates for mutual
+        // authentication) secures it; SASL does not apply.
+        let controller_protocol = controller_names.first().and_then(|n| map.get(n)).cloned().unwrap_or_else(|| "PLAINTEXT".into());
+        if controller_protocol.starts_with("SASL") {
             return Err(format!(
-                "Invalid value {} for configuration listeners: controller listener {} uses {}; rk's controller quorum listener serves PLAINTEXT only (keep it on a private network)",
-                get("listeners"),
-                l.name,
-                l.protocol
+                "Invalid value {} for configuration listener.security.protocol.map: the controller listener uses {controller_protocol}; rk's controller quorum serves PLAINTEXT or SSL (use ssl.client.auth=required to authenticate peers)",
+                get("listener.security.protocol.map"),
             ));
         }
         let inter = get("inter.broker.listener.name").trim().to_ascii_uppercase();
@@ -289,6 +292,7 @@ impl BrokerConfig {
             listeners,
             client_listeners,
             inter_broker_listener,
+            controller_protocol,
             inter_broker_security: crate::client::security::Security::plaintext(),
             advertised_host,
             advertised_port,
@@ -490,14 +494,22 @@ mod tests {
         assert!(c.listener_props("INTERNAL").contains_key("plain.sasl.jaas.config"));
         assert!(!c.listener_props("PLAINTEXT").contains_key("plain.sasl.jaas.config"));
         assert!(c.inter_broker_security.sasl.is_some(), "brokers log in with the JAAS username/password");
-        // The controller quorum listener stays PLAINTEXT.
+        // The controller quorum listener may be PLAINTEXT or SSL, not SASL.
         let e = BrokerConfig::from_pairs(pairs(&[
             ("listeners", "PLAINTEXT://127.0.0.1:0,CONTROLLER://127.0.0.1:0"),
             ("listener.security.protocol.map", "PLAINTEXT:PLAINTEXT,CONTROLLER:SSL"),
             ("controller.listener.names", "CONTROLLER"),
         ]))
+        .unwrap()
+        .0;
+        assert_eq!(e.controller_protocol, "SSL", "an SSL controller listener is accepted");
+        let e = BrokerConfig::from_pairs(pairs(&[
+            ("listeners", "PLAINTEXT://127.0.0.1:0,CONTROLLER://127.0.0.1:0"),
+            ("listener.security.protocol.map", "PLAINTEXT:PLAINTEXT,CONTROLLER:SASL_SSL"),
+            ("controller.listener.names", "CONTROLLER"),
+        ]))
         .unwrap_err();
-        assert!(e.contains("controller quorum listener serves PLAINTEXT only"), "{e}");
+        assert!(e.contains("controller quorum serves PLAINTEXT or SSL"), "{e}");
         let e = BrokerConfig::from_pairs(pairs(&[("listeners", "FOO://127.0.0.1:9093")])).unwrap_err();
         assert!(e.contains("No security protocol defined for listener FOO"), "{e}");
     }

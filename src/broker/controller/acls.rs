@@ -10,7 +10,6 @@ use kafka_protocol::error::ResponseError as E;
 use std::collections::BTreeSet;
 use uuid::Uuid;
 
-
 fn invalid(m: String) -> TopicError {
     TopicError(E::InvalidRequest.code(), m)
 }

@@ -218,6 +218,8 @@ async fn next_request<R: AsyncRead + Unpin>(
         Err(_) => Ok(false),
         Ok(Ok([])) => Ok(false),
         Ok(Ok(_)) => Ok(true),
+        // A TLS client that closes without close_notify (most do) ends the connection.
+        Ok(Err(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => Ok(false),
         Ok(Err(e)) => Err(e.into()),
     }
 }
@@ -285,8 +287,10 @@ async fn requests<R: AsyncRead + Unpin + Send, W: frame::Sink>(
             frame::write_frame(&mut writer, resp).await?;
         }
         // Coalesce pipelined responses: flush only when no further request is buffered.
+        // Always then, even with the BufWriter empty: large writes bypass it, and a TLS
+        // stream keeps encrypted records of its own until flushed.
         let mute_ms = ctx.throttle_ms.swap(0, std::sync::atomic::Ordering::Relaxed);
-        if (reader.buffer().is_empty() || mute_ms > 0) && !writer.buffer().is_empty() {
+        if reader.buffer().is_empty() || mute_ms > 0 {
             writer.flush().await?;
         }
         if mute_ms > 0 {

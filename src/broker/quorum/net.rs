@@ -1,7 +1,10 @@
 //! The quorum's transport on the CONTROLLER listener: length-prefixed JSON frames carrying
 //! openraft's RPCs (AppendEntries, Vote, InstallSnapshot) and the controller's own calls
 //! (commands forwarded to the active controller, broker registration and heartbeats).
-//! Only rk nodes speak it; Kafka clients never reach this listener.
+//! Only rk nodes speak it; Kafka clients never reach this listener. With the controller
+//! listener mapped to SSL, every connection is TLS (`TLS`): servers present the listener's
+//! certificate and, with `ssl.client.auth=required`, accept only peers whose certificates
+//! the listener's trust store signs.
 
 use super::{Raft, TypeConfig};
 use openraft::BasicNode;
@@ -19,6 +22,23 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
 type NodeId = u64;
+
+/// A quorum connection: plain TCP or TLS.
+pub trait QuorumStream: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send {}
+impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send> QuorumStream for T {}
+type Stream = Box<dyn QuorumStream>;
+
+/// TLS of the controller listener (None: PLAINTEXT): the server side where this node is a
+/// controller, the client side for every node that connects to controllers. Set once at
+/// start (one broker per process).
+pub struct QuorumTls {
+    pub server: Option<Arc<crate::security::tls::ReloadingServerConfig>>,
+    pub client: Arc<rustls::ClientConfig>,
+}
+
+pub static TLS: OnceLock<QuorumTls> = OnceLock::new();
+
+const TLS_HANDSHAKE: Duration = Duration::from_secs(10);
 /// The largest frame accepted (a snapshot chunk is at most a few MiB).
 const MAX_FRAME: usize = 64 << 20;
 
@@ -59,14 +79,14 @@ pub struct Session {
     pub broker: Option<(i32, i64)>,
 }
 
-async fn write_frame(s: &mut TcpStream, body: &[u8]) -> std::io::Result<()> {
+async fn write_frame(s: &mut Stream, body: &[u8]) -> std::io::Result<()> {
     let mut buf = Vec::with_capacity(4 + body.len());
     buf.extend_from_slice(&(body.len() as u32).to_be_bytes());
     buf.extend_from_slice(body);
     s.write_all(&buf).await
 }
 
-async fn read_frame(s: &mut TcpStream) -> std::io::Result<Vec<u8>> {
+async fn read_frame(s: &mut Stream) -> std::io::Result<Vec<u8>> {
     let n = s.read_u32().await? as usize;
     if n > MAX_FRAME {
         return Err(std::io::Error::other(format!("quorum frame of {n} bytes is larger than {MAX_FRAME}")));
@@ -79,13 +99,24 @@ async fn read_frame(s: &mut TcpStream) -> std::io::Result<Vec<u8>> {
 /// Serves the CONTROLLER listener until the task is dropped.
 pub async fn serve(listener: TcpListener, quorum: std::sync::Weak<super::Quorum>) {
     loop {
-        let Ok((mut sock, _)) = listener.accept().await else { continue };
-        let _ = sock.set_nodelay(true);
+        let Ok((tcp, peer)) = listener.accept().await else { continue };
+        let _ = tcp.set_nodelay(true);
         let Some(q) = quorum.upgrade() else { return };
         let (raft, controller) = (q.raft.clone(), q.controller.clone());
         drop(q);
         let quorum = quorum.clone();
         tokio::spawn(async move {
+            let mut sock: Stream = match TLS.get().and_then(|t| t.server.as_ref()) {
+                None => Box::new(tcp),
+                Some(cfg) => {
+                    let acceptor = tokio_rustls::TlsAcceptor::from(cfg.current());
+                    match tokio::time::timeout(TLS_HANDSHAKE, acceptor.accept(tcp)).await {
+                        Ok(Ok(s)) => Box::new(s),
+                        Ok(Err(e)) => return tracing::warn!(%peer, "controller listener: TLS handshake failed: {e}"),
+                        Err(_) => return tracing::warn!(%peer, "controller listener: no TLS handshake within 10 s"),
+                    }
+                }
+            };
             let mut session = Session::default();
             while let Ok(frame) = read_frame(&mut sock).await {
                 let resp = match serde_json::from_slice::<Request>(&frame) {
@@ -146,7 +177,7 @@ async fn handle(req: Request, raft: &OnceLock<Raft>, controller: &OnceLock<Arc<d
 /// an error.
 pub struct PeerConn {
     addr: String,
-    sock: tokio::sync::Mutex<Option<TcpStream>>,
+    sock: tokio::sync::Mutex<Option<Stream>>,
 }
 
 /// When each peer was first found unreachable (connection refused: its process is gone),
@@ -201,7 +232,20 @@ impl PeerConn {
                 })?;
             HEALTH.mark(&self.addr, true);
             let _ = s.set_nodelay(true);
-            *guard = Some(s);
+            *guard = Some(match TLS.get() {
+                None => Box::new(s),
+                Some(tls) => {
+                    let host =
+                        self.addr.rsplit_once(':').map_or(self.addr.as_str(), |(h, _)| h).trim_start_matches('[').trim_end_matches(']');
+                    let name = rustls::pki_types::ServerName::try_from(host.to_string()).map_err(|e| (true, e.to_string()))?;
+                    let connect = tokio_rustls::TlsConnector::from(tls.client.clone()).connect(name, s);
+                    let tls_stream = tokio::time::timeout(timeout, connect)
+                        .await
+                        .map_err(|_| (true, format!("TLS handshake with {} timed out", self.addr)))?
+                        .map_err(|e| (true, format!("TLS handshake with {} failed: {e}", self.addr)))?;
+                    Box::new(tls_stream)
+                }
+            });
         }
         let sock = guard.as_mut().expect("connected above");
         let answer = tokio::time::timeout(timeout, async {

@@ -98,12 +98,8 @@ impl AclIndex {
         let mut by_type: HashMap<i8, TypeIndex> = HashMap::new();
         for a in image.acls.values() {
             let t = by_type.entry(a.resource_type).or_default();
-            let e = Entry {
-                principal: a.principal.clone(),
-                host: a.host.clone(),
-                op: a.operation,
-                allow: a.permission == permission::ALLOW,
-            };
+            let e =
+                Entry { principal: a.principal.clone(), host: a.host.clone(), op: a.operation, allow: a.permission == permission::ALLOW };
             match a.pattern_type {
                 super::pattern::LITERAL => t.literal.entry(a.resource_name.clone()).or_default().push(e),
                 super::pattern::PREFIXED => {

@@ -289,7 +289,8 @@ mod tests {
         let (_, other) = key("k2");
         let b64 = |b: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b);
         let point = good.public_key().as_ref();
-        let jwks = serde_json::json!({"keys": [{"kty": "EC", "crv": "P-256", "kid": good_kid, "x": b64(&point[1..33]), "y": b64(&point[33..])}]});
+        let jwks =
+            serde_json::json!({"keys": [{"kty": "EC", "crv": "P-256", "kid": good_kid, "x": b64(&point[1..33]), "y": b64(&point[33..])}]});
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("jwks.json");
         std::fs::write(&path, jwks.to_string()).unwrap();
@@ -317,10 +318,12 @@ mod tests {
         assert!(v.validate(&sign(&good, "k1", wrong_iss)).unwrap_err().0.contains("issuer"));
         let unsigned = format!("{}.{}.", b64(br#"{"alg":"none"}"#), b64(claims.to_string().as_bytes()));
         assert!(v.validate(&unsigned).is_err(), "alg none is refused when a JWKS is configured");
-        assert!(Validator::from_props(
-            &[("sasl.oauthbearer.jwks.endpoint.url".to_string(), "https://idp.example/jwks".to_string())].into(),
-            &BTreeMap::new()
-        )
-        .is_err());
+        assert!(
+            Validator::from_props(
+                &[("sasl.oauthbearer.jwks.endpoint.url".to_string(), "https://idp.example/jwks".to_string())].into(),
+                &BTreeMap::new()
+            )
+            .is_err()
+        );
     }
 }
