@@ -14,6 +14,7 @@ pub mod interbroker;
 pub mod lifecycle;
 pub mod log;
 pub mod metadata;
+pub mod metrics;
 pub mod network;
 pub mod quorum;
 pub mod replica;
@@ -80,6 +81,8 @@ pub struct Broker {
     caught_up: tokio::sync::watch::Sender<bool>,
     /// The client listeners as bound and advertised.
     pub listeners: Vec<BoundListener>,
+    /// Request-path metrics (`/metrics` on metrics.listener).
+    pub metrics: metrics::BrokerMetrics,
     _lock: File,
 }
 
@@ -97,6 +100,8 @@ pub struct BoundListener {
 pub struct RunningBroker {
     pub broker: Arc<Broker>,
     pub addr: SocketAddr,
+    /// Where /metrics is served (metrics.listener), if it is.
+    pub metrics_addr: Option<SocketAddr>,
     pub recovered: bool,
     stop: tokio::sync::watch::Sender<bool>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
@@ -166,6 +171,11 @@ impl Broker {
         }
         let mut rx = self.caught_up.subscribe();
         let _ = tokio::time::timeout(Duration::from_secs(30), rx.wait_for(|v| *v)).await;
+    }
+
+    /// Whether this broker serves clients (readiness).
+    pub fn is_caught_up(&self) -> bool {
+        *self.caught_up.borrow()
     }
 
     pub(crate) fn set_caught_up(&self) {
@@ -418,6 +428,7 @@ impl Broker {
             interbroker: interbroker::InterBroker::default(),
             caught_up: tokio::sync::watch::channel(serves_at_once).0,
             listeners: bound_listeners,
+            metrics: metrics::BrokerMetrics::default(),
             _lock: lock,
         });
         let _ = broker.interbroker.security.set(broker.config.inter_broker_security.clone());
@@ -428,13 +439,20 @@ impl Broker {
         for (sock, spec, _) in listeners {
             tasks.push(tokio::spawn(network::serve(sock, spec, broker.clone(), stop_rx.clone())));
         }
+        let mut metrics_addr = None;
+        if let Some(v) = broker.config.props.get("metrics.listener").filter(|v| !v.trim().is_empty()) {
+            let addr = metrics::http::parse_listener(v).map_err(BrokerError::Config)?;
+            let sock = TcpListener::bind(addr).await.map_err(|source| BrokerError::Bind { addr, source })?;
+            metrics_addr = sock.local_addr().ok();
+            tasks.push(tokio::spawn(metrics::http::serve(sock, Arc::downgrade(&broker), stop_rx.clone())));
+        }
         let lifecycle = match &broker.quorum {
             Some(q) if broker.config.kraft.as_ref().is_some_and(|k| k.broker) => {
                 Some(lifecycle::BrokerLifecycle::start(broker.clone(), q.clone(), addr.port(), stop_rx))
             }
             _ => None,
         };
-        Ok(RunningBroker { broker, addr, recovered: !clean && !fresh, stop, tasks, lifecycle })
+        Ok(RunningBroker { broker, addr, metrics_addr, recovered: !clean && !fresh, stop, tasks, lifecycle })
     }
 }
 

@@ -138,6 +138,9 @@ pub fn run(cmd: ServerCommand) -> anyhow::Result<i32> {
             tracing::info!("recovered the data dir after an unclean shutdown");
         }
         let role = if running.broker.config.kraft.as_ref().is_some_and(|k| !k.broker) { "controller" } else { "broker" };
+        if let Some(m) = running.metrics_addr {
+            println!("rk: metrics on http://{m}/metrics");
+        }
         for l in &running.broker.listeners {
             println!("rk: listener {}://{} ({}, advertised {}:{})", l.name, l.bound, l.protocol, l.host, l.port);
         }

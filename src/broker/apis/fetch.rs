@@ -294,10 +294,13 @@ pub async fn handle(ctx: &Ctx<'_>, req: FetchRequest) -> FetchReply {
             };
             responses.push(t);
         }
+        let mut sent = o.data.records.as_ref().map_or(0, |r| r.len());
         if let Some(r) = o.region.take() {
+            sent = r.len;
             o.data.records = Some(frame::marker(&nonce, regions.len()));
             regions.push(r);
         }
+        b.metrics.fetched(&sp.topic, sent, o.data.error_code);
         responses.last_mut().expect("pushed").partitions.push(o.data);
     }
     {

@@ -69,6 +69,8 @@ type Handler = for<'a> fn(&'a Arc<Broker>, &'a ConnectionInfo, RequestHeader, By
 
 pub struct Api {
     pub key: ApiKey,
+    /// Kafka's request name (metrics label).
+    pub name: &'static str,
     /// Lowest version we decode.
     pub min: i16,
     pub max: i16,
@@ -95,6 +97,7 @@ macro_rules! api_table {
         pub static APIS: &[Api] = &[$(
             Api {
                 key: ApiKey::$key,
+                name: stringify!($key),
                 min: $min,
                 max: $max,
                 advertised_min: $adv,
@@ -253,6 +256,7 @@ pub async fn dispatch(broker: &Arc<Broker>, conn: &ConnectionInfo, mut frame: By
         broker.wait_caught_up().await;
     }
     tracing::trace!(api = ?key, version, correlation_id, client = %conn.client_host, "request");
+    let started = std::time::Instant::now();
     let answer = if broker.client_quotas.enabled(crate::broker::security::quota::QuotaType::Request) {
         let client_id = header.client_id.as_ref().map_or(String::new(), |s| s.to_string());
         quotas::request_time(broker, conn, key, version, client_id, (api.handler)(broker, conn, header, frame)).await
@@ -260,6 +264,7 @@ pub async fn dispatch(broker: &Arc<Broker>, conn: &ConnectionInfo, mut frame: By
         (api.handler)(broker, conn, header, frame).await
     };
     tracing::trace!(api = ?key, correlation_id, "answered");
+    broker.metrics.request(api.name, started.elapsed().as_secs_f64() * 1000.0);
     answer
 }
 

@@ -193,7 +193,9 @@ pub async fn handle(ctx: &Ctx<'_>, req: ProduceRequest) -> MaybeResponse<Produce
     let appends = b.replicas.append_records(appends, req.acks, timeout, AppendOrigin::Client).await;
     for (a, slot) in appends.into_iter().zip(slots) {
         let resp = &mut topics[slot.0].2[slot.1];
-        match a.result.unwrap_or_else(|| Err(LogError::Io(std::io::Error::other("the append did not run")))) {
+        let result = a.result.unwrap_or_else(|| Err(LogError::Io(std::io::Error::other("the append did not run"))));
+        b.metrics.produced(&a.partition.topic, result.as_ref().map(|i| (i.record_count, a.buf.len())).map_err(|e| e.code()));
+        match result {
             Ok(info) => {
                 resp.base_offset = info.base_offset;
                 resp.log_append_time_ms = info.log_append_time;

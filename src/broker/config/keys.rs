@@ -254,6 +254,8 @@ pub const BROKER_KEYS: &[BrokerKey] = &[
     key("super.users", Kind::Str, "", "Principals allowed everything: User:admin;User:broker."),
     key("allow.everyone.if.no.acl.found", Kind::Bool, "false", "Allow access to resources no ACL matches."),
     key("principal.builder.class", Kind::Str, "", "Accepted for compatibility (rk builds Kafka's default principals)."),
+    // Metrics.
+    key("metrics.listener", Kind::Str, "", "http://host:port serving Prometheus /metrics, /health/live and /health/ready (unset: off)."),
     // Quotas.
     key("quota.window.num", Kind::Int { min: 1 }, "11", "Samples kept for client quota rates."),
     key("quota.window.size.seconds", Kind::Int { min: 1 }, "1", "Time span of one quota sample."),

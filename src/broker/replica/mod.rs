@@ -46,6 +46,9 @@ pub struct ReplicaManager {
     /// Set when the broker stops: long polls answer at once instead of holding the
     /// shutdown (and the clients waiting for the connection to close) for their max wait.
     stopping: tokio::sync::watch::Sender<bool>,
+    /// Produce (acks=all) and fetch (long poll) requests waiting in the purgatory now.
+    pub waiting_produce: std::sync::atomic::AtomicU64,
+    pub waiting_fetch: std::sync::atomic::AtomicU64,
 }
 
 pub fn log_config_for(broker: &BrokerConfig, topic: &TopicImage) -> LogConfig {
@@ -103,6 +106,8 @@ impl ReplicaManager {
         ReplicaManager {
             throttle: throttle::Throttle::default(),
             stopping: tokio::sync::watch::channel(false).0,
+            waiting_produce: Default::default(),
+            waiting_fetch: Default::default(),
             fetchers: fetcher::FetcherManager::new(
                 broker.node_id,
                 cfg,

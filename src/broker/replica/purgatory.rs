@@ -21,6 +21,22 @@ pub struct PendingAppend {
     pub guard: Option<u64>,
 }
 
+/// Counts an operation as waiting in the purgatory while it lives (metrics).
+struct Waiting<'a>(&'a std::sync::atomic::AtomicU64);
+
+impl<'a> Waiting<'a> {
+    fn new(n: &'a std::sync::atomic::AtomicU64) -> Waiting<'a> {
+        n.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Waiting(n)
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
 /// Below this many bytes a request's appends run one after another: threads cost more
 /// than they save.
 const PARALLEL_MIN_BYTES: usize = 256 * 1024;
@@ -80,6 +96,7 @@ impl ReplicaManager {
             return appends;
         }
         let deadline = Instant::now() + timeout;
+        let mut counted = None;
         loop {
             let notify = Arc::new(Notify::new());
             let mut waiting = false;
@@ -111,6 +128,7 @@ impl ReplicaManager {
                 }
                 return appends;
             }
+            counted.get_or_insert_with(|| Waiting::new(&self.waiting_produce));
             let _ = tokio::time::timeout(deadline - now, notify.notified()).await;
         }
     }
@@ -125,6 +143,7 @@ impl ReplicaManager {
         deadline: Instant,
         mut read: impl FnMut() -> F,
     ) -> T {
+        let mut counted = None;
         loop {
             // Register for wake-ups before reading so an append in between is not missed.
             let notify = Arc::new(Notify::new());
@@ -137,6 +156,7 @@ impl ReplicaManager {
             if bytes >= min_bytes.max(1) || answer_now || now >= deadline || stopping {
                 return result;
             }
+            counted.get_or_insert_with(|| Waiting::new(&self.waiting_fetch));
             let mut stop = self.stopping.subscribe();
             tokio::select! {
                 _ = tokio::time::timeout(deadline - now, notify.notified()) => {}
