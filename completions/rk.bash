@@ -25,6 +25,9 @@ _rk() {
             rk,configs)
                 cmd="rk__subcmd__configs"
                 ;;
+            rk,console)
+                cmd="rk__subcmd__console"
+                ;;
             rk,console-consumer)
                 cmd="rk__subcmd__console__subcmd__consumer"
                 ;;
@@ -75,6 +78,9 @@ _rk() {
                 ;;
             rk__subcmd__help,configs)
                 cmd="rk__subcmd__help__subcmd__configs"
+                ;;
+            rk__subcmd__help,console)
+                cmd="rk__subcmd__help__subcmd__console"
                 ;;
             rk__subcmd__help,console-consumer)
                 cmd="rk__subcmd__help__subcmd__console__subcmd__consumer"
@@ -239,7 +245,7 @@ _rk() {
 
     case "${cmd}" in
         rk)
-            opts="-h -V --help --version server topics configs acls console-producer console-consumer consumer-groups dump-log transactions leader-election metadata-quorum reassign-partitions perf-test completions man links help"
+            opts="-h -V --help --version server topics configs acls console console-producer console-consumer consumer-groups dump-log transactions leader-election metadata-quorum reassign-partitions perf-test completions man links help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -409,6 +415,52 @@ _rk() {
                     ;;
                 --output)
                     COMPREPLY=($(compgen -W "text json table" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        rk__subcmd__console)
+            opts="-h -V --bootstrap-server --command-config --command-property --listen --clusters --username --password --password-file --read-only --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --bootstrap-server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --command-config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --command-property)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --listen)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --clusters)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --username)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --password)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --password-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 *)
@@ -719,7 +771,7 @@ _rk() {
             return 0
             ;;
         rk__subcmd__help)
-            opts="server topics configs acls console-producer console-consumer consumer-groups dump-log transactions leader-election metadata-quorum reassign-partitions perf-test completions man links help"
+            opts="server topics configs acls console console-producer console-consumer consumer-groups dump-log transactions leader-election metadata-quorum reassign-partitions perf-test completions man links help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -761,6 +813,20 @@ _rk() {
             return 0
             ;;
         rk__subcmd__help__subcmd__configs)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        rk__subcmd__help__subcmd__console)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

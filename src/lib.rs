@@ -12,6 +12,7 @@ pub mod alloc;
 pub mod broker;
 pub mod cli;
 pub mod client;
+pub mod console;
 pub mod frame;
 pub mod properties;
 pub mod security;

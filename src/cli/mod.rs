@@ -5,6 +5,7 @@ pub mod acls;
 pub mod common;
 pub mod completions;
 pub mod configs;
+pub mod console;
 pub mod console_consumer;
 pub mod console_producer;
 pub mod consumer_groups;
@@ -45,6 +46,8 @@ pub enum Command {
     Configs(configs::ConfigsArgs),
     /// Add, remove and list ACLs (kafka-acls.sh).
     Acls(acls::AclsArgs),
+    /// A web console for any Kafka-compatible cluster: topics, messages, groups, lag (kafka-map).
+    Console(console::ConsoleArgs),
     /// Read lines from stdin and produce them as records (kafka-console-producer.sh).
     ConsoleProducer(console_producer::ConsoleProducerArgs),
     /// Consume records and print them (kafka-console-consumer.sh).
@@ -129,6 +132,7 @@ pub fn main(args: Vec<OsString>) -> i32 {
         Command::Topics(a) => topics::run(a),
         Command::Configs(a) => configs::run(a),
         Command::Acls(a) => acls::run(a),
+        Command::Console(a) => console::run(a),
         Command::ConsoleProducer(a) => console_producer::run(a),
         Command::ConsoleConsumer(a) => console_consumer::run(a),
         Command::LeaderElection(a) => leader_election::run(a),

@@ -3,7 +3,7 @@
 //! but errors go to stderr with a non-zero exit.
 
 mod describe;
-mod reset;
+pub(crate) mod reset;
 
 pub(crate) use super::common::usage_error;
 use super::common::{ClientArgs, OutputFormat};
