@@ -44,7 +44,7 @@ pub fn page(title: &str, cluster: &str, clusters: &[String], csrf: &str, body: &
         .collect();
     format!(
         "{}<body><header><a class=\"brand\" href=\"/c/{c}\">rk console</a><nav><a href=\"/c/{c}\">Cluster</a><a href=\"/c/{c}/topics\">Topics</a>\
-<a href=\"/c/{c}/groups\">Consumer groups</a></nav><select id=\"cluster-switch\" aria-label=\"cluster\">{options}</select>\
+<a href=\"/c/{c}/groups\">Consumer groups</a><a href=\"/c/{c}/acls\">ACLs</a><a href=\"/c/{c}/users\">Users</a></nav><select id=\"cluster-switch\" aria-label=\"cluster\">{options}</select>\
 <button id=\"theme\" type=\"button\" title=\"dark mode\">◐</button><form method=\"post\" action=\"/logout\" class=\"inline\">{}<button>Log out</button></form></header>\
 <main data-csrf=\"{}\"><h1>{}</h1>{body}</main></body></html>",
         head(title),

@@ -1,13 +1,15 @@
 //! `rk console`: a web console for any Kafka-compatible cluster (kafka-map's job), served
 //! by axum from this binary with its pages, script and styles embedded. It talks to the
 //! clusters only through rk's client library. `auth.rs` owns login, sessions and CSRF;
-//! `pages.rs` the server-rendered views; `actions.rs` the changes; `api.rs` the JSON API.
+//! `pages.rs` the server-rendered views; `actions.rs` the changes; `security.rs` ACLs and
+//! SCRAM users; `api.rs` the JSON API.
 
 mod actions;
 mod api;
 mod auth;
 mod html;
 mod pages;
+mod security;
 
 use crate::client::admin::Admin;
 use crate::client::{ClientConfig, Cluster};
@@ -96,6 +98,10 @@ pub fn router(cfg: ConsoleConfig) -> Router {
         .route("/c/{c}/groups", get(pages::groups))
         .route("/c/{c}/groups/{g}", get(pages::group))
         .route("/c/{c}/groups/{g}/reset", post(actions::reset_offsets))
+        .route("/c/{c}/acls", get(security::acls).post(security::add_acl))
+        .route("/c/{c}/acls/delete", post(security::delete_acl))
+        .route("/c/{c}/users", get(security::users).post(security::save_user))
+        .route("/c/{c}/users/delete", post(security::delete_user))
         .route("/api/topics", get(api::topics_default))
         .route("/api/c/{c}/topics", get(api::topics))
         .route("/api/c/{c}/groups", get(api::groups))

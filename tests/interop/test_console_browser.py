@@ -190,3 +190,25 @@ def test_group_lag_falls_and_offsets_reset_from_the_page(console, browser, broke
     assert f"{topic}" in described and " 0 " in described.replace("\t", " "), described
     browser.get(f"{console}/c/default/groups/{group}")
     assert browser.find_element(By.ID, "total-lag").text == "20"
+
+
+def test_scram_users_from_the_page_and_acls_without_an_authorizer(console, browser, broker):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    login(browser, console)
+    browser.get(f"{console}/c/default/users")
+    for s in browser.find_elements(By.TAG_NAME, "summary"):
+        if "Add a user" in s.text:
+            s.click()
+    user = unique("web-user")
+    browser.find_element(By.NAME, "user").send_keys(user)
+    Select(browser.find_element(By.NAME, "mechanism")).select_by_value("SCRAM-SHA-512")
+    browser.find_element(By.NAME, "password").send_keys("web-secret")
+    browser.find_element(By.XPATH, "//button[text()='Save']").click()
+    eventually(browser, lambda d: [user, "SCRAM-SHA-512", "8192", "Remove"] in cells(d, "users"), "the new user in the list")
+    out = rk("configs", "--bootstrap-server", broker.bootstrap, "--describe", "--entity-type", "users", "--entity-name", user)
+    assert "SCRAM-SHA-512=iterations=8192" in out, out
+    # This broker enforces no ACLs: the page says so instead of failing.
+    browser.get(f"{console}/c/default/acls")
+    assert "No Authorizer is configured" in browser.find_element(By.CSS_SELECTOR, ".error").text
