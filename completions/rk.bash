@@ -425,7 +425,7 @@ _rk() {
             return 0
             ;;
         rk__subcmd__console)
-            opts="-h -V --bootstrap-server --command-config --command-property --listen --clusters --username --password --password-file --read-only --help --version"
+            opts="-h -V --bootstrap-server --command-config --command-property --listen --clusters --username --password --password-file --metrics-url --read-only --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -460,6 +460,10 @@ _rk() {
                     return 0
                     ;;
                 --password-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --metrics-url)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

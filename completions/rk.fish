@@ -148,6 +148,7 @@ complete -c rk -n "__fish_rk_using_subcommand console" -l clusters -d 'Several c
 complete -c rk -n "__fish_rk_using_subcommand console" -l username -d 'The login user name (kafka-map\'s DEFAULT_USERNAME)' -r
 complete -c rk -n "__fish_rk_using_subcommand console" -l password -d 'The login password (kafka-map\'s DEFAULT_PASSWORD); or --password-file' -r
 complete -c rk -n "__fish_rk_using_subcommand console" -l password-file -d 'A file whose first line is the login password' -r -F
+complete -c rk -n "__fish_rk_using_subcommand console" -l metrics-url -d 'The brokers\' metrics endpoints (rk\'s metrics.listener, comma-separated) for the live throughput and lag charts of the cluster given with --bootstrap-server' -r
 complete -c rk -n "__fish_rk_using_subcommand console" -l read-only -d 'Show everything, change nothing'
 complete -c rk -n "__fish_rk_using_subcommand console" -s h -l help -d 'Print help'
 complete -c rk -n "__fish_rk_using_subcommand console" -s V -l version -d 'Print version'

@@ -26,6 +26,10 @@ pub struct ConsoleArgs {
     /// A file whose first line is the login password.
     #[arg(long, value_name = "FILE")]
     pub password_file: Option<PathBuf>,
+    /// The brokers' metrics endpoints (rk's metrics.listener, comma-separated) for the live
+    /// throughput and lag charts of the cluster given with --bootstrap-server.
+    #[arg(long, value_name = "URL")]
+    pub metrics_url: Option<String>,
     /// Show everything, change nothing.
     #[arg(long)]
     pub read_only: bool,
@@ -46,7 +50,10 @@ pub fn run(a: ConsoleArgs) -> anyhow::Result<i32> {
     }
     let clusters = match &a.clusters {
         Some(f) => crate::console::clusters_from_file(f).map_err(anyhow::Error::msg)?,
-        None => vec![crate::console::ClusterEntry::new("default", a.client.config("rk-console")?)],
+        None => {
+            let extra: Vec<String> = a.metrics_url.iter().map(|u| format!("metrics.url={u}")).collect();
+            vec![crate::console::ClusterEntry::new("default", a.client.config_with("rk-console", &[], &extra)?)]
+        }
     };
     if clusters.is_empty() {
         return super::common::usage_error("the clusters file names no cluster");

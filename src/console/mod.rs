@@ -8,6 +8,7 @@ mod actions;
 mod api;
 mod auth;
 mod html;
+mod live;
 mod pages;
 mod security;
 
@@ -105,6 +106,7 @@ pub fn router(cfg: ConsoleConfig) -> Router {
         .route("/api/topics", get(api::topics_default))
         .route("/api/c/{c}/topics", get(api::topics))
         .route("/api/c/{c}/groups", get(api::groups))
+        .route("/api/c/{c}/live", get(live::snapshot))
         .route("/logout", post(auth::logout))
         .layer(axum::middleware::from_fn_with_state(state.clone(), auth::require_login));
     Router::new()

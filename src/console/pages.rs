@@ -19,6 +19,10 @@ pub(super) fn render(state: &State, headers: &HeaderMap, c: &str, title: &str, b
     Html(html::page(title, c, &state.order, &csrf, &body)).into_response()
 }
 
+fn entry_has_metrics(state: &State, c: &str) -> bool {
+    state.entry(c).is_ok_and(|e| e.config.props.get("metrics.url").is_some_and(|u| !u.trim().is_empty()))
+}
+
 pub async fn home(axum::extract::State(state): axum::extract::State<State>) -> Redirect {
     Redirect::to(&format!("/c/{}/topics", url(state.order.first().map(String::as_str).unwrap_or("default"))))
 }
@@ -33,8 +37,17 @@ pub async fn overview(axum::extract::State(state): axum::extract::State<State>, 
             .map(|(id, (h, p))| vec![id.to_string(), esc(h), p.to_string(), if *id == meta.controller { "controller".into() } else { String::new() }])
             .collect();
         let (topics, partitions) = (meta.topics.len(), meta.topics.values().map(|t| t.partitions.len()).sum::<usize>());
+        let live = if entry_has_metrics(&state, &c) {
+            format!(
+                "<section id=\"live\" data-url=\"/api/c/{}/live\"><h2>Live</h2><figure><figcaption>Throughput (bytes/s): <span class=\"in\">in</span> · <span class=\"out\">out</span> <span id=\"live-now\"></span></figcaption><svg id=\"chart-throughput\" viewBox=\"0 0 600 120\" preserveAspectRatio=\"none\"></svg></figure>\
+<figure><figcaption>Consumer lag (records) <span id=\"lag-now\"></span></figcaption><svg id=\"chart-lag\" viewBox=\"0 0 600 120\" preserveAspectRatio=\"none\"></svg></figure></section>",
+                url(&c)
+            )
+        } else {
+            "<p class=\"muted\">Live charts: give the cluster its brokers' metrics endpoints (<code>--metrics-url</code>, or <code>&lt;name&gt;.metrics.url</code> in the clusters file) when it runs rk.</p>".to_string()
+        };
         Ok(format!(
-            "<dl class=\"facts\"><dt>Cluster id</dt><dd id=\"cluster-id\">{}</dd><dt>Controller</dt><dd>{}</dd><dt>Brokers</dt><dd>{}</dd><dt>Topics</dt><dd>{topics}</dd><dt>Partitions</dt><dd>{partitions}</dd></dl>{}",
+            "{live}<dl class=\"facts\"><dt>Cluster id</dt><dd id=\"cluster-id\">{}</dd><dt>Controller</dt><dd>{}</dd><dt>Brokers</dt><dd>{}</dd><dt>Topics</dt><dd>{topics}</dd><dt>Partitions</dt><dd>{partitions}</dd></dl>{}",
             esc(meta.cluster_id.as_deref().unwrap_or("")),
             meta.controller,
             meta.brokers.len(),

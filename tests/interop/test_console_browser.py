@@ -212,3 +212,49 @@ def test_scram_users_from_the_page_and_acls_without_an_authorizer(console, brows
     # This broker enforces no ACLs: the page says so instead of failing.
     browser.get(f"{console}/c/default/acls")
     assert "No Authorizer is configured" in browser.find_element(By.CSS_SELECTOR, ".error").text
+
+
+def test_live_charts_from_an_rk_brokers_metrics(browser, tmp_path):
+    """With --metrics-url the cluster page plots throughput and lag from the broker's
+    /metrics: producing while the page is open shows a non-zero input rate."""
+    from selenium.webdriver.common.by import By
+
+    from conftest import BrokerFactory
+
+    factory = BrokerFactory(str(tmp_path))
+    mport, cport = free_port(), free_port()
+    try:
+        b = factory({"metrics.listener": f"http://127.0.0.1:{mport}"})
+        proc = subprocess.Popen([rk_bin(), "console", "--bootstrap-server", b.bootstrap, "--listen", f"127.0.0.1:{cport}",
+                                 "--password", PASSWORD, "--metrics-url", f"http://127.0.0.1:{mport}"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            url = f"http://127.0.0.1:{cport}"
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline:
+                try:
+                    urllib.request.urlopen(f"{url}/login", timeout=1)
+                    break
+                except OSError:
+                    time.sleep(0.1)
+            login(browser, url)
+            browser.get(f"{url}/c/default")
+            assert browser.find_element(By.ID, "chart-throughput")
+            topic = unique("live")
+            rk("topics", "--bootstrap-server", b.bootstrap, "--create", "--topic", topic)
+            producer = subprocess.Popen([rk_bin(), "perf-test", "producer", "--bootstrap-server", b.bootstrap, "--topic", topic,
+                                         "--num-records", "200000", "--record-size", "100", "--throughput", "20000"],
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            try:
+                def rate_shown(d):
+                    text = d.find_element(By.ID, "live-now").text
+                    lines = d.find_elements(By.CSS_SELECTOR, "#chart-throughput polyline")
+                    return lines and text.startswith("now ") and not text.startswith("now 0 in")
+
+                eventually(browser, rate_shown, "a non-zero input rate on the live chart", timeout=20)
+            finally:
+                producer.kill()
+        finally:
+            proc.terminate()
+            proc.wait(timeout=10)
+    finally:
+        factory.close()
