@@ -11,6 +11,7 @@ mod html;
 mod live;
 mod pages;
 mod security;
+mod stats;
 
 use crate::client::admin::Admin;
 use crate::client::{ClientConfig, Cluster};

@@ -58,21 +58,7 @@ pub async fn overview(axum::extract::State(state): axum::extract::State<State>, 
     render(&state, &headers, &c, &format!("Cluster {c}"), body)
 }
 
-/// (earliest, latest) per (topic, partition): one ListOffsets round per spec through the
-/// admin client, topic by topic.
-pub(super) async fn offsets(admin: &crate::client::admin::Admin, topics: &[(String, Vec<i32>)]) -> BTreeMap<(String, i32), (i64, i64)> {
-    let mut out = BTreeMap::new();
-    for (t, parts) in topics {
-        let early = admin.list_offsets(t, parts, OffsetSpec::Earliest).await.unwrap_or_default();
-        let late = admin.list_offsets(t, parts, OffsetSpec::Latest).await.unwrap_or_default();
-        for ((p, e), (_, l)) in early.into_iter().zip(late) {
-            if let (Ok((e, _)), Ok((l, _))) = (e, l) {
-                out.insert((t.clone(), p), (e, l));
-            }
-        }
-    }
-    out
-}
+pub(super) use super::stats::offsets;
 
 pub async fn topics(axum::extract::State(state): axum::extract::State<State>, Path(c): Path<String>, headers: HeaderMap) -> Response {
     let body = async {
@@ -81,6 +67,7 @@ pub async fn topics(axum::extract::State(state): axum::extract::State<State>, Pa
         let meta = admin.cluster.metadata();
         let list: Vec<(String, Vec<i32>)> = meta.topics.values().map(|t| (t.name.clone(), t.partitions.iter().map(|p| p.index).collect())).collect();
         let offs = offsets(&admin, &list).await;
+        let sizes = super::stats::sizes(&admin).await;
         let rows: Vec<Vec<String>> = meta
             .topics
             .values()
@@ -92,6 +79,7 @@ pub async fn topics(axum::extract::State(state): axum::extract::State<State>, Pa
                     t.partitions.len().to_string(),
                     rf.to_string(),
                     msgs.to_string(),
+                    sizes.get(&t.name).map(|s| super::stats::human(*s)).unwrap_or_default(),
                     if t.internal { "internal".into() } else { String::new() },
                 ]
             })
@@ -109,7 +97,7 @@ pub async fn topics(axum::extract::State(state): axum::extract::State<State>, Pa
         };
         Ok(format!(
             "{create}<input type=\"search\" class=\"filter\" data-table=\"topics\" placeholder=\"Search topics\" aria-label=\"search topics\">{}",
-            html::table("topics", &["Topic", "Partitions", "Replication", "Messages", ""], &rows)
+            html::table("topics", &["Topic", "Partitions", "Replication", "Messages", "Size", ""], &rows)
         ))
     }
     .await;
