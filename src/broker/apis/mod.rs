@@ -6,6 +6,7 @@ mod acls;
 pub mod auth;
 mod cluster;
 mod configs;
+mod describe_topic_partitions;
 mod elect;
 mod fetch;
 mod groups;
@@ -195,6 +196,7 @@ api_table! {
     DescribeQuorum [0, 2, advertised 0] DescribeQuorumRequest => quorum::describe_quorum;
     AlterPartitionReassignments [0, 1, advertised 0] AlterPartitionReassignmentsRequest => reassign::alter;
     ListPartitionReassignments [0, 0, advertised 0] ListPartitionReassignmentsRequest => reassign::list;
+    DescribeTopicPartitions [0, 0, advertised 0] DescribeTopicPartitionsRequest => describe_topic_partitions::handle;
     DescribeAcls [1, 3, advertised 1] DescribeAclsRequest => acls::describe_acls;
     CreateAcls [1, 3, advertised 1] CreateAclsRequest => acls::create_acls;
     DeleteAcls [1, 3, advertised 1] DeleteAclsRequest => acls::delete_acls;
