@@ -154,6 +154,7 @@ async fn second_member_triggers_rebalance_and_both_rejoin() {
     let b = TestBroker::start_with(FAST);
     let mut c1 = b.connect().await;
     let c2 = b.connect().await;
+    assert_eq!(create_topic(&mut c1, "rb-t", 1, &[]).await, 0);
     let j1 = join(&mut c1, "rb", 10_000).await;
     assert_eq!((j1.error_code, j1.generation_id), (0, 1), "member 1 joins alone\n{}", b.log());
     let m1 = j1.member_id.to_string();
@@ -177,7 +178,14 @@ async fn second_member_triggers_rebalance_and_both_rejoin() {
         assert!(Instant::now() < deadline, "member 1 never told about the rebalance");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+    // While the group prepares the rebalance, a member of the current generation may still
+    // commit (Kafka's validateOffsetCommit; librdkafka's 0113 commits then).
+    assert_eq!(commit(&mut c1, "rb", 1, &m1, "rb-t", 5, None).await, 0, "commit during PreparingRebalance\n{}", b.log());
     let r1 = c1.send(&join_req("rb", &m1, None, 10_000)).await.unwrap();
+    // Joined but not synced (CompletingRebalance): the new generation gets
+    // REBALANCE_IN_PROGRESS, the old one ILLEGAL_GENERATION.
+    assert_eq!(commit(&mut c1, "rb", 2, &m1, "rb-t", 6, None).await, E::RebalanceInProgress.code());
+    assert_eq!(commit(&mut c1, "rb", 1, &m1, "rb-t", 6, None).await, E::IllegalGeneration.code());
     let (_c2, r2) = pending.await.unwrap();
     assert_eq!((r1.error_code, r2.error_code), (0, 0));
     assert_eq!((r1.generation_id, r2.generation_id), (2, 2));

@@ -404,14 +404,17 @@ impl GroupCoordinator {
             if g.is_fenced(member_id, instance_id) {
                 return Err(code(E::FencedInstanceId));
             }
-            if g.state == GroupState::CompletingRebalance {
-                return Err(code(E::RebalanceInProgress));
-            }
             if !g.members.contains_key(member_id) {
                 return Err(code(E::UnknownMemberId));
             }
             if generation != g.generation {
                 return Err(code(E::IllegalGeneration));
+            }
+            // Kafka's validateOffsetCommit: a valid member of the current generation may
+            // commit while the group prepares a rebalance; only a group completing one
+            // (assignments not yet synced) answers REBALANCE_IN_PROGRESS.
+            if g.state == GroupState::CompletingRebalance {
+                return Err(code(E::RebalanceInProgress));
             }
             if let Some(m) = g.members.get_mut(member_id) {
                 m.last_heartbeat = std::time::Instant::now();
