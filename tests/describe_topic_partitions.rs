@@ -1,5 +1,6 @@
-//! DescribeTopicPartitions (KIP-966) on the real broker: name order, the partition limit and
-//! the cursor to continue from, unknown topics, and an invalid cursor.
+//! The newer describe APIs on the real broker: DescribeTopicPartitions (KIP-966: name order,
+//! the partition limit and the cursor to continue from, unknown topics, an invalid cursor)
+//! and ListConfigResources (KIP-1142).
 
 mod common;
 
@@ -49,4 +50,20 @@ async fn pages_through_topics_with_a_cursor() {
     assert_eq!(names(&unknown), vec![("nope".into(), vec![], 3)]);
     let invalid = c.send(&ask(&["dtp-a"], 10, Some(("dtp-z", 0)))).await.unwrap();
     assert_eq!(invalid.topics[0].error_code, 42, "INVALID_REQUEST");
+}
+
+#[tokio::test]
+async fn list_config_resources_names_topics_and_brokers() {
+    let b = TestBroker::start();
+    let mut c = b.connect().await;
+    assert_eq!(create_topic(&mut c, "lcr-t", 1, &[]).await, 0);
+    let all = c.send(&ListConfigResourcesRequest::default()).await.unwrap();
+    assert_eq!(all.error_code, 0);
+    let got: Vec<(String, i8)> = all.config_resources.iter().map(|r| (r.resource_name.to_string(), r.resource_type)).collect();
+    assert!(got.contains(&("lcr-t".into(), 2)), "{got:?}");
+    assert!(got.contains(&("1".into(), 4)), "the broker: {got:?}");
+    let topics_only = c.send(&ListConfigResourcesRequest::default().with_resource_types(vec![2])).await.unwrap();
+    assert!(topics_only.config_resources.iter().all(|r| r.resource_type == 2));
+    let bad = c.send(&ListConfigResourcesRequest::default().with_resource_types(vec![99])).await.unwrap();
+    assert_eq!(bad.error_code, 35, "UNSUPPORTED_VERSION for an unknown resource type");
 }

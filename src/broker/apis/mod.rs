@@ -197,6 +197,7 @@ api_table! {
     AlterPartitionReassignments [0, 1, advertised 0] AlterPartitionReassignmentsRequest => reassign::alter;
     ListPartitionReassignments [0, 0, advertised 0] ListPartitionReassignmentsRequest => reassign::list;
     DescribeTopicPartitions [0, 0, advertised 0] DescribeTopicPartitionsRequest => describe_topic_partitions::handle;
+    ListConfigResources [0, 1, advertised 0] ListConfigResourcesRequest => configs::list_config_resources;
     DescribeAcls [1, 3, advertised 1] DescribeAclsRequest => acls::describe_acls;
     CreateAcls [1, 3, advertised 1] CreateAclsRequest => acls::create_acls;
     DeleteAcls [1, 3, advertised 1] DeleteAclsRequest => acls::delete_acls;
