@@ -13,9 +13,17 @@ use axum::response::{IntoResponse, Redirect, Response};
 use std::collections::BTreeMap;
 
 /// CSRF and read-only checks shared by every action.
-fn guard(state: &State, headers: &HeaderMap, csrf: Option<&str>) -> Result<(), auth::Refused> {
+pub(super) fn guard(state: &State, headers: &HeaderMap, csrf: Option<&str>) -> Result<(), auth::Refused> {
     auth::check_csrf(state, headers, csrf)?;
     auth::check_writable(state)
+}
+
+/// The end of an action: back to `to` when it worked, else the page `title` with the error.
+pub(super) fn outcome(state: &State, headers: &HeaderMap, c: &str, title: &str, to: String, done: Result<(), String>) -> Response {
+    match done {
+        Ok(()) => Redirect::to(&to).into_response(),
+        Err(e) => render(state, headers, c, title, Err(e)),
+    }
 }
 
 fn lines(s: &str) -> impl Iterator<Item = (String, String)> + '_ {
@@ -52,13 +60,10 @@ pub async fn create_topic(
             assignment: None,
             configs: lines(f.configs.as_deref().unwrap_or("")).collect(),
         };
-        admin.create_topic(&t, false).await.map_err(|e| e.to_string())
+        admin.create_topic(&t, false).await.map_err(|e| format!("Cannot create topic {}: {e}", f.name))
     }
     .await;
-    match done {
-        Ok(()) => Redirect::to(&format!("/c/{}/topics/{}", url(&c), url(f.name.trim()))).into_response(),
-        Err(e) => render(&state, &headers, &c, "Topics", Err(format!("Cannot create topic {}: {e}", f.name))),
-    }
+    outcome(&state, &headers, &c, "Topics", format!("/c/{}/topics/{}", url(&c), url(f.name.trim())), done)
 }
 
 #[derive(serde::Deserialize)]
@@ -81,13 +86,13 @@ pub async fn alter_config(
         let admin = state.entry(&c)?.admin().await?;
         let value = f.value.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(str::to_string);
         let op = if value.is_some() { 0 } else { 1 };
-        admin.alter_resource_configs(2, &t, &[(f.name.trim().to_string(), op, value)]).await.map_err(|e| e.to_string())
+        admin
+            .alter_resource_configs(2, &t, &[(f.name.trim().to_string(), op, value)])
+            .await
+            .map_err(|e| format!("Cannot alter {}: {e}", f.name))
     }
     .await;
-    match done {
-        Ok(()) => Redirect::to(&format!("/c/{}/topics/{}", url(&c), url(&t))).into_response(),
-        Err(e) => render(&state, &headers, &c, &format!("Topic {t}"), Err(format!("Cannot alter {}: {e}", f.name))),
-    }
+    outcome(&state, &headers, &c, &format!("Topic {t}"), format!("/c/{}/topics/{}", url(&c), url(&t)), done)
 }
 
 #[derive(serde::Deserialize)]
@@ -114,11 +119,8 @@ pub async fn delete_topic(
             Err("The confirmation does not match the topic name; nothing was deleted.".into()),
         );
     }
-    let done = async { state.entry(&c)?.admin().await?.delete_topic(&t).await.map_err(|e| e.to_string()) }.await;
-    match done {
-        Ok(()) => Redirect::to(&format!("/c/{}/topics", url(&c))).into_response(),
-        Err(e) => render(&state, &headers, &c, &format!("Topic {t}"), Err(format!("Cannot delete {t}: {e}"))),
-    }
+    let done = async { state.entry(&c)?.admin().await?.delete_topic(&t).await.map_err(|e| format!("Cannot delete {t}: {e}")) }.await;
+    outcome(&state, &headers, &c, &format!("Topic {t}"), format!("/c/{}/topics", url(&c)), done)
 }
 
 #[derive(serde::Deserialize)]

@@ -2,6 +2,7 @@
 //! mechanisms and iterations, add or change a password, remove), over the same admin APIs
 //! `rk acls` and `rk configs` use. Changes carry the CSRF token and respect --read-only.
 
+use super::actions::{guard, outcome};
 use super::html::{self, esc, url};
 use super::pages::render;
 use super::{State, auth};
@@ -10,12 +11,7 @@ use crate::client::admin_configs::ScramChange;
 use crate::security::scram::Mechanism;
 use axum::extract::{Form, Path};
 use axum::http::HeaderMap;
-use axum::response::{IntoResponse, Redirect, Response};
-
-fn guard(state: &State, headers: &HeaderMap, csrf: Option<&str>) -> Result<(), auth::Refused> {
-    auth::check_csrf(state, headers, csrf)?;
-    auth::check_writable(state)
-}
+use axum::response::{IntoResponse, Response};
 
 fn hidden(name: &str, v: &str) -> String {
     format!("<input type=\"hidden\" name=\"{name}\" value=\"{}\">", esc(v))
@@ -125,10 +121,7 @@ pub async fn add_acl(
         admin.create_acls(&[b]).await.map_err(|e| e.to_string())?.into_iter().next().unwrap_or(Ok(())).map_err(|e| e.to_string())
     }
     .await;
-    match done {
-        Ok(()) => Redirect::to(&format!("/c/{}/acls", url(&c))).into_response(),
-        Err(e) => render(&state, &headers, &c, "ACLs", Err(format!("Cannot add the ACL: {e}"))),
-    }
+    outcome(&state, &headers, &c, "ACLs", format!("/c/{}/acls", url(&c)), done.map_err(|e| format!("Cannot add the ACL: {e}")))
 }
 
 pub async fn delete_acl(
@@ -163,10 +156,7 @@ pub async fn delete_acl(
             .map_err(|e| e.to_string())
     }
     .await;
-    match done {
-        Ok(()) => Redirect::to(&format!("/c/{}/acls", url(&c))).into_response(),
-        Err(e) => render(&state, &headers, &c, "ACLs", Err(format!("Cannot remove the ACL: {e}"))),
-    }
+    outcome(&state, &headers, &c, "ACLs", format!("/c/{}/acls", url(&c)), done.map_err(|e| format!("Cannot remove the ACL: {e}")))
 }
 
 pub async fn users(axum::extract::State(state): axum::extract::State<State>, Path(c): Path<String>, headers: HeaderMap) -> Response {
@@ -233,10 +223,14 @@ async fn change_user(state: &State, c: &str, headers: &HeaderMap, f: UserForm, d
         state.entry(c)?.admin().await?.alter_user_scram(&[change]).await.map_err(|e| e.to_string())
     }
     .await;
-    match done {
-        Ok(()) => Redirect::to(&format!("/c/{}/users", url(c))).into_response(),
-        Err(e) => render(state, headers, c, "SCRAM users", Err(format!("Cannot change user {}: {e}", f.user))),
-    }
+    outcome(
+        state,
+        headers,
+        c,
+        "SCRAM users",
+        format!("/c/{}/users", url(c)),
+        done.map_err(|e| format!("Cannot change user {}: {e}", f.user)),
+    )
 }
 
 pub async fn save_user(

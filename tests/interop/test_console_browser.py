@@ -32,11 +32,11 @@ def rk(*args: str, stdin: str | None = None) -> str:
     return out.stdout
 
 
-@pytest.fixture(scope="module")
-def console(broker):
+def start_console(bootstrap: str, *extra: str):
+    """Starts `rk console` on a free port; returns (process, base URL) once it answers."""
     port = free_port()
-    proc = subprocess.Popen([rk_bin(), "console", "--bootstrap-server", broker.bootstrap, "--listen", f"127.0.0.1:{port}",
-                             "--password", PASSWORD], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen([rk_bin(), "console", "--bootstrap-server", bootstrap, "--listen", f"127.0.0.1:{port}",
+                             "--password", PASSWORD, *extra], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
@@ -45,6 +45,12 @@ def console(broker):
             break
         except OSError:
             time.sleep(0.1)
+    return proc, url
+
+
+@pytest.fixture(scope="module")
+def console(broker):
+    proc, url = start_console(broker.bootstrap)
     yield url
     proc.terminate()
     proc.wait(timeout=10)
@@ -222,20 +228,11 @@ def test_live_charts_from_an_rk_brokers_metrics(browser, tmp_path):
     from conftest import BrokerFactory
 
     factory = BrokerFactory(str(tmp_path))
-    mport, cport = free_port(), free_port()
+    mport = free_port()
     try:
         b = factory({"metrics.listener": f"http://127.0.0.1:{mport}"})
-        proc = subprocess.Popen([rk_bin(), "console", "--bootstrap-server", b.bootstrap, "--listen", f"127.0.0.1:{cport}",
-                                 "--password", PASSWORD, "--metrics-url", f"http://127.0.0.1:{mport}"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        proc, url = start_console(b.bootstrap, "--metrics-url", f"http://127.0.0.1:{mport}")
         try:
-            url = f"http://127.0.0.1:{cport}"
-            deadline = time.monotonic() + 20
-            while time.monotonic() < deadline:
-                try:
-                    urllib.request.urlopen(f"{url}/login", timeout=1)
-                    break
-                except OSError:
-                    time.sleep(0.1)
             login(browser, url)
             browser.get(f"{url}/c/default")
             assert browser.find_element(By.ID, "chart-throughput")
@@ -258,3 +255,26 @@ def test_live_charts_from_an_rk_brokers_metrics(browser, tmp_path):
             proc.wait(timeout=10)
     finally:
         factory.close()
+
+
+def test_read_only_mode_shows_and_changes_nothing(broker):
+    """--read-only: no forms to change anything, and a change with a valid session and CSRF
+    token is still refused."""
+    import http.cookiejar
+    import re
+
+    proc, url = start_console(broker.bootstrap, "--read-only")
+    try:
+        jar = http.cookiejar.CookieJar()
+        opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+        opener.open(f"{url}/login", data=urllib.parse.urlencode({"username": "admin", "password": PASSWORD}).encode(), timeout=5)
+        page = opener.open(f"{url}/c/default/topics", timeout=10).read().decode()
+        assert "Create a topic" not in page
+        csrf = re.search(r'data-csrf="([0-9a-f]+)"', page).group(1)
+        change = urllib.parse.urlencode({"csrf": csrf, "name": unique("ro"), "partitions": "1"}).encode()
+        with pytest.raises(urllib.error.HTTPError) as e:
+            opener.open(f"{url}/c/default/topics", data=change, timeout=5)
+        assert e.value.code == 403 and b"read-only" in e.value.read()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
