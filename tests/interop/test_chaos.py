@@ -1,0 +1,153 @@
+"""The chaos suite (chaos_common.py): idempotent producers and a committing group consumer
+(confluent-kafka) run while faults are injected, then the checker counts Jepsen's
+anomalies over the history; every count must be zero. Faults: kill -9 of a single node,
+kill -9 of the partition leader in a 3-node cluster, SIGSTOP of the leader for longer than
+the broker session timeout, and a corrupted segment tail found at restart.
+
+CHAOS_CYCLES (default 2) sets the cycles per fault; scripts/chaos runs 20 and writes the
+figures to docs/CHAOS.md. Every run appends its figures to target/chaos-results.jsonl.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import signal
+import time
+
+import pytest
+from confluent_kafka.admin import AdminClient, NewTopic
+
+from chaos_common import ANOMALIES, Workload, check, read_all, record
+from conftest import REPO, BrokerFactory, Cluster, unique
+from util import wait_until
+
+CYCLES = int(os.environ.get("CHAOS_CYCLES", "2"))
+RESULTS = os.environ.get("CHAOS_RESULTS", str(REPO / "target" / "chaos-results.jsonl"))
+PARTITIONS = 3
+
+
+def create(bootstrap: str, topic: str, rf: int):
+    a = AdminClient({"bootstrap.servers": bootstrap})
+    config = {"min.insync.replicas": "2"} if rf > 1 else {}
+    a.create_topics([NewTopic(topic, PARTITIONS, rf, config=config)])[topic].result(timeout=30)
+
+    def ready():
+        t = a.list_topics(topic, timeout=5).topics.get(topic)
+        return t is not None and t.error is None and all(p.leader >= 0 and len(p.isrs) == rf for p in t.partitions.values())
+
+    wait_until(ready, timeout=30, message=f"{topic} fully replicated")
+    return a
+
+
+def finish(fault: str, w: Workload, bootstrap: str) -> dict:
+    w.stop()
+    result = check(w.history, read_all(bootstrap, w.topic, PARTITIONS))
+    record(RESULTS, fault, CYCLES, result)
+    assert result["acknowledged"] > 0, result
+    bad = {k: result[k] for k in ANOMALIES if result[k]}
+    assert not bad, f"{fault}: anomalies {bad}; examples {result['examples']}"
+    return result
+
+
+@pytest.fixture
+def single(tmp_path):
+    factory = BrokerFactory(str(tmp_path))
+    b = factory({"group.initial.rebalance.delay.ms": "0"})
+    yield b
+    factory.close()
+
+
+@pytest.fixture
+def trio(tmp_path):
+    c = Cluster(str(tmp_path)).start()
+    yield c
+    c.close()
+
+
+def test_kill9_single_node(single):
+    topic = unique("chaos-k9")
+    create(single.bootstrap, topic, 1)
+    w = Workload(single.bootstrap, topic, unique("g")).start()
+    for _ in range(CYCLES):
+        time.sleep(1.5)
+        single.crash_and_restart()
+    time.sleep(1.5)
+    finish("kill -9 (one node)", w, single.bootstrap)
+
+
+def test_corrupted_segment_tail_at_restart(single):
+    """kill -9, then garbage appended to each partition's active segment (a torn write):
+    recovery truncates it and every acknowledged record is still there."""
+    topic = unique("chaos-corrupt")
+    create(single.bootstrap, topic, 1)
+    w = Workload(single.bootstrap, topic, unique("g")).start()
+    for _ in range(CYCLES):
+        time.sleep(1.5)
+        single.kill9()
+        for seg in glob.glob(os.path.join(single.data_dir, f"{topic}-*", "*.log")):
+            with open(seg, "ab") as f:
+                f.write(os.urandom(300))
+        single.start()
+    time.sleep(1.5)
+    finish("corrupt segment tail (one node)", w, single.bootstrap)
+    assert "truncat" in single.log().lower(), "recovery reports the damage"
+
+
+def leader(adm: AdminClient, topic: str, partition: int = 0) -> int:
+    return adm.list_topics(topic, timeout=5).topics[topic].partitions[partition].leader
+
+
+def full_isr(adm: AdminClient, topic: str) -> bool:
+    try:
+        t = adm.list_topics(topic, timeout=5).topics[topic]
+        return all(p.leader >= 0 and len(p.isrs) == 3 for p in t.partitions.values())
+    except Exception:
+        return False
+
+
+def test_leader_kill9_three_nodes(trio):
+    topic = unique("chaos-leader")
+    adm = create(trio.bootstrap, topic, 3)
+    w = Workload(trio.bootstrap, topic, unique("g")).start()
+    for _ in range(CYCLES):
+        time.sleep(1.5)
+        node = trio.node(leader(adm, topic))
+        node.kill9()
+        time.sleep(1.0)
+        node.start()
+        wait_until(lambda: full_isr(adm, topic), timeout=60, message="the restarted broker back in every ISR")
+    time.sleep(1.5)
+    finish("kill -9 of the leader (3 nodes)", w, trio.bootstrap)
+
+
+def test_leader_paused_past_the_session_timeout(trio):
+    """SIGSTOP of the leader for 12 s (broker.session.timeout.ms is 9 s): it is fenced and
+    leadership moves; after SIGCONT it must not serve stale writes or lose acknowledged ones."""
+    topic = unique("chaos-pause")
+    adm = create(trio.bootstrap, topic, 3)
+    w = Workload(trio.bootstrap, topic, unique("g")).start()
+    for _ in range(max(1, CYCLES // 2)):
+        time.sleep(1.5)
+        node = trio.node(leader(adm, topic))
+        node.proc.send_signal(signal.SIGSTOP)
+        time.sleep(12)
+        node.proc.send_signal(signal.SIGCONT)
+        wait_until(lambda: full_isr(adm, topic), timeout=60, message="the paused broker back in every ISR")
+    time.sleep(1.5)
+    finish("SIGSTOP of the leader past the session timeout (3 nodes)", w, trio.bootstrap)
+
+
+def test_the_checker_finds_each_anomaly():
+    """The checker over a made-up history: each anomaly it names is counted."""
+    from chaos_common import History
+
+    h = History()
+    h.acked = {"w0-0": (0, 0), "w0-1": (0, 1), "w0-2": (0, 2), "w1-0": (1, 0), "w1-1": (1, 5)}
+    h.seen = [(0, 0), (0, 1), (0, 3)]  # jumps over offset 2
+    h.commits = [(0, 3), (0, 2)]  # goes backwards
+    records = {0: [(0, "w0-0"), (1, "w0-2"), (2, "w0-1"), (3, "w0-1")], 1: [(0, "w1-0"), (1, "w1-1")]}
+    r = check(h, records)
+    assert (r["lost"], r["moved"], r["duplicated"], r["reordered"], r["poll_skip"], r["commit_back"]) == (0, 3, 1, 2, 1, 1), r
+    r = check(h, {0: [(0, "w0-0")]})
+    assert r["lost"] == 4, r
