@@ -49,6 +49,12 @@ fn every_node_serves_the_metadata_and_any_node_takes_commands() {
     ]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     for n in &c.nodes {
+        // Each node applies the committed metadata on its own: under load a node may be a
+        // moment behind the CreateTopics answer.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while leaders(&n.addr(), "q1").len() < 6 && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
         let parts = leaders(&n.addr(), "q1");
         assert_eq!(parts.len(), 6, "node {} sees the topic: {}", n.addr(), describe(&n.addr(), "q1"));
         let mut lead: Vec<i32> = parts.iter().map(|p| p.0).collect();
