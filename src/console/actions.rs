@@ -193,10 +193,15 @@ async fn plan(admin: &crate::client::admin::Admin, group: &str, f: &Reset) -> Re
         let target = match f.scenario.as_str() {
             "to-earliest" => earliest,
             "to-latest" => latest,
+            "to-current" => committed,
             "to-offset" => num()?,
             "shift-by" => committed + num()?,
-            "to-datetime" => {
-                let ts = crate::cli::consumer_groups::reset::parse_datetime(value).map_err(|e| e.to_string())?;
+            "to-datetime" | "by-duration" => {
+                let ts = if f.scenario == "to-datetime" {
+                    crate::cli::consumer_groups::reset::parse_datetime(value).map_err(|e| e.to_string())?
+                } else {
+                    crate::broker::log::now_ms() - crate::cli::consumer_groups::reset::parse_duration(value).map_err(|e| e.to_string())?
+                };
                 offset_of(admin, &t, p, OffsetSpec::Timestamp(ts)).await.filter(|o| *o >= 0).unwrap_or(latest)
             }
             other => return Err(format!("unknown scenario {other}")),

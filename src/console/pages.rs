@@ -37,6 +37,21 @@ pub async fn overview(axum::extract::State(state): axum::extract::State<State>, 
             .map(|(id, (h, p))| vec![id.to_string(), esc(h), p.to_string(), if *id == meta.controller { "controller".into() } else { String::new() }])
             .collect();
         let (topics, partitions) = (meta.topics.len(), meta.topics.values().map(|t| t.partitions.len()).sum::<usize>());
+        // What the brokers speak: the API version ranges ApiVersions reports, and the
+        // finalized features (metadata.version) when the cluster has them.
+        let versions = match cluster.send(None, &kafka_protocol::messages::ApiVersionsRequest::default()).await {
+            Ok(v) => {
+                let key = |k: kafka_protocol::messages::ApiKey| {
+                    v.api_keys.iter().find(|a| a.api_key == k as i16).map(|a| format!("{k:?} v{}–{}", a.min_version, a.max_version))
+                };
+                use kafka_protocol::messages::ApiKey as K;
+                let mut parts: Vec<String> = [K::Produce, K::Fetch, K::Metadata, K::JoinGroup].into_iter().filter_map(key).collect();
+                parts.insert(0, format!("{} APIs", v.api_keys.len()));
+                parts.extend(v.finalized_features.iter().map(|f| format!("{} {}", f.name, f.max_version_level)));
+                esc(&parts.join(" · "))
+            }
+            Err(e) => esc(&e.to_string()),
+        };
         let live = if entry_has_metrics(&state, &c) {
             format!(
                 "<section id=\"live\" data-url=\"/api/c/{}/live\"><h2>Live</h2><figure><figcaption>Throughput (bytes/s): <span class=\"in\">in</span> · <span class=\"out\">out</span> <span id=\"live-now\"></span></figcaption><svg id=\"chart-throughput\" viewBox=\"0 0 600 120\" preserveAspectRatio=\"none\"></svg></figure>\
@@ -47,7 +62,7 @@ pub async fn overview(axum::extract::State(state): axum::extract::State<State>, 
             "<p class=\"muted\">Live charts: give the cluster its brokers' metrics endpoints (<code>--metrics-url</code>, or <code>&lt;name&gt;.metrics.url</code> in the clusters file) when it runs rk.</p>".to_string()
         };
         Ok(format!(
-            "{live}<dl class=\"facts\"><dt>Cluster id</dt><dd id=\"cluster-id\">{}</dd><dt>Controller</dt><dd>{}</dd><dt>Brokers</dt><dd>{}</dd><dt>Topics</dt><dd>{topics}</dd><dt>Partitions</dt><dd>{partitions}</dd></dl>{}",
+            "{live}<dl class=\"facts\"><dt>Cluster id</dt><dd id=\"cluster-id\">{}</dd><dt>Controller</dt><dd>{}</dd><dt>Brokers</dt><dd>{}</dd><dt>Topics</dt><dd>{topics}</dd><dt>Partitions</dt><dd>{partitions}</dd><dt>Versions</dt><dd id=\"versions\">{versions}</dd></dl>{}",
             esc(meta.cluster_id.as_deref().unwrap_or("")),
             meta.controller,
             meta.brokers.len(),
@@ -347,8 +362,8 @@ pub async fn group(
         } else {
             format!(
                 "<details><summary>Reset offsets</summary><form method=\"post\" action=\"/c/{}/groups/{}/reset\" class=\"grid\">{}<label>Scenario <select name=\"scenario\">\
-<option value=\"to-earliest\">to earliest</option><option value=\"to-latest\">to latest</option><option value=\"to-offset\">to offset</option><option value=\"shift-by\">shift by</option><option value=\"to-datetime\">to date-time</option></select></label>\
-<label>Topic (empty: every topic of the group) <input name=\"topic\"></label><label>Value (offset, shift or date-time) <input name=\"value\"></label><button>Preview (dry run)</button></form></details>",
+<option value=\"to-earliest\">to earliest</option><option value=\"to-latest\">to latest</option><option value=\"to-current\">to current</option><option value=\"to-offset\">to offset</option><option value=\"shift-by\">shift by</option><option value=\"to-datetime\">to date-time</option><option value=\"by-duration\">by duration</option></select></label>\
+<label>Topic (empty: every topic of the group) <input name=\"topic\"></label><label>Value (offset, shift, date-time or duration PnDTnHnMnS) <input name=\"value\"></label><button>Preview (dry run)</button></form></details>",
                 url(&c),
                 url(&g),
                 html::csrf_field(&csrf)

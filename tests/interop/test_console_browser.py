@@ -138,6 +138,8 @@ def test_topics_messages_and_produce(console, browser, broker):
     rk("console-producer", "--bootstrap-server", broker.bootstrap, "--topic", topic, "--property", "parse.key=true",
        "--property", "parse.headers=true", stdin='source:cli,kind:json\tk1\t{"amount":42,"ok":true}\n')
     login(browser, console)
+    browser.get(f"{console}/c/default")
+    assert "Produce v" in browser.find_element(By.ID, "versions").text, "the cluster page shows the API versions"
     browser.get(f"{console}/c/default/topics")
     assert topic in [r[0] for r in cells(browser, "topics")]
     # The search box narrows the table in the page.
@@ -196,6 +198,14 @@ def test_group_lag_falls_and_offsets_reset_from_the_page(console, browser, broke
     assert f"{topic}" in described and " 0 " in described.replace("\t", " "), described
     browser.get(f"{console}/c/default/groups/{group}")
     assert browser.find_element(By.ID, "total-lag").text == "20"
+    # Shift by +7 from the current position: a dry run shows 0 -> 7.
+    for s in browser.find_elements(By.TAG_NAME, "summary"):
+        if "Reset" in s.text:
+            s.click()
+    Select(browser.find_element(By.NAME, "scenario")).select_by_value("shift-by")
+    browser.find_element(By.NAME, "value").send_keys("7")
+    browser.find_element(By.XPATH, "//button[contains(text(),'Preview')]").click()
+    assert eventually(browser, lambda d: cells(d, "reset-plan"), "the shift dry run") == [[topic, "0", "0", "7"]]
 
 
 def test_scram_users_from_the_page_and_acls_without_an_authorizer(console, browser, broker):
