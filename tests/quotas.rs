@@ -76,7 +76,7 @@ async fn consumer_is_held_to_its_byte_rate() {
     let b = TestBroker::start_with(WINDOWS);
     let mut c = b.connect().await;
     assert_eq!(create_topic(&mut c, "f", 1, &[]).await, 0);
-    for _ in 0..150 {
+    for _ in 0..250 {
         assert_eq!(produce(&mut c, "f", 0, payload_batch(10, 1000), 1).await.0, 0);
     }
     const QUOTA: f64 = 150_000.0;
@@ -87,7 +87,7 @@ async fn consumer_is_held_to_its_byte_rate() {
     // throttled fetch is answered empty and its bytes are fetched again after the throttle.
     let (start, mut offset) = (Instant::now(), 0i64);
     let (mut samples, mut throttled) = (Vec::new(), 0);
-    while start.elapsed() < Duration::from_secs(7) {
+    while start.elapsed() < Duration::from_secs(12) {
         let req = FetchRequest::default()
             .with_replica_id(BrokerId(-1))
             .with_max_wait_ms(100)
@@ -105,10 +105,13 @@ async fn consumer_is_held_to_its_byte_rate() {
         if let Some(last) = recs.last() {
             offset = last.offset + 1;
         }
-        assert!(offset < 1500, "the consumer read everything: the quota did not hold");
+        assert!(offset < 2500, "the consumer read everything: the quota did not hold");
         samples.push((start.elapsed(), bytes));
     }
-    let r = rate(&samples, Duration::from_secs(2), Duration::from_secs(7));
+    // Ten seconds: a throttled fetch is refused whole and the rate is kept over two 1 s
+    // windows, so over a few seconds it swings by one window's worth as old windows drop
+    // (Kafka's algorithm does the same); over ten the average is within 10%.
+    let r = rate(&samples, Duration::from_secs(2), Duration::from_secs(12));
     assert!(throttled > 0, "no Fetch response carried throttle_time_ms");
     eprintln!("fetch rate {r:.0} B/s, {throttled} throttled responses");
     assert!((r - QUOTA).abs() <= QUOTA * 0.1, "consumed {r:.0} B/s with a quota of {QUOTA} B/s");
