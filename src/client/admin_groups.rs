@@ -27,6 +27,9 @@ pub struct MemberDescription {
     pub client_id: String,
     pub host: String,
     pub assignment: BTreeSet<(String, i32)>,
+    /// Consumer-protocol groups (KIP-848): the member's epoch and target assignment.
+    pub epoch: Option<i32>,
+    pub target_assignment: Option<BTreeSet<(String, i32)>>,
 }
 
 #[derive(Debug, Clone)]
@@ -38,6 +41,10 @@ pub struct GroupDescription {
     pub members: Vec<MemberDescription>,
     pub coordinator: (i32, String, i32),
     pub error: i16,
+    /// "classic" or "consumer".
+    pub group_type: String,
+    /// Consumer-protocol groups: (group epoch, target assignment epoch).
+    pub epochs: Option<(i32, i32)>,
 }
 
 impl Admin {
@@ -70,8 +77,16 @@ impl Admin {
         Ok(out.into_values().collect())
     }
 
+    /// Describes a group: with ConsumerGroupDescribe first where the coordinator serves it
+    /// (a consumer-protocol group), else — or for a classic group — with DescribeGroups,
+    /// as Kafka's admin client does.
     pub async fn describe_group(&self, group: &str) -> Result<GroupDescription, ClientError> {
         let coord = self.cluster.coordinator(group).await?;
+        if self.cluster.version_for::<ConsumerGroupDescribeRequest>(Some(coord)).await.is_ok()
+            && let Some(d) = self.describe_consumer_group(group, coord).await?
+        {
+            return Ok(d);
+        }
         let resp = self.cluster.send(Some(coord), &DescribeGroupsRequest::default().with_groups(vec![GroupId(sb(group))])).await?;
         let g = resp.groups.into_iter().next().ok_or_else(|| ClientError::Protocol("empty DescribeGroups response".into()))?;
         let (host, port) = self.cluster.metadata().brokers.get(&coord).cloned().unwrap_or_default();
@@ -94,11 +109,55 @@ impl Admin {
                     } else {
                         BTreeSet::new()
                     },
+                    epoch: None,
+                    target_assignment: None,
                 })
                 .collect(),
             coordinator: (coord, host, port),
             error: g.error_code,
+            group_type: "classic".into(),
+            epochs: None,
         })
+    }
+
+    /// ConsumerGroupDescribe; None when the group is not a consumer-protocol group.
+    async fn describe_consumer_group(&self, group: &str, coord: i32) -> Result<Option<GroupDescription>, ClientError> {
+        let req = ConsumerGroupDescribeRequest::default().with_group_ids(vec![GroupId(sb(group))]);
+        let resp = self.cluster.send(Some(coord), &req).await?;
+        let Some(g) = resp.groups.into_iter().next() else { return Ok(None) };
+        if g.error_code == kafka_protocol::error::ResponseError::GroupIdNotFound.code() {
+            return Ok(None);
+        }
+        if g.error_code != 0 {
+            return Err(ClientError::kafka(g.error_code));
+        }
+        let parts = |a: &consumer_group_describe_response::Assignment| -> BTreeSet<(String, i32)> {
+            a.topic_partitions.iter().flat_map(|t| t.partitions.iter().map(|p| (t.topic_name.0.to_string(), *p))).collect()
+        };
+        let (host, port) = self.cluster.metadata().brokers.get(&coord).cloned().unwrap_or_default();
+        Ok(Some(GroupDescription {
+            group_id: group.to_string(),
+            state: g.group_state.to_string(),
+            protocol_type: "consumer".into(),
+            assignment_strategy: g.assignor_name.to_string(),
+            members: g
+                .members
+                .iter()
+                .map(|m| MemberDescription {
+                    member_id: m.member_id.to_string(),
+                    instance_id: m.instance_id.as_ref().map(|s| s.to_string()),
+                    client_id: m.client_id.to_string(),
+                    host: m.client_host.to_string(),
+                    assignment: parts(&m.assignment),
+                    epoch: Some(m.member_epoch),
+                    target_assignment: Some(parts(&m.target_assignment)),
+                })
+                .collect(),
+            coordinator: (coord, host, port),
+            error: 0,
+            group_type: "consumer".into(),
+            epochs: Some((g.group_epoch, g.assignment_epoch)),
+        }))
     }
 
     /// Every committed offset of a group: (topic, partition) → (offset, metadata).

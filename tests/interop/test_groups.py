@@ -76,6 +76,8 @@ class Member:
             "enable.partition.eof": False,
         }
         self.conf.update(conf)
+        # A None value drops a default (the consumer protocol refuses session.timeout.ms).
+        self.conf = {k: v for k, v in self.conf.items() if v is not None}
         self.lock = threading.Lock()
         self.records: list[tuple[str, int, int, bytes]] = []  # (topic, partition, offset, value)
         self.assignment: frozenset = frozenset()  # {(topic, partition)}

@@ -195,13 +195,13 @@ pub async fn list_groups(ctx: &Ctx<'_>, req: ListGroupsRequest) -> ListGroupsRes
         .groups
         .list()
         .into_iter()
-        .filter(|(_, _, st)| states.is_empty() || states.contains(&st.to_ascii_lowercase()))
-        .filter(|_| types.is_empty() || types.iter().any(|t| t == "classic"))
-        .filter(|(id, _, _)| all || acl.allowed(Op::Describe, Resource::Group(id)))
-        .map(|(id, pt, st)| {
-            let g = ListedGroup::default().with_group_id(GroupId(sb(id))).with_protocol_type(sb(pt));
-            let g = if ctx.version >= 4 { g.with_group_state(sb(st)) } else { g };
-            if ctx.version >= 5 { g.with_group_type(sb("classic")) } else { g }
+        .filter(|g| states.is_empty() || states.contains(&g.state.to_ascii_lowercase()))
+        .filter(|g| types.is_empty() || types.iter().any(|t| t == g.group_type))
+        .filter(|g| all || acl.allowed(Op::Describe, Resource::Group(&g.id)))
+        .map(|g| {
+            let l = ListedGroup::default().with_group_id(GroupId(sb(g.id))).with_protocol_type(sb(g.protocol_type));
+            let l = if ctx.version >= 4 { l.with_group_state(sb(g.state)) } else { l };
+            if ctx.version >= 5 { l.with_group_type(sb(g.group_type)) } else { l }
         })
         .collect();
     // Kafka answers COORDINATOR_LOAD_IN_PROGRESS (with what it has) while a partition loads.

@@ -6,6 +6,7 @@ mod acls;
 pub mod auth;
 mod cluster;
 mod configs;
+mod consumer_groups;
 mod describe_topic_partitions;
 mod elect;
 mod fetch;
@@ -180,6 +181,8 @@ api_table! {
     DescribeLogDirs [1, 4, advertised 1] DescribeLogDirsRequest => records::describe_log_dirs;
     CreatePartitions [0, 3, advertised 0] CreatePartitionsRequest => topics::create_partitions;
     DeleteGroups [0, 2, advertised 0] DeleteGroupsRequest => groups::delete_groups;
+    ConsumerGroupHeartbeat [0, 1, advertised 0] ConsumerGroupHeartbeatRequest => consumer_groups::heartbeat;
+    ConsumerGroupDescribe [0, 1, advertised 0] ConsumerGroupDescribeRequest => consumer_groups::describe;
     IncrementalAlterConfigs [0, 1, advertised 0] IncrementalAlterConfigsRequest => configs::incremental_alter_configs;
     OffsetDelete [0, 0, advertised 0] OffsetDeleteRequest => offsets::offset_delete;
     DescribeCluster [0, 2, advertised 0] DescribeClusterRequest => cluster::describe_cluster;

@@ -155,6 +155,16 @@ pub const BROKER_KEYS: &[BrokerKey] = &[
     key("group.min.session.timeout.ms", Kind::Int { min: 0 }, "6000", "Smallest session timeout a member may ask for."),
     key("group.max.session.timeout.ms", Kind::Int { min: 0 }, "1800000", "Largest session timeout a member may ask for."),
     key("group.max.size", Kind::Int { min: 1 }, "2147483647", "Most members a group may have."),
+    // The consumer group protocol (KIP-848).
+    key("group.consumer.heartbeat.interval.ms", Kind::Int { min: 1 }, "5000", "Heartbeat interval given to consumer-protocol members."),
+    key("group.consumer.session.timeout.ms", Kind::Int { min: 1 }, "45000", "Session timeout of consumer-protocol members."),
+    key("group.consumer.max.size", Kind::Int { min: 1 }, "2147483647", "Most members a consumer-protocol group may have."),
+    key(
+        "group.consumer.assignors",
+        Kind::List(&["uniform", "range"]),
+        "uniform,range",
+        "Server-side assignors of consumer-protocol groups; the first is the default.",
+    ),
     key("offsets.topic.num.partitions", Kind::IntRange { min: 1, max: 10_000 }, "50", "Partitions of __consumer_offsets."),
     key(
         "offsets.topic.replication.factor",

@@ -336,6 +336,14 @@ impl BrokerConfig {
                 min_session_timeout_ms: num("group.min.session.timeout.ms") as i32,
                 max_session_timeout_ms: num("group.max.session.timeout.ms") as i32,
                 max_size: num("group.max.size") as usize,
+                consumer_heartbeat_interval_ms: num("group.consumer.heartbeat.interval.ms") as i32,
+                consumer_session_timeout_ms: num("group.consumer.session.timeout.ms") as i32,
+                consumer_max_size: num("group.consumer.max.size") as usize,
+                consumer_assignors: get("group.consumer.assignors")
+                    .split(',')
+                    .map(|s| s.trim().to_string())
+                    .filter(|s| !s.is_empty())
+                    .collect(),
                 offsets_partitions: num("offsets.topic.num.partitions") as i32,
                 offsets_retention_ms: num("offsets.retention.minutes") * 60_000,
                 offset_metadata_max_bytes: num("offset.metadata.max.bytes") as usize,

@@ -256,8 +256,9 @@ fn gauges(b: &Broker) -> Registry {
     let groups = b.groups.list();
     let by_state: Family<StateLabels, Gauge> = Family::default();
     let lag: Family<LagLabels, Gauge> = Family::default();
-    for (id, _, state) in &groups {
-        by_state.get_or_create(&StateLabels { state: state.to_string() }).inc();
+    for g in &groups {
+        let id = &g.id;
+        by_state.get_or_create(&StateLabels { state: g.state.to_string() }).inc();
         for ((t, p), committed) in b.groups.fetch_offsets(id, None).unwrap_or_default() {
             let (Some(c), Some(part)) = (committed, b.replicas.get(&t, p)) else { continue };
             if part.is_leader() {

@@ -200,6 +200,16 @@ fn assignment_text(a: &BTreeSet<(String, i32)>) -> String {
         .join(", ")
 }
 
+/// Width of the assignment columns of the KIP-848 members view.
+fn modern_widths(d: &GroupDescription) -> usize {
+    d.members
+        .iter()
+        .flat_map(|m| [assignment_text(&m.assignment).len(), assignment_text(&m.target_assignment.clone().unwrap_or_default()).len()])
+        .max()
+        .unwrap_or(0)
+        .max(20)
+}
+
 fn print_members(d: &GroupDescription, a: &ConsumerGroupsArgs, json: &mut Vec<serde_json::Value>) {
     if a.output == OutputFormat::Json {
         json.push(serde_json::json!({
@@ -207,6 +217,8 @@ fn print_members(d: &GroupDescription, a: &ConsumerGroupsArgs, json: &mut Vec<se
             "members": d.members.iter().map(|m| serde_json::json!({
                 "consumer_id": m.member_id, "group_instance_id": m.instance_id, "host": m.host, "client_id": m.client_id,
                 "partitions": m.assignment.len(), "assignment": m.assignment.iter().map(|(t, p)| format!("{t}-{p}")).collect::<Vec<_>>(),
+                "member_epoch": m.epoch,
+                "target_assignment": m.target_assignment.as_ref().map(|a| a.iter().map(|(t, p)| format!("{t}-{p}")).collect::<Vec<_>>()),
             })).collect::<Vec<_>>(),
         }));
         return;
@@ -228,15 +240,35 @@ fn print_members(d: &GroupDescription, a: &ConsumerGroupsArgs, json: &mut Vec<se
         s.push_str(&format!("{h:<hw$} {cl:<lw$} {n:<15} "));
         s
     };
+    // A consumer-protocol group (KIP-848) shows epochs and target assignments (KIP-1099).
+    let modern = a.verbose && d.epochs.is_some();
     let mut header = format!("\n{}", row("GROUP", "CONSUMER-ID", "GROUP-INSTANCE-ID", "HOST", "CLIENT-ID", "#PARTITIONS"));
-    if a.verbose {
+    if modern {
+        let w = modern_widths(d);
+        header.push_str(&format!(
+            "{:<15} {:<w$} {:<15} {:<w$} UPGRADED",
+            "CURRENT-EPOCH", "CURRENT-ASSIGNMENT", "TARGET-EPOCH", "TARGET-ASSIGNMENT"
+        ));
+    } else if a.verbose {
         header.push_str("ASSIGNMENT");
     }
     println!("{header}");
     for m in &d.members {
         let mut line =
             row(&d.group_id, &m.member_id, m.instance_id.as_deref().unwrap_or("-"), &m.host, &m.client_id, &m.assignment.len().to_string());
-        if a.verbose {
+        if modern {
+            let w = modern_widths(d);
+            let target = m.target_assignment.clone().unwrap_or_default();
+            let target_epoch = d.epochs.map(|(_, t)| t).unwrap_or(-1);
+            line.push_str(&format!(
+                "{:<15} {:<w$} {:<15} {:<w$} {}",
+                m.epoch.unwrap_or(-1),
+                assignment_text(&m.assignment),
+                target_epoch,
+                assignment_text(&target),
+                m.epoch.is_some()
+            ));
+        } else if a.verbose {
             line.push_str(&assignment_text(&m.assignment));
         }
         println!("{line}");
@@ -249,10 +281,32 @@ fn print_state(d: &GroupDescription, a: &ConsumerGroupsArgs, json: &mut Vec<serd
         json.push(serde_json::json!({
             "group": d.group_id, "coordinator": {"id": d.coordinator.0, "host": d.coordinator.1, "port": d.coordinator.2},
             "assignment_strategy": d.assignment_strategy, "state": d.state, "members": d.members.len(),
+            "group_type": d.group_type,
+            "group_epoch": d.epochs.map(|e| e.0), "target_assignment_epoch": d.epochs.map(|e| e.1),
         }));
         return;
     }
     let kw = coordinator.len().max(25);
+    // --verbose on a consumer-protocol group adds its epochs (KIP-1099).
+    if let (true, Some((ge, te))) = (a.verbose, d.epochs) {
+        println!(
+            "\n{:<kw$} {:<25} {:<20} {:<15} {:<15} {:<25} #MEMBERS\n{:<kw$} {:<25} {:<20} {:<15} {:<15} {:<25} {}",
+            "GROUP",
+            "COORDINATOR (ID)",
+            "ASSIGNMENT-STRATEGY",
+            "STATE",
+            "GROUP-EPOCH",
+            "TARGET-ASSIGNMENT-EPOCH",
+            d.group_id,
+            coordinator,
+            d.assignment_strategy,
+            d.state,
+            ge,
+            te,
+            d.members.len()
+        );
+        return;
+    }
     println!(
         "\n{:<kw$} {:<25} {:<20} {:<15} #MEMBERS\n{:<kw$} {:<25} {:<20} {:<15} {}",
         "GROUP",

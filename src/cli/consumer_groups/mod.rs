@@ -225,7 +225,12 @@ async fn list(admin: &Admin, a: &ConsumerGroupsArgs) -> anyhow::Result<i32> {
     for g in &groups {
         let mut row = format!("{:<width$}", g.group_id);
         if types.is_some() {
-            row.push_str(&format!(" {:<20}", g.group_type));
+            // Kafka's GroupType names: Classic, Consumer, Share.
+            let mut t = g.group_type.clone();
+            if let Some(c) = t.get_mut(0..1) {
+                c.make_ascii_uppercase();
+            }
+            row.push_str(&format!(" {t:<20}"));
         }
         if states.is_some() {
             row.push_str(&format!(" {:<20}", g.state));

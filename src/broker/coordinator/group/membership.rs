@@ -86,6 +86,15 @@ impl GroupCoordinator {
         if g.state == GroupState::Dead {
             return Reply::Now(join_error(E::CoordinatorNotAvailable, &p.member_id));
         }
+        if let Some(cg) = &g.consumer {
+            // Consumer-protocol members are in the group: a classic member cannot join it.
+            if !cg.members.is_empty() {
+                return Reply::Now(join_error(E::InconsistentGroupProtocol, &p.member_id));
+            }
+            // An empty consumer group becomes a classic group again, offsets kept.
+            g.consumer = None;
+            g.protocol_type = None;
+        }
         if !g.supports(&p.protocol_type, &p.protocols) {
             return Reply::Now(join_error(E::InconsistentGroupProtocol, &p.member_id));
         }
@@ -490,6 +499,7 @@ impl GroupCoordinator {
         let mut groups = shard.lock();
         let now = Instant::now();
         for g in groups.values_mut() {
+            self.tick_consumer(g, now);
             g.pending.retain(|_, deadline| *deadline > now);
             let expired: Vec<String> = g
                 .members

@@ -5,7 +5,10 @@
 //! shard is loaded when this broker starts leading its partition and dropped when it stops
 //! (Kafka's onElection / onResignation), each with its own lock.
 
+pub mod assignor;
+pub mod consumer;
 mod membership;
+pub mod modern;
 pub mod state;
 pub mod store;
 
@@ -28,6 +31,12 @@ pub struct GroupConfig {
     pub min_session_timeout_ms: i32,
     pub max_session_timeout_ms: i32,
     pub max_size: usize,
+    /// KIP-848 groups: group.consumer.heartbeat.interval.ms, .session.timeout.ms,
+    /// .max.size and .assignors (the first is the default).
+    pub consumer_heartbeat_interval_ms: i32,
+    pub consumer_session_timeout_ms: i32,
+    pub consumer_max_size: usize,
+    pub consumer_assignors: Vec<String>,
     pub offsets_partitions: i32,
     pub offsets_retention_ms: i64,
     pub offset_metadata_max_bytes: usize,
@@ -58,6 +67,15 @@ pub struct Committer<'a> {
     pub member_id: &'a str,
     pub instance_id: Option<&'a str>,
     pub transactional: Option<(i64, i16)>,
+}
+
+/// What ListGroups reports of a group.
+pub struct GroupListing {
+    pub id: String,
+    pub protocol_type: String,
+    pub state: &'static str,
+    /// "classic" or "consumer" (KIP-848).
+    pub group_type: &'static str,
 }
 
 /// What DescribeGroups reports.
@@ -93,6 +111,23 @@ pub struct GroupCoordinator {
 
 fn code(e: E) -> i16 {
     e.code()
+}
+
+/// Kafka's ConsumerGroup.validateOffsetCommit: anyone may commit to an empty group; a
+/// transactional commit may leave the member fields out; otherwise the member must be
+/// known and commit with its current epoch (STALE_MEMBER_EPOCH when not).
+fn consumer_commit_allowed(cg: &consumer::ConsumerGroup, by: &Committer<'_>) -> Result<(), i16> {
+    if by.generation < 0 && cg.members.is_empty() {
+        return Ok(());
+    }
+    if by.transactional.is_some() && by.generation < 0 && by.member_id.is_empty() && by.instance_id.is_none() {
+        return Ok(());
+    }
+    let m = cg.members.get(by.member_id).ok_or(code(E::UnknownMemberId))?;
+    if by.generation != m.epoch {
+        return Err(code(E::StaleMemberEpoch));
+    }
+    Ok(())
 }
 
 impl GroupCoordinator {
@@ -397,7 +432,9 @@ impl GroupCoordinator {
         }
         let g = groups.get_mut(group_id).expect("present");
         let simple = generation < 0 && g.state == GroupState::Empty;
-        if !simple {
+        if let Some(cg) = &g.consumer {
+            consumer_commit_allowed(cg, by)?;
+        } else if !simple {
             if g.state == GroupState::Dead {
                 return Err(code(E::CoordinatorNotAvailable));
             }
@@ -497,19 +534,18 @@ impl GroupCoordinator {
         })
     }
 
-    /// ListGroups: (group id, protocol type, state) of every live group.
-    pub fn list(&self) -> Vec<(String, String, &'static str)> {
+    /// ListGroups: every live group.
+    pub fn list(&self) -> Vec<GroupListing> {
         let mut out: Vec<_> = Vec::new();
         for shard in self.active_shards() {
-            out.extend(
-                shard
-                    .lock()
-                    .values()
-                    .filter(|g| g.state != GroupState::Dead)
-                    .map(|g| (g.id.clone(), g.protocol_type.clone().unwrap_or_default(), g.state.name())),
-            );
+            out.extend(shard.lock().values().filter(|g| g.state != GroupState::Dead).map(|g| GroupListing {
+                id: g.id.clone(),
+                protocol_type: g.protocol_type.clone().unwrap_or_default(),
+                state: g.consumer.as_ref().map_or(g.state.name(), |c| c.state().name()),
+                group_type: if g.consumer.is_some() { "consumer" } else { "classic" },
+            }));
         }
-        out.sort();
+        out.sort_by(|a, b| a.id.cmp(&b.id));
         out
     }
 
@@ -518,7 +554,7 @@ impl GroupCoordinator {
     pub fn describe(&self, group_id: &str) -> Result<Option<GroupDescription>, i16> {
         let shard = self.shard(group_id)?;
         let groups = shard.lock();
-        let Some(g) = groups.get(group_id).filter(|g| g.state != GroupState::Dead) else { return Ok(None) };
+        let Some(g) = groups.get(group_id).filter(|g| g.state != GroupState::Dead && g.consumer.is_none()) else { return Ok(None) };
         // Like Kafka: member metadata and assignments only once the group is Stable.
         let stable = g.state == GroupState::Stable;
         let protocol = if stable { g.protocol_name.clone().unwrap_or_default() } else { String::new() };
@@ -546,7 +582,7 @@ impl GroupCoordinator {
         };
         let mut groups = shard.lock();
         let Some(g) = groups.get(group_id).filter(|g| g.state != GroupState::Dead) else { return code(E::GroupIdNotFound) };
-        if g.state != GroupState::Empty {
+        if g.state != GroupState::Empty || !g.is_empty() {
             return code(E::NonEmptyGroup);
         }
         let mut records: Vec<(Bytes, Option<Bytes>)> = g
@@ -567,7 +603,9 @@ impl GroupCoordinator {
         let shard = self.shard(group_id)?;
         let mut groups = shard.lock();
         let g = groups.get_mut(group_id).filter(|g| g.state != GroupState::Dead).ok_or(code(E::GroupIdNotFound))?;
-        let subscribed = if g.state == GroupState::Empty {
+        let subscribed = if let Some(cg) = &g.consumer {
+            cg.subscription_metadata.keys().cloned().collect()
+        } else if g.state == GroupState::Empty {
             Default::default()
         } else {
             match g.subscribed_topics() {
@@ -610,7 +648,7 @@ impl GroupCoordinator {
         let ids: Vec<String> = groups.keys().cloned().collect();
         for id in ids {
             let g = groups.get_mut(&id).expect("present");
-            if g.state != GroupState::Empty {
+            if g.state != GroupState::Empty || !g.is_empty() {
                 continue;
             }
             let doomed: Vec<(String, i32)> = g
@@ -701,6 +739,10 @@ mod tests {
             min_session_timeout_ms: 10,
             max_session_timeout_ms: 100_000,
             max_size: 100,
+            consumer_heartbeat_interval_ms: 100,
+            consumer_session_timeout_ms: 1000,
+            consumer_max_size: 100,
+            consumer_assignors: vec!["uniform".into(), "range".into()],
             offsets_partitions: 1,
             offsets_retention_ms: 1000,
             offset_metadata_max_bytes: 10,

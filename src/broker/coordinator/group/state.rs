@@ -110,6 +110,9 @@ pub struct Group {
     pub initial_join: bool,
     pub sync_deadline: Option<Instant>,
     pub next_join_order: u64,
+    /// Set when the group speaks the consumer group protocol (KIP-848); the classic fields
+    /// then stay empty.
+    pub consumer: Option<Box<super::consumer::ConsumerGroup>>,
 }
 
 impl Group {
@@ -132,6 +135,7 @@ impl Group {
             initial_join: false,
             sync_deadline: None,
             next_join_order: 0,
+            consumer: None,
         }
     }
 
@@ -143,7 +147,7 @@ impl Group {
     }
 
     pub fn is_empty(&self) -> bool {
-        self.members.is_empty()
+        self.members.is_empty() && self.consumer.as_ref().is_none_or(|c| c.members.is_empty())
     }
 
     /// Can a member with these protocols join? (Same protocol type; at least one protocol
