@@ -131,3 +131,40 @@ def test_offline_upgrade_from_a_classic_group(gbroker, members):
     adm = admin(bs)
     committed = result(adm.list_consumer_group_offsets([req])[group])
     assert committed.topic_partitions[0].offset >= 10
+
+
+def test_rk_client_and_librdkafka_share_a_consumer_group(gbroker, members):
+    """rk's own consumer (rk console-consumer, group.protocol=consumer) and librdkafka in
+    one group: the partitions split between them and every record is read once."""
+    bs = gbroker.bootstrap
+    topic = create_topic(admin(bs), unique("cp-mixed"), partitions=6)
+    group = unique("g-mixed")
+    m = cmember(bs, group, [topic], "rdkafka")
+    members.append(m)
+    wait_split([m], topic, 6, [6])
+    proc = subprocess.Popen(
+        [rk_bin(), "console-consumer", "--bootstrap-server", bs, "--topic", topic, "--group", group,
+         "--consumer-property", "group.protocol=consumer", "--property", "print.partition=true", "--timeout-ms", "15000"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        wait_until(lambda: len(m.snapshot()[0]) == 3, timeout=30, message="librdkafka to give up half")
+        adm = admin(bs)
+
+        def two_stable():
+            d = result(adm.describe_consumer_groups([group], request_timeout=TIMEOUT)[group])
+            sizes = sorted(len(x.assignment.topic_partitions) for x in d.members)
+            return d.state == ConsumerGroupState.STABLE and sizes == [3, 3]
+
+        wait_until(two_stable, timeout=30, message="both members to settle on 3 partitions each")
+        expected = produce_round(bs, topic, 6, 20, "mixed")
+        values = {v for v in expected.values()}
+        wait_until(lambda: len(m.keys()) >= 60, timeout=30, message="librdkafka's share")
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    rk_values = [line.split("\t", 1)[1].encode() for line in out.splitlines() if "\t" in line]
+    rd_values = [r[3] for r in m.snapshot()[1]]
+    assert len(rk_values) == 60, err[-2000:]
+    assert sorted(rk_values + rd_values) == sorted(values)

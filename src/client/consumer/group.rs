@@ -48,7 +48,7 @@ impl GroupMember {
         }
     }
 
-    async fn coordinator(&mut self, cluster: &Cluster) -> Result<i32, ClientError> {
+    pub(super) async fn coordinator(&mut self, cluster: &Cluster) -> Result<i32, ClientError> {
         if let Some(c) = self.coordinator {
             return Ok(c);
         }

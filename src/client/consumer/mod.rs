@@ -4,6 +4,7 @@
 
 pub mod assignors;
 pub mod group;
+pub mod modern;
 
 use super::admin::{Admin, OffsetSpec};
 use super::cluster::Cluster;
@@ -40,6 +41,10 @@ pub struct ConsumerConfig {
     pub session_timeout: Duration,
     pub heartbeat_interval: Duration,
     pub assignors: Vec<Assignor>,
+    /// `group.protocol=consumer`: the KIP-848 protocol, with `group.remote.assignor`.
+    pub consumer_protocol: bool,
+    pub remote_assignor: Option<String>,
+    pub max_poll_interval: Duration,
 }
 
 impl ConsumerConfig {
@@ -79,7 +84,23 @@ impl ConsumerConfig {
             Some(s) => s.split(',').map(|a| Assignor::parse(a.trim())).collect::<Result<Vec<_>, _>>()?,
             None => vec![Assignor::Range],
         };
+        let consumer_protocol = match p.get("group.protocol").map(|s| s.trim().to_ascii_lowercase()).as_deref() {
+            None | Some("classic") => false,
+            Some("consumer") => true,
+            Some(o) => return Err(format!("Invalid value {o} for configuration group.protocol: String must be one of: classic, consumer")),
+        };
+        if consumer_protocol {
+            // As Java's KafkaConsumer: the classic protocol's settings are the broker's now.
+            for k in ["partition.assignment.strategy", "session.timeout.ms", "heartbeat.interval.ms"] {
+                if p.contains_key(k) {
+                    return Err(format!("{k} cannot be set when group.protocol=consumer"));
+                }
+            }
+        }
         Ok(ConsumerConfig {
+            consumer_protocol,
+            remote_assignor: p.get("group.remote.assignor").cloned().filter(|a| !a.is_empty()),
+            max_poll_interval: ms("max.poll.interval.ms", 300_000)?,
             group_id: p.get("group.id").cloned().filter(|g| !g.is_empty()),
             group_instance_id: p.get("group.instance.id").cloned().filter(|g| !g.is_empty()),
             auto_offset_reset,
@@ -140,6 +161,9 @@ pub struct Consumer {
     positions: BTreeMap<(String, i32), i64>,
     buffer: VecDeque<ConsumedRecord>,
     group: Option<GroupMember>,
+    /// Set with group.protocol=consumer: the KIP-848 member state (`group` still looks up
+    /// the coordinator and commits).
+    modern: Option<modern::ModernMember>,
     subscription: Option<Subscription>,
     needs_join: bool,
     last_heartbeat: Instant,
@@ -149,14 +173,19 @@ pub struct Consumer {
 
 impl Consumer {
     pub fn new(cluster: Arc<Cluster>, cfg: ConsumerConfig) -> Consumer {
-        let group =
+        let mut group =
             cfg.group_id.clone().map(|g| GroupMember::new(g, cfg.group_instance_id.clone(), cfg.session_timeout, cfg.assignors.clone()));
+        let modern = match (&mut group, cfg.consumer_protocol) {
+            (Some(g), true) => Some(modern::ModernMember::new(g, cfg.remote_assignor.clone(), cfg.max_poll_interval)),
+            _ => None,
+        };
         Consumer {
             cluster,
             cfg,
             positions: BTreeMap::new(),
             buffer: VecDeque::new(),
             group,
+            modern,
             subscription: None,
             needs_join: false,
             last_heartbeat: Instant::now(),
@@ -279,6 +308,9 @@ impl Consumer {
         if self.group.is_none() || self.subscription.is_none() {
             return Ok(());
         }
+        if self.modern.is_some() {
+            return self.maintain_modern().await;
+        }
         if !self.needs_join && self.last_heartbeat.elapsed() >= self.cfg.heartbeat_interval {
             self.last_heartbeat = Instant::now();
             let hb = self.group.as_mut().expect("group").heartbeat(&self.cluster).await?;
@@ -324,6 +356,53 @@ impl Consumer {
                 let pos = self.resolve_start(&t, p, StartAt::Committed).await?;
                 self.positions.insert((t, p), pos);
             }
+        }
+        Ok(())
+    }
+
+    /// Group upkeep with the consumer protocol: heartbeat when due (at once while the
+    /// assignment is moving), apply the assignment it returns, auto-commit when due.
+    async fn maintain_modern(&mut self) -> Result<(), ClientError> {
+        let interval = self.modern.as_ref().map(|m| m.interval).unwrap_or_default();
+        if self.needs_join || self.last_heartbeat.elapsed() >= interval {
+            self.last_heartbeat = Instant::now();
+            let subscription = match &self.subscription {
+                Some(Subscription::Pattern(re)) => modern::ModernSubscription::Regex(re.as_str().to_string()),
+                _ => modern::ModernSubscription::Topics(self.subscribed_topics()),
+            };
+            let owned = self.assignment();
+            let (m, g) = (self.modern.as_mut().expect("modern"), self.group.as_mut().expect("group"));
+            match m.heartbeat(g, &self.cluster, &subscription, &owned).await? {
+                modern::Beat::Same => self.needs_join = m.epoch == 0,
+                modern::Beat::Lost => {
+                    // Fenced: the partitions are gone without a commit; rejoin at once.
+                    self.positions.clear();
+                    self.buffer.clear();
+                    self.needs_join = true;
+                }
+                modern::Beat::Assigned(next) => {
+                    let revoked: Vec<(String, i32)> = owned.iter().filter(|tp| !next.contains(*tp)).cloned().collect();
+                    if !revoked.is_empty() && self.cfg.enable_auto_commit {
+                        // Commit what was consumed of the partitions given up.
+                        self.commit().await.ok();
+                    }
+                    for tp in &revoked {
+                        self.positions.remove(tp);
+                    }
+                    self.buffer.retain(|r| next.contains(&(r.topic.clone(), r.partition)));
+                    for (t, p) in &next {
+                        if !self.positions.contains_key(&(t.clone(), *p)) {
+                            let pos = self.resolve_start(t, *p, StartAt::Committed).await?;
+                            self.positions.insert((t.clone(), *p), pos);
+                        }
+                    }
+                    // Acknowledge a change with the next heartbeat right away.
+                    self.needs_join = next != owned;
+                }
+            }
+        }
+        if self.cfg.enable_auto_commit && self.last_commit.elapsed() >= self.cfg.auto_commit_interval {
+            self.commit().await.ok();
         }
         Ok(())
     }
@@ -526,8 +605,10 @@ impl Consumer {
         if self.cfg.enable_auto_commit && self.group.is_some() && !self.positions.is_empty() {
             self.commit().await?;
         }
-        if let Some(g) = self.group.as_mut() {
-            g.leave(&self.cluster).await?;
+        match (self.modern.as_mut(), self.group.as_mut()) {
+            (Some(m), Some(g)) => m.leave(g, &self.cluster).await?,
+            (None, Some(g)) => g.leave(&self.cluster).await?,
+            _ => {}
         }
         Ok(())
     }

@@ -271,13 +271,12 @@ impl GroupCoordinator {
                 }
             })
             .collect();
+        let departed = !gone.is_empty();
         for (id, why) in gone {
             tracing::info!(group = %g.id, member = %id, "consumer group member removed: {why}");
             cg.remove_member(&id);
         }
-        if cg.members.is_empty() && cg.group_epoch > cg.assignment_epoch {
-            cg.target.clear();
-            cg.assignment_epoch = cg.group_epoch;
+        if departed && cg.members.is_empty() {
             g.state_since_ms = now_ms();
         }
     }
