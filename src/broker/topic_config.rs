@@ -72,6 +72,15 @@ pub const TOPIC_CONFIGS: &[ConfigDef] = &[
         kind: Kind::Long { min: 0 },
         doc: "Force an fsync after this much time.",
     },
+    // Redpanda's knob, not Kafka's: false makes acks=all durable on disk (fsync before the
+    // acknowledgement on the leader, before the next fetch on followers).
+    ConfigDef {
+        name: "write.caching",
+        broker_key: "write.caching.default",
+        default: "true",
+        kind: Kind::Bool,
+        doc: "Acknowledge acks=all writes from the page cache (true, Kafka's behaviour) or only after an fsync (false).",
+    },
     ConfigDef {
         name: "index.interval.bytes",
         broker_key: "log.index.interval.bytes",
@@ -290,6 +299,8 @@ pub struct LogConfig {
     pub log_append_time: bool,
     pub flush_messages: i64,
     pub flush_ms: i64,
+    /// false: fsync acks=all writes before acknowledging them.
+    pub write_caching: bool,
     pub timestamp_after_max_ms: i64,
     pub timestamp_before_max_ms: i64,
     pub delete_retention_ms: i64,
@@ -318,6 +329,7 @@ impl LogConfig {
             log_append_time: get("message.timestamp.type").eq_ignore_ascii_case("LogAppendTime"),
             flush_messages: long("flush.messages"),
             flush_ms: long("flush.ms"),
+            write_caching: !get("write.caching").eq_ignore_ascii_case("false"),
             timestamp_after_max_ms: long("message.timestamp.after.max.ms"),
             timestamp_before_max_ms: long("message.timestamp.before.max.ms"),
             delete_retention_ms: long("delete.retention.ms"),

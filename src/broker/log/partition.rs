@@ -19,6 +19,9 @@ use std::sync::Arc;
 
 const LOG_START_FILE: &str = "log-start-offset";
 
+/// Log flushes (fsyncs of a partition's data) since start: Kafka's LogFlushStats.
+pub static LOG_FLUSHES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
 pub struct PartitionLog {
     dir: PathBuf,
     config: LogConfig,
@@ -364,6 +367,10 @@ impl PartitionLog {
             count += h.record_count as i64;
         }
         self.write(payload, &headers, next, count, now)?;
+        if !self.config.write_caching {
+            // The next fetch tells the leader this replica has it: on disk first.
+            self.flush()?;
+        }
         Ok(AppendInfo {
             base_offset: first,
             last_offset: next - 1,
@@ -590,6 +597,7 @@ impl PartitionLog {
         }
         self.snapshot_producers(true)?;
         self.active().flush()?;
+        LOG_FLUSHES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         self.dirty = false;
         self.unflushed = 0;
         self.last_flush_ms = self.clock.now_ms();

@@ -244,6 +244,9 @@ fn gauges(b: &Broker) -> Registry {
         size.get_or_create(&l).set(p.size_bytes() as i64);
         hw.get_or_create(&l).set(p.high_watermark());
     }
+    let flushes: Counter = Counter::default();
+    flushes.inc_by(crate::broker::log::partition::LOG_FLUSHES.load(std::sync::atomic::Ordering::Relaxed));
+    r.register("kafka_log_logflushstats_logflushrateandtimems", "Log flushes (fsyncs of partition data)", flushes);
     r.register("kafka_log_log_size", "Bytes of a partition's log on this broker", size);
     r.register("kafka_log_log_logendoffset", "A partition's high watermark on this broker", hw);
     let purgatory: Family<PurgatoryLabels, Gauge> = Family::default();

@@ -199,6 +199,11 @@ impl Partition {
         self.inner().log.producer_state().txn_guard(pid)
     }
 
+    /// The topic's write.caching (false: acks=all writes are fsynced before the answer).
+    pub fn write_caching(&self) -> bool {
+        self.inner().log.config().write_caching
+    }
+
     pub fn append_guarded(&self, payload: &mut bytes::BytesMut, origin: AppendOrigin, guard: Option<u64>) -> Result<AppendInfo, LogError> {
         let info = {
             let mut inner = self.inner();

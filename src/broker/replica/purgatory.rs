@@ -69,6 +69,19 @@ fn run_appends(appends: &mut [PendingAppend], origin: AppendOrigin) {
     });
 }
 
+/// write.caching=false: an acks=all write is fsynced before it is acknowledged. Concurrent
+/// producers share fsyncs: a flush finds the partition clean when an earlier one covered it.
+fn flush_uncached(appends: &mut [PendingAppend]) {
+    for a in appends.iter_mut() {
+        if matches!(a.result, Some(Ok(_)))
+            && !a.partition.write_caching()
+            && let Err(e) = a.partition.with_log(|l| l.flush().map_err(LogError::from))
+        {
+            a.result = Some(Err(e));
+        }
+    }
+}
+
 impl ReplicaManager {
     /// Appends every partition's batches (off the async workers), then, for acks=all,
     /// waits until each partition's high watermark covers what was appended (DelayedProduce)
@@ -85,6 +98,9 @@ impl ReplicaManager {
         }
         appends = match tokio::task::spawn_blocking(move || {
             run_appends(&mut appends, origin);
+            if acks == -1 {
+                flush_uncached(&mut appends);
+            }
             appends
         })
         .await
