@@ -2,7 +2,9 @@
 (confluent-kafka) run while faults are injected, then the checker counts Jepsen's
 anomalies over the history; every count must be zero. Faults: kill -9 of a single node,
 kill -9 of the partition leader in a 3-node cluster, SIGSTOP of the leader for longer than
-the broker session timeout, and a corrupted segment tail found at restart.
+the broker session timeout, a corrupted segment tail found at restart, and network
+partitions (each node in its own network namespace, netns.py): the leader cut off from
+the other two while clients still reach it, and one follower cut off from the leader.
 
 CHAOS_CYCLES (default 2) sets the cycles per fault; scripts/chaos runs 20 and writes the
 figures to docs/CHAOS.md. Every run appends its figures to target/chaos-results.jsonl.
@@ -136,6 +138,51 @@ def test_leader_paused_past_the_session_timeout(trio):
         wait_until(lambda: full_isr(adm, topic), timeout=60, message="the paused broker back in every ISR")
     time.sleep(1.5)
     finish("SIGSTOP of the leader past the session timeout (3 nodes)", w, trio.bootstrap)
+
+
+@pytest.fixture
+def netns_trio(tmp_path):
+    from netns import Netns, NetnsCluster, NetnsUnavailable
+
+    try:
+        net = Netns(3)
+    except NetnsUnavailable as e:
+        pytest.skip(f"network namespaces unavailable (needs root and iproute2): {e}")
+    c = NetnsCluster(str(tmp_path), net)
+    try:
+        yield c.start()
+    finally:
+        c.close()
+        net.close()
+
+
+def test_network_partitions_three_nodes(netns_trio):
+    """Alternating partitions past the broker session timeout: the partition-0 leader cut off
+    from both other nodes (it can no longer grow its ISR: with min.insync.replicas=2 it must
+    not acknowledge alone, and the majority elects a new leader), then one follower cut off
+    from the leader (it leaves the ISR and catches up after the heal)."""
+    c, net = netns_trio, netns_trio.net
+    topic = unique("chaos-part")
+    adm = create(c.bootstrap, topic, 3)
+    w = Workload(c.bootstrap, topic, unique("g")).start()
+    for cycle in range(CYCLES):
+        time.sleep(1.5)
+        lead = leader(adm, topic)
+        if cycle % 2 == 0:
+            net.isolate(lead)
+        else:
+            follower = next(n for n in (1, 2, 3) if n != lead)
+            net.cut(lead, follower)
+        time.sleep(12)
+        if cycle % 2 == 0:
+            # The majority side has fenced the cut-off leader and elected another.
+            other = c.node(next(n for n in (1, 2, 3) if n != lead))
+            majority = AdminClient({"bootstrap.servers": other.bootstrap})
+            assert leader(majority, topic) not in (lead, -1), "the majority did not move leadership off the cut-off node"
+        net.heal()
+        wait_until(lambda: full_isr(adm, topic), timeout=90, message="every node back in every ISR after the heal")
+    time.sleep(1.5)
+    finish("network partitions (3 nodes)", w, c.bootstrap)
 
 
 def test_the_checker_finds_each_anomaly():
