@@ -105,10 +105,10 @@ class Workload:
         c.close()
 
 
-def read_all(bootstrap: str, topic: str, partitions: int, timeout: float = 120.0) -> dict:
+def read_all(bootstrap: str, topic: str, partitions: int, timeout: float = 120.0, isolation: str = "read_uncommitted") -> dict:
     """Every record of every partition, to the end offsets: {partition: [(offset, value)]}."""
     c = Consumer({"bootstrap.servers": bootstrap, "group.id": f"chaos-check-{time.time_ns()}", "enable.auto.commit": False,
-                  "auto.offset.reset": "earliest"})
+                  "auto.offset.reset": "earliest", "isolation.level": isolation})
     ends = {}
     deadline = time.monotonic() + timeout
     while len(ends) < partitions and time.monotonic() < deadline:
@@ -124,6 +124,10 @@ def read_all(bootstrap: str, topic: str, partitions: int, timeout: float = 120.0
     while len(done) < partitions and time.monotonic() < deadline:
         m = c.poll(0.5)
         if m is None:
+            # A transaction marker can be the last offset: no record is delivered for it.
+            for tp in c.position([TopicPartition(topic, p) for p in range(partitions) if p not in done]):
+                if tp.offset >= ends.get(tp.partition, 0):
+                    done.add(tp.partition)
             continue
         if m.error():
             if m.error().code() != KafkaError._PARTITION_EOF:
@@ -176,6 +180,133 @@ def check(h: History, records: dict) -> dict:
 
 
 ANOMALIES = ("lost", "moved", "duplicated", "reordered", "poll_skip", "commit_back")
+TXN_ANOMALIES = ("aborted_read", "lost", "partial", "duplicated")
+
+
+@dataclass
+class TxnHistory:
+    txns: dict = field(default_factory=dict)  # txn name -> list of values
+    outcome: dict = field(default_factory=dict)  # txn name -> "committed" | "aborted" | "unknown"
+    seen: list = field(default_factory=list)  # values a read_committed group consumer saw
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+class TxnWorkload:
+    """Transactional producers (a tenth of their transactions aborted on purpose) and a
+    read_committed consumer, in threads until stop(). A transaction whose commit failed
+    ambiguously is "unknown": all of it or none of it may be visible."""
+
+    def __init__(self, bootstrap: str, topic: str, workers: int = 2, per_txn: int = 10):
+        self.bootstrap, self.topic, self.workers, self.per_txn = bootstrap, topic, workers, per_txn
+        self.history = TxnHistory()
+        self.errors: list = []
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self.tag = f"{time.time_ns() % 10**9}"
+
+    def start(self) -> "TxnWorkload":
+        self._threads = [threading.Thread(target=self._produce, args=(w,), daemon=True) for w in range(self.workers)]
+        self._threads.append(threading.Thread(target=self._consume, daemon=True))
+        for t in self._threads:
+            t.start()
+        return self
+
+    def stop(self):
+        self._stop.set()
+        for t in self._threads:
+            t.join(timeout=180)
+
+    def _producer(self, worker: int) -> Producer:
+        p = Producer({"bootstrap.servers": self.bootstrap, "transactional.id": f"chaos-{self.tag}-{worker}", "linger.ms": 2,
+                      "socket.timeout.ms": 10000, "transaction.timeout.ms": 30000, "message.timeout.ms": 30000})
+        while not self._stop.is_set():
+            try:
+                p.init_transactions(30)
+                return p
+            except Exception as e:  # noqa: BLE001 - the coordinator may be moving; retried
+                self.errors.append(("init", str(e)))
+                time.sleep(0.5)
+        return p
+
+    def _produce(self, worker: int):
+        from confluent_kafka import KafkaException
+
+        h = self.history
+        p = self._producer(worker)
+        n = 0
+        while not self._stop.is_set():
+            name = f"t{worker}-{n}"
+            values = [f"{name}-{i}" for i in range(self.per_txn)]
+            with h.lock:
+                h.txns[name] = values
+                h.outcome[name] = "unknown"
+            n += 1
+            try:
+                p.begin_transaction()
+                for v in values:
+                    p.produce(self.topic, key=name.encode(), value=v.encode())
+                if n % 10 == 0:
+                    p.abort_transaction(30)
+                    outcome = "aborted"
+                else:
+                    p.commit_transaction(30)
+                    outcome = "committed"
+                with h.lock:
+                    h.outcome[name] = outcome
+            except KafkaException as e:
+                err = e.args[0]
+                self.errors.append((name, str(err)))
+                if err.txn_requires_abort():
+                    try:
+                        p.abort_transaction(30)
+                        with h.lock:
+                            h.outcome[name] = "aborted"
+                    except KafkaException:
+                        p = self._producer(worker)
+                elif err.fatal() or not err.retriable():
+                    p = self._producer(worker)
+            time.sleep(0.02)
+
+    def _consume(self):
+        h = self.history
+        c = Consumer({"bootstrap.servers": self.bootstrap, "group.id": f"chaos-rc-{self.tag}", "auto.offset.reset": "earliest",
+                      "isolation.level": "read_committed", "session.timeout.ms": 10000})
+        c.subscribe([self.topic])
+        while not self._stop.is_set():
+            m = c.poll(0.2)
+            if m is not None and m.error() is None:
+                with h.lock:
+                    h.seen.append(m.value().decode())
+        c.close()
+
+
+def check_txn(h: TxnHistory, records: dict) -> dict:
+    """Transactional anomalies over a read_committed read of everything (every count must be 0):
+      aborted_read  a record of an aborted transaction was read (here or by the live consumer)
+      lost          a committed transaction's record was not read
+      partial       a transaction only partly visible
+      duplicated    a record read more than once"""
+    read = [v for recs in records.values() for _, v in recs]
+    counts = defaultdict(int)
+    for v in read:
+        counts[v] += 1
+    by_txn = defaultdict(int)
+    for v in counts:
+        by_txn[v.rsplit("-", 1)[0]] += 1
+    aborted = {t for t, o in h.outcome.items() if o == "aborted"}
+    aborted_read = [v for v in list(counts) + h.seen if v.rsplit("-", 1)[0] in aborted]
+    lost = [v for t, vs in h.txns.items() if h.outcome[t] == "committed" for v in vs if v not in counts]
+    partial = [t for t, vs in h.txns.items() if 0 < by_txn.get(t, 0) < len(vs)]
+    duplicated = [v for v, n in counts.items() if n > 1]
+    outcomes = defaultdict(int)
+    for o in h.outcome.values():
+        outcomes[o] += 1
+    return {
+        "transactions": len(h.txns), "committed": outcomes["committed"], "aborted": outcomes["aborted"], "unknown": outcomes["unknown"],
+        "read": len(read), "consumed": len(h.seen),
+        "aborted_read": len(aborted_read), "lost": len(lost), "partial": len(partial), "duplicated": len(duplicated),
+        "examples": {"aborted_read": aborted_read[:5], "lost": lost[:5], "partial": partial[:5]},
+    }
 
 
 def record(path: str, fault: str, cycles: int, result: dict):
