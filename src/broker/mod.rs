@@ -320,6 +320,9 @@ impl Broker {
         let dir = config.data_dir.clone();
         let dir_err = |source| BrokerError::DataDir { dir: dir.display().to_string(), source };
         std::fs::create_dir_all(&dir).map_err(dir_err)?;
+        for d in config.log_dirs.iter().skip(1) {
+            std::fs::create_dir_all(d).map_err(|source| BrokerError::DataDir { dir: d.display().to_string(), source })?;
+        }
         let lock = File::create(dir.join(LOCK_FILE)).map_err(dir_err)?;
         if lock.try_lock().is_err() {
             return Err(BrokerError::Locked(dir.display().to_string()));

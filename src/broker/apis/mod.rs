@@ -12,6 +12,7 @@ mod elect;
 mod fetch;
 mod groups;
 mod list_offsets;
+mod log_dirs;
 mod metadata;
 mod offsets;
 mod produce;
@@ -178,7 +179,8 @@ api_table! {
     OffsetForLeaderEpoch [2, 4, advertised 2] OffsetForLeaderEpochRequest => records::offset_for_leader_epoch;
     DescribeConfigs [1, 4, advertised 1] DescribeConfigsRequest => configs::describe_configs;
     AlterConfigs [0, 2, advertised 0] AlterConfigsRequest => configs::alter_configs;
-    DescribeLogDirs [1, 4, advertised 1] DescribeLogDirsRequest => records::describe_log_dirs;
+    DescribeLogDirs [1, 4, advertised 1] DescribeLogDirsRequest => log_dirs::describe_log_dirs;
+    AlterReplicaLogDirs [1, 2, advertised 1] AlterReplicaLogDirsRequest => log_dirs::alter_replica_log_dirs;
     CreatePartitions [0, 3, advertised 0] CreatePartitionsRequest => topics::create_partitions;
     DeleteGroups [0, 2, advertised 0] DeleteGroupsRequest => groups::delete_groups;
     ConsumerGroupHeartbeat [0, 1, advertised 0] ConsumerGroupHeartbeatRequest => consumer_groups::heartbeat;

@@ -1,16 +1,13 @@
-//! DeleteRecords (moves log start offsets), DescribeLogDirs (sizes per partition and the
-//! disk's capacity) and OffsetForLeaderEpoch (end offset of a leader epoch, from the
-//! leader epoch cache). DeleteRecords needs DELETE on the topic, DescribeLogDirs DESCRIBE
-//! on the cluster, OffsetForLeaderEpoch CLUSTER_ACTION (followers) or DESCRIBE on the topic.
+//! DeleteRecords (moves log start offsets) and OffsetForLeaderEpoch (end offset of a leader
+//! epoch, from the leader epoch cache). DeleteRecords needs DELETE on the topic,
+//! OffsetForLeaderEpoch CLUSTER_ACTION (followers) or DESCRIBE on the topic.
 
-use super::{Ctx, code, sb};
+use super::{Ctx, code};
 use crate::broker::security::acl::{Op, Resource};
 use kafka_protocol::error::ResponseError as E;
 use kafka_protocol::messages::delete_records_response::{DeleteRecordsPartitionResult, DeleteRecordsTopicResult};
-use kafka_protocol::messages::describe_log_dirs_response::{DescribeLogDirsPartition, DescribeLogDirsResult, DescribeLogDirsTopic};
 use kafka_protocol::messages::offset_for_leader_epoch_response::{EpochEndOffset, OffsetForLeaderTopicResult};
 use kafka_protocol::messages::*;
-use std::collections::BTreeMap;
 
 pub async fn delete_records(ctx: &Ctx<'_>, req: DeleteRecordsRequest) -> DeleteRecordsResponse {
     let b = ctx.broker;
@@ -42,53 +39,6 @@ pub async fn delete_records(ctx: &Ctx<'_>, req: DeleteRecordsRequest) -> DeleteR
         })
         .collect();
     DeleteRecordsResponse::default().with_topics(topics)
-}
-
-/// (total, usable) bytes of the filesystem holding `dir`, -1 when unknown.
-fn disk_space(dir: &std::path::Path) -> (i64, i64) {
-    use std::os::unix::ffi::OsStrExt;
-    let Ok(c) = std::ffi::CString::new(dir.as_os_str().as_bytes()) else {
-        return (-1, -1);
-    };
-    let mut s: libc::statvfs = unsafe { std::mem::zeroed() };
-    // SAFETY: `c` is a valid NUL-terminated path and `s` a properly sized out-parameter.
-    if unsafe { libc::statvfs(c.as_ptr(), &mut s) } != 0 {
-        return (-1, -1);
-    }
-    let frsize = s.f_frsize as i64;
-    (s.f_blocks as i64 * frsize, s.f_bavail as i64 * frsize)
-}
-
-pub async fn describe_log_dirs(ctx: &Ctx<'_>, req: DescribeLogDirsRequest) -> DescribeLogDirsResponse {
-    let b = ctx.broker;
-    if !ctx.authorize(Op::Describe, Resource::Cluster) {
-        return DescribeLogDirsResponse::default().with_error_code(code(E::ClusterAuthorizationFailed));
-    }
-    let wanted: Option<BTreeMap<String, Vec<i32>>> =
-        req.topics.map(|ts| ts.into_iter().map(|t| (t.topic.0.to_string(), t.partitions)).collect());
-    let mut by_topic: BTreeMap<String, Vec<DescribeLogDirsPartition>> = BTreeMap::new();
-    let mut all = b.replicas.all();
-    all.sort_by(|a, b| (&a.topic, a.index).cmp(&(&b.topic, b.index)));
-    for p in all {
-        if let Some(w) = &wanted
-            && !w.get(&p.topic).is_some_and(|ps| ps.contains(&p.index))
-        {
-            continue;
-        }
-        by_topic.entry(p.topic.clone()).or_default().push(
-            DescribeLogDirsPartition::default().with_partition_index(p.index).with_partition_size(p.size_bytes() as i64).with_offset_lag(0),
-        );
-    }
-    let dir = b.replicas.data_dir();
-    let (total, usable) = disk_space(dir);
-    let result = DescribeLogDirsResult::default()
-        .with_log_dir(sb(dir.display().to_string()))
-        .with_topics(
-            by_topic.into_iter().map(|(n, ps)| DescribeLogDirsTopic::default().with_name(TopicName(sb(n))).with_partitions(ps)).collect(),
-        )
-        .with_total_bytes(total)
-        .with_usable_bytes(usable);
-    DescribeLogDirsResponse::default().with_results(vec![result])
 }
 
 pub async fn offset_for_leader_epoch(ctx: &Ctx<'_>, req: OffsetForLeaderEpochRequest) -> OffsetForLeaderEpochResponse {

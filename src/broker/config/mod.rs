@@ -65,6 +65,9 @@ pub struct BrokerConfig {
     pub advertised_host: String,
     pub advertised_port: u16,
     pub data_dir: PathBuf,
+    /// Every directory of `log.dirs` (the first is `data_dir`, which also holds the
+    /// metadata log and the checkpoints); partitions are spread over all of them.
+    pub log_dirs: Vec<PathBuf>,
     pub num_partitions: i32,
     pub default_replication_factor: i16,
     pub auto_create_topics: bool,
@@ -275,10 +278,16 @@ impl BrokerConfig {
         };
         let inter_broker_listener = primary.as_ref().map(|p| p.name.clone()).unwrap_or_default();
         let dirs = get("log.dirs");
-        let data_dir = match dirs.split(',').next().map(str::trim) {
-            Some(d) if !d.is_empty() => PathBuf::from(d),
-            _ => default_data_dir(),
-        };
+        let mut log_dirs: Vec<PathBuf> = Vec::new();
+        for d in dirs.split(',').map(str::trim).filter(|d| !d.is_empty()).map(PathBuf::from) {
+            if !log_dirs.contains(&d) {
+                log_dirs.push(d);
+            }
+        }
+        if log_dirs.is_empty() {
+            log_dirs.push(default_data_dir());
+        }
+        let data_dir = log_dirs[0].clone();
         let kraft = kraft::parse(&get, num("node.id") as i32, &listeners, &controller_names)?;
         let cfg = BrokerConfig {
             kraft,
@@ -297,6 +306,7 @@ impl BrokerConfig {
             advertised_host,
             advertised_port,
             data_dir,
+            log_dirs,
             num_partitions: num("num.partitions") as i32,
             default_replication_factor: num("default.replication.factor") as i16,
             auto_create_topics: boolean("auto.create.topics.enable"),

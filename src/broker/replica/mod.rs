@@ -7,6 +7,7 @@
 pub mod checkpoint;
 pub mod fetcher;
 pub mod isr;
+pub mod log_dirs;
 pub mod partition;
 mod purgatory;
 pub mod throttle;
@@ -32,6 +33,8 @@ type Opened = Result<Arc<Partition>, LogError>;
 
 pub struct ReplicaManager {
     data_dir: PathBuf,
+    /// Every log dir and where each partition lives.
+    pub log_dirs: log_dirs::LogDirs,
     broker: Arc<BrokerConfig>,
     clean_shutdown: bool,
     partitions: RwLock<HashMap<(String, i32), Arc<Partition>>>,
@@ -115,6 +118,7 @@ impl ReplicaManager {
                 tokio::runtime::Handle::try_current().ok(),
             ),
             data_dir: broker.data_dir.clone(),
+            log_dirs: log_dirs::LogDirs::new(broker.log_dirs.clone()),
             broker,
             clean_shutdown,
             partitions: RwLock::new(HashMap::new()),
@@ -145,7 +149,7 @@ impl ReplicaManager {
     }
 
     fn partition_dir(&self, topic: &str, index: i32) -> PathBuf {
-        self.data_dir.join(format!("{topic}-{index}"))
+        self.log_dirs.place(topic, index)
     }
 
     /// Opens a partition of `topic` hosted here; a directory of another topic id (a deleted
@@ -205,6 +209,7 @@ impl ReplicaManager {
     /// then removed.
     fn delete_partition(&self, p: &Partition) {
         let dir = p.mark_deleted();
+        self.log_dirs.forget(&dir);
         let doomed = dir.with_file_name(format!(
             "{}.{}-delete",
             dir.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default(),
@@ -224,20 +229,26 @@ impl ReplicaManager {
     /// deletion, or renamed for deletion).
     pub fn remove_strays(&self) {
         let map = self.partitions.read().unwrap_or_else(|e| e.into_inner());
-        let Ok(entries) = std::fs::read_dir(&self.data_dir) else { return };
-        for e in entries.flatten() {
-            let name = e.file_name().to_string_lossy().to_string();
-            if name == METADATA_DIR || !e.path().is_dir() {
-                continue;
-            }
-            let stray = name.ends_with("-delete")
-                || match name.rsplit_once('-') {
-                    Some((topic, idx)) => idx.parse::<i32>().is_ok_and(|i| !map.contains_key(&(topic.to_string(), i))),
-                    None => false,
-                };
-            if stray {
-                tracing::info!(dir = %e.path().display(), "removing stray partition directory");
-                let _ = std::fs::remove_dir_all(e.path());
+        for dir in &self.log_dirs.dirs {
+            let Ok(entries) = std::fs::read_dir(dir) else { continue };
+            for e in entries.flatten() {
+                let name = e.file_name().to_string_lossy().to_string();
+                if name == METADATA_DIR || !e.path().is_dir() {
+                    continue;
+                }
+                // A partition directory is a stray when nobody hosts it, or when the hosted
+                // partition lives in another log dir (a move interrupted between renames).
+                let stray = log_dirs::is_stray_suffix(&name)
+                    || match name.rsplit_once('-') {
+                        Some((topic, idx)) => {
+                            idx.parse::<i32>().is_ok_and(|i| map.get(&(topic.to_string(), i)).is_none_or(|p| p.dir() != e.path()))
+                        }
+                        None => false,
+                    };
+                if stray {
+                    tracing::info!(dir = %e.path().display(), "removing stray partition directory");
+                    let _ = std::fs::remove_dir_all(e.path());
+                }
             }
         }
     }

@@ -199,6 +199,11 @@ impl Partition {
         self.inner().log.producer_state().txn_guard(pid)
     }
 
+    /// The partition's directory (in one of the log dirs).
+    pub fn dir(&self) -> std::path::PathBuf {
+        self.inner().log.dir().to_path_buf()
+    }
+
     /// The topic's write.caching (false: acks=all writes are fsynced before the answer).
     pub fn write_caching(&self) -> bool {
         self.inner().log.config().write_caching
