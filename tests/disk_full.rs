@@ -124,3 +124,47 @@ async fn a_full_disk_refuses_writes_keeps_reads_and_recovers() {
     let again = read_all(&mut c, "d").await;
     assert_eq!(values(&again), values(&after));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_several_log_dirs_a_full_one_does_not_stop_the_others() {
+    let Some(fs) = Tmpfs::mount(8) else {
+        eprintln!("SKIPPED: mount -t tmpfs is not permitted here (needs root); the disk-full test did not run");
+        return;
+    };
+    let other = tempfile::tempdir().unwrap();
+    // The metadata log lives in the first dir: the healthy one.
+    let dirs = format!("log.dirs={},{}", other.path().display(), fs.path().display());
+    let mut b = TestBroker::start_with(&[&dirs]);
+    let mut c = b.connect().await;
+    assert_eq!(create_topic(&mut c, "two", 2, &[]).await, 0);
+    let on_tmpfs = (0..2).find(|p| fs.path().join(format!("two-{p}")).is_dir()).expect("a partition on the tmpfs");
+    let healthy = 1 - on_tmpfs;
+    fill(fs.path());
+    let mut refused = false;
+    for i in 0..20 {
+        if produce(&mut c, "two", on_tmpfs, simple_batch(i * 200, 200), -1).await.0 == E::KafkaStorageError.code() {
+            refused = true;
+            break;
+        }
+    }
+    assert!(refused, "the partition on the full dir kept taking writes");
+    // The other dir's partition is served as before, and new topics can still be created.
+    for i in 0..20 {
+        assert_eq!(produce(&mut c, "two", healthy, simple_batch(i * 10, 10), -1).await.0, 0);
+    }
+    assert_eq!(read_all_partition(&mut c, "two", healthy).await, 200);
+    assert_eq!(create_topic(&mut c, "fresh", 1, &[]).await, 0);
+    assert!(b.is_running());
+}
+
+async fn read_all_partition(c: &mut rk::client::Connection, topic: &str, partition: i32) -> usize {
+    let mut n = 0i64;
+    loop {
+        let p = fetch(c, topic, partition, n, 50).await;
+        let recs = decode(&p.records);
+        match recs.last() {
+            Some(r) => n = r.offset + 1,
+            None => return n as usize,
+        }
+    }
+}

@@ -4,6 +4,7 @@
 //! DescribeLogDirs needs DESCRIBE on the cluster, AlterReplicaLogDirs ALTER.
 
 use super::{Ctx, code, sb};
+use crate::broker::replica::log_dirs::disk_space;
 use crate::broker::security::acl::{Op, Resource};
 use kafka_protocol::error::ResponseError as E;
 use kafka_protocol::messages::alter_replica_log_dirs_response::{AlterReplicaLogDirPartitionResult, AlterReplicaLogDirTopicResult};
@@ -11,21 +12,6 @@ use kafka_protocol::messages::describe_log_dirs_response::{DescribeLogDirsPartit
 use kafka_protocol::messages::*;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-
-/// (total, usable) bytes of the file system holding `dir`.
-fn disk_space(dir: &std::path::Path) -> (i64, i64) {
-    use std::os::unix::ffi::OsStrExt;
-    let Ok(c) = std::ffi::CString::new(dir.as_os_str().as_bytes()) else {
-        return (-1, -1);
-    };
-    let mut s: libc::statvfs = unsafe { std::mem::zeroed() };
-    // SAFETY: `c` is a valid NUL-terminated path and `s` a properly sized out-parameter.
-    if unsafe { libc::statvfs(c.as_ptr(), &mut s) } != 0 {
-        return (-1, -1);
-    }
-    let frsize = s.f_frsize as i64;
-    (s.f_blocks as i64 * frsize, s.f_bavail as i64 * frsize)
-}
 
 /// Bytes of the regular files in a directory (a future copy's progress).
 fn dir_size(dir: &std::path::Path) -> i64 {

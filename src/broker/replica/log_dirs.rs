@@ -15,6 +15,9 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
+/// Free bytes a log dir needs to be given a new partition (when another has them).
+const MIN_FREE_FOR_NEW: i64 = 1 << 20;
+
 pub struct LogDirs {
     pub dirs: Vec<PathBuf>,
     /// Partitions placed in each dir (index into `dirs`).
@@ -47,9 +50,13 @@ impl LogDirs {
         }
         let mut counts = self.counts.lock().unwrap_or_else(|e| e.into_inner());
         let wanted = self.preferred.lock().unwrap_or_else(|e| e.into_inner()).remove(&(topic.to_string(), index));
+        // A full disk takes no new partitions while another dir has room (Kafka places
+        // nothing in an offline log dir).
+        let room: Vec<usize> = (0..self.dirs.len()).filter(|i| disk_space(&self.dirs[*i]).1 >= MIN_FREE_FOR_NEW).collect();
+        let candidates = if room.is_empty() { (0..self.dirs.len()).collect() } else { room };
         let i = wanted
             .and_then(|w| self.dirs.iter().position(|d| *d == w))
-            .unwrap_or_else(|| (0..self.dirs.len()).min_by_key(|i| counts[*i]).unwrap_or(0));
+            .unwrap_or_else(|| candidates.iter().copied().min_by_key(|i| counts[*i]).unwrap_or(0));
         counts[i] += 1;
         self.dirs[i].join(name)
     }
@@ -95,9 +102,25 @@ impl LogDirs {
     }
 }
 
+/// (total, usable) bytes of the file system holding `dir`.
+pub fn disk_space(dir: &std::path::Path) -> (i64, i64) {
+    use std::os::unix::ffi::OsStrExt;
+    let Ok(c) = std::ffi::CString::new(dir.as_os_str().as_bytes()) else {
+        return (-1, -1);
+    };
+    let mut s: libc::statvfs = unsafe { std::mem::zeroed() };
+    // SAFETY: `c` is a valid NUL-terminated path and `s` a properly sized out-parameter.
+    if unsafe { libc::statvfs(c.as_ptr(), &mut s) } != 0 {
+        return (-1, -1);
+    }
+    let frsize = s.f_frsize as i64;
+    (s.f_blocks as i64 * frsize, s.f_bavail as i64 * frsize)
+}
+
 /// `<topic>-<n>`: a partition directory (not the metadata log, not a stray).
 pub fn is_partition_dir(name: &str) -> bool {
-    name.rsplit_once('-').is_some_and(|(t, i)| !t.is_empty() && i.parse::<i32>().is_ok())
+    name != crate::broker::metadata::log::METADATA_DIR
+        && name.rsplit_once('-').is_some_and(|(t, i)| !t.is_empty() && i.parse::<i32>().is_ok())
 }
 
 /// A directory left by an interrupted move or deletion.
