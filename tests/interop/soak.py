@@ -31,6 +31,8 @@ from chaos_common import ANOMALIES, TXN_ANOMALIES, TxnWorkload, Workload, check,
 from conftest import REPO, Cluster, unique  # noqa: E402
 
 PARTITIONS = 3
+# The commit under test, taken at the start (the tree may move on during the hour).
+HEAD = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=REPO).stdout.strip()
 
 
 def proc_stats(pid: int) -> tuple[int, int]:
@@ -137,7 +139,7 @@ def main():
 
 
 def write_report(a, samples, probe, idem, txn, kills):
-    head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=REPO).stdout.strip()
+    head = HEAD
     lines = ["# Soak run (#17)", "",
              f"`scripts/soak` on {datetime.date.today()} at {head}: a 3-node cluster (debug build unless RK_BIN says otherwise) for",
              f"{a.minutes:g} minutes under idempotent producers with a committing group consumer, transactional producers with a",
