@@ -163,6 +163,60 @@ def test_transactions_under_leader_kills(trio):
     assert not bad, f"anomalies {bad}; examples {result['examples']}"
 
 
+FAKETIME_LIB = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1"
+
+
+def test_wall_clock_jumps_single_node(tmp_path):
+    """The broker's wall clock steps forward and back by hours (as an NTP step does; the
+    monotonic clock is left alone) under libfaketime while the workload runs: nothing
+    acknowledged is lost or reordered, and the broker keeps serving."""
+    from confluent_kafka import Consumer, Producer, TopicPartition
+
+    from conftest import Broker
+
+    if not os.path.exists(FAKETIME_LIB):
+        pytest.skip("libfaketime is not installed (Debian package faketime)")
+    clock = tmp_path / "faketime"
+    clock.write_text("+0\n")
+
+    class FakeTimeBroker(Broker):
+        def command(self):
+            env = [f"LD_PRELOAD={FAKETIME_LIB}", f"FAKETIME_TIMESTAMP_FILE={clock}", "FAKETIME_CACHE_DURATION=1", "DONT_FAKE_MONOTONIC=1"]
+            return ["env", *env, *super().command()]
+
+    b = FakeTimeBroker(str(tmp_path / "data"), overrides={"group.initial.rebalance.delay.ms": "0"}).start()
+    try:
+        topic = unique("chaos-clock")
+        adm = create(b.bootstrap, topic, 1)
+        stamps = unique("chaos-stamp")
+        adm.create_topics([NewTopic(stamps, 1, 1, config={"message.timestamp.type": "LogAppendTime"})])[stamps].result(timeout=30)
+        w = Workload(b.bootstrap, topic, unique("g")).start()
+        p = Producer({"bootstrap.servers": b.bootstrap})
+        for jump_h in [3, -3, -2, 5, 0] * max(1, CYCLES // 2):
+            time.sleep(1.5)
+            clock.write_text(f"{jump_h:+d}h\n")
+            time.sleep(1.5)  # libfaketime re-reads the file every second
+            p.produce(stamps, value=str(jump_h).encode())
+            p.flush(30)
+        time.sleep(1.5)
+        finish("wall clock jumps of hours (one node)", w, b.bootstrap)
+        # The jumps were real: the broker stamped LogAppendTime records hours apart.
+        c = Consumer({"bootstrap.servers": b.bootstrap, "group.id": unique("g"), "enable.partition.eof": False})
+        c.assign([TopicPartition(stamps, 0, 0)])
+        seen = {}
+        deadline = time.monotonic() + 30
+        while len(seen) < 4 and time.monotonic() < deadline:
+            m = c.poll(1)
+            if m is not None and m.error() is None:
+                seen[int(m.value())] = m.timestamp()[1]
+        c.close()
+        skew = (seen[3] - seen[-3]) / 3_600_000
+        assert 5.5 < skew < 6.5, f"LogAppendTime of the +3h and -3h records {skew:.2f} h apart: {seen}"
+        assert b.alive()
+    finally:
+        b.stop()
+
+
 @pytest.fixture
 def netns_trio(tmp_path):
     from netns import Netns, NetnsCluster, NetnsUnavailable
