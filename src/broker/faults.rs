@@ -1,6 +1,8 @@
 //! Fault injection for tests and the chaos suite: `RK_FAULTS=name=value,...` in the
 //! broker's environment turns on named delays at points where ordering or timing matters
-//! (e.g. `metadata.publish.jitter.ms=5` delays each metadata publication by 0..5 ms).
+//! (e.g. `metadata.publish.jitter.ms=5` delays each metadata publication by 0..5 ms;
+//! `log.write.jitter.ms` and `log.flush.jitter.ms` make every log write / fsync a slow
+//! disk's).
 //! Unset, every check is one relaxed load of a lazily parsed, empty table.
 
 use std::collections::HashMap;

@@ -163,6 +163,28 @@ def test_transactions_under_leader_kills(trio):
     assert not bad, f"anomalies {bad}; examples {result['examples']}"
 
 
+def test_slow_disks_and_leader_kills(tmp_path, monkeypatch):
+    """Every node's disk slow (each log write delayed up to 20 ms, each fsync up to 200 ms,
+    rk's RK_FAULTS) while the leader is killed: slower, never wrong."""
+    monkeypatch.setenv("RK_FAULTS", "log.write.jitter.ms=20,log.flush.jitter.ms=200")
+    c = Cluster(str(tmp_path)).start()
+    try:
+        topic = unique("chaos-slow")
+        adm = create(c.bootstrap, topic, 3)
+        w = Workload(c.bootstrap, topic, unique("g")).start()
+        for _ in range(max(1, CYCLES // 2)):
+            time.sleep(2.0)
+            node = c.node(leader(adm, topic))
+            node.kill9()
+            time.sleep(1.0)
+            node.start()
+            wait_until(lambda: full_isr(adm, topic), timeout=90, message="the restarted broker back in every ISR")
+        time.sleep(2.0)
+        finish("slow disks + kill -9 of the leader (3 nodes)", w, c.bootstrap)
+    finally:
+        c.close()
+
+
 FAKETIME_LIB = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1"
 
 

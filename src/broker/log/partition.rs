@@ -381,6 +381,8 @@ impl PartitionLog {
     }
 
     fn write(&mut self, payload: &[u8], headers: &[(usize, BatchHeader)], next: i64, count: i64, now: i64) -> Result<(), LogError> {
+        // The chaos suite's slow disk (RK_FAULTS=log.write.jitter.ms=N).
+        crate::broker::faults::jitter("log.write.jitter.ms");
         self.epochs.make_durable()?;
         self.maybe_roll(payload.len() as u64, next, now)?;
         self.active().append(payload, headers, now)?;
@@ -596,6 +598,7 @@ impl PartitionLog {
             return Ok(());
         }
         self.snapshot_producers(true)?;
+        crate::broker::faults::jitter("log.flush.jitter.ms");
         self.active().flush()?;
         LOG_FLUSHES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         self.dirty = false;
