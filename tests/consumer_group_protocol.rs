@@ -268,3 +268,38 @@ async fn invalid_requests_and_the_offline_upgrade_from_a_classic_group() {
     let f = c.send_at(&fetch, 7).await.unwrap();
     assert!(f.topics.iter().flat_map(|t| &t.partitions).any(|p| p.partition_index == 1 && p.committed_offset == 42));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_static_member_comes_back_to_its_partitions_without_a_rebalance() {
+    let b = TestBroker::start_with(FAST);
+    let mut admin = b.connect().await;
+    assert_eq!(create_topic(&mut admin, "s", 4, &[]).await, 0);
+    let c = b.connect().await;
+    let static_join = |member: &str| join("sg", member, &["s"]).with_instance_id(Some(sb("instance-1")));
+    let first = Uuid::new_v4().to_string();
+    let r = c.send_at(&static_join(&first), 1).await.unwrap();
+    assert_eq!(r.error_code, 0);
+    let mut a = M { id: first.clone(), epoch: r.member_epoch, owns: parts(&r).unwrap() };
+    let mut other = start_member(&c, "sg", &["s"]).await;
+    a.beat(&c, "sg").await;
+    a.beat(&c, "sg").await;
+    other.beat(&c, "sg").await;
+    assert_eq!((a.owns.len(), other.owns.len()), (2, 2));
+    let epoch_before = describe(&c, "sg").await.group_epoch;
+    // Another member with the same instance id is refused while the first is in.
+    let r = c.send_at(&static_join(&Uuid::new_v4().to_string()), 1).await.unwrap();
+    assert_eq!(r.error_code, E::UnreleasedInstanceId.code());
+    // A static leave (-2) keeps its partitions for it...
+    let r = c.send_at(&hb("sg", &first, -2).with_instance_id(Some(sb("instance-1"))), 1).await.unwrap();
+    assert_eq!((r.error_code, r.member_epoch), (0, -2));
+    // ...and the instance, restarted with a new member id, gets them straight back.
+    let second = Uuid::new_v4().to_string();
+    let r = c.send_at(&static_join(&second), 1).await.unwrap();
+    assert_eq!(r.error_code, 0, "{:?}", r.error_message);
+    assert_eq!(parts(&r).unwrap(), a.owns);
+    assert!(r.member_epoch > 0);
+    let d = describe(&c, "sg").await;
+    assert_eq!(d.group_epoch, epoch_before, "the return of a static member is not a rebalance");
+    assert_eq!(d.members.len(), 2);
+    assert!(d.members.iter().any(|m| m.member_id.as_str() == second && m.instance_id.as_deref() == Some("instance-1")));
+}

@@ -296,8 +296,7 @@ fn heartbeat(
     if member_id.is_empty() {
         member_id = Uuid::new_v4().to_string();
     }
-    let known = cg.members.contains_key(&member_id);
-    if !known && cg.members.len() >= max_size && p.member_epoch == 0 {
+    if !cg.members.contains_key(&member_id) && cg.members.len() >= max_size && p.member_epoch == 0 {
         return Err(fail(E::GroupMaxSizeReached, format!("The consumer group has reached its maximum capacity of {max_size} members.")));
     }
     let unknown = || fail(E::UnknownMemberId, format!("Member {member_id} is not a member of group {}.", p.group_id));
@@ -310,13 +309,18 @@ fn heartbeat(
             // A static member leaving for a while keeps its partitions until its session
             // expires or its instance comes back.
             let mut m = m.clone();
+            m.previous_epoch = m.epoch;
             m.epoch = STATIC_LEAVE_EPOCH;
             cg.update_member(m);
         }
         return Ok(HeartbeatOutcome { member_id, member_epoch: p.member_epoch, ..Default::default() });
     }
+    // Known: already a member, or a static member's instance taking its place back.
+    let mut known = cg.members.contains_key(&member_id);
     let mut member = if p.member_epoch == 0 {
-        join_member(cg, p, &member_id, now)?
+        let m = join_member(cg, p, &member_id, now)?;
+        known = cg.members.contains_key(&member_id);
+        m
     } else {
         let Some(m) = cg.members.get(&member_id) else { return Err(unknown()) };
         check_epoch(m, p.member_epoch, p.owned.as_ref())?;
@@ -346,7 +350,7 @@ fn heartbeat(
     member.client_id = p.client_id.clone();
     member.client_host = p.client_host.clone();
     member.last_heartbeat = now;
-    let mut bump = !known || !before.same_subscription(&member) || p.member_epoch == 0;
+    let mut bump = !known || !before.same_subscription(&member);
     cg.update_member(member.clone());
     // Subscribed topics resolved again when a subscription or the metadata changed.
     if bump || cg.metadata_offset != image.offset {
@@ -399,6 +403,7 @@ fn join_member(cg: &mut ConsumerGroup, p: &HeartbeatParams, member_id: &str, now
                 // partitions, with no rebalance.
                 cg.members.remove(&old_id);
                 let target = cg.target.remove(&old_id);
+                // The epoch it had when it left (kept in previous_epoch by the static leave).
                 let mut m = old;
                 m.member_id = member_id.to_string();
                 m.epoch = m.previous_epoch.max(0);
