@@ -139,3 +139,34 @@ fn half_sent_frames_and_idle_connections_are_closed() {
     assert!(api_versions_answered(&mut fresh));
     assert!(b.log().contains("request.read.timeout.ms"));
 }
+
+#[test]
+fn a_storm_of_thousands_of_connections_is_served_and_released() {
+    // 3000 connections at once (the test process has 20000 descriptors here; fewer where
+    // the limit is lower), each asking ApiVersions: all answered; once they close, the
+    // broker's descriptors are back where they were.
+    let mut lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: valid in/out parameters; the soft limit is raised to the hard one, as the
+    // broker does for itself.
+    unsafe {
+        libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim);
+        lim.rlim_cur = lim.rlim_max.min(1 << 20);
+        libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
+    }
+    let n = (lim.rlim_cur as usize).saturating_sub(200).min(3000);
+    assert!(n >= 500, "too few descriptors for a storm test: {}", lim.rlim_cur);
+    let b = TestBroker::start();
+    let baseline = b.open_fds();
+    let mut conns: Vec<_> = (0..n).map(|_| raw(&b)).collect();
+    let answered = conns.iter_mut().map(api_versions_answered).filter(|ok| *ok).count();
+    assert_eq!(answered, n, "every connection of the storm is served");
+    assert!(b.open_fds() >= baseline + n, "the broker holds the connections");
+    drop(conns);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while b.open_fds() > baseline + 10 {
+        assert!(std::time::Instant::now() < deadline, "descriptors not released: {} (baseline {baseline})", b.open_fds());
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let mut fresh = raw(&b);
+    assert!(api_versions_answered(&mut fresh));
+}
