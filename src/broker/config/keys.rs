@@ -233,6 +233,14 @@ pub const BROKER_KEYS: &[BrokerKey] = &[
     ),
     // Security: SASL.
     key("sasl.enabled.mechanisms", Kind::Str, "GSSAPI", "SASL mechanisms served: PLAIN, SCRAM-SHA-256, SCRAM-SHA-512, OAUTHBEARER."),
+    // Kerberos (GSSAPI): rk does not offer the mechanism; the keys are accepted (and may be
+    // set dynamically, as in Kafka) so existing configurations and tools keep working.
+    key("sasl.kerberos.service.name", Kind::Str, "", "Kerberos service name (GSSAPI, not offered by rk)."),
+    key("sasl.kerberos.kinit.cmd", Kind::Str, "/usr/bin/kinit", "Kerberos kinit command (GSSAPI, not offered by rk)."),
+    key("sasl.kerberos.min.time.before.relogin", Kind::Long { min: 0 }, "60000", "Kerberos relogin wait (GSSAPI, not offered by rk)."),
+    key("sasl.kerberos.ticket.renew.jitter", Kind::Str, "0.05", "Kerberos ticket renew jitter (GSSAPI, not offered by rk)."),
+    key("sasl.kerberos.ticket.renew.window.factor", Kind::Str, "0.8", "Kerberos renew window factor (GSSAPI, not offered by rk)."),
+    key("sasl.kerberos.principal.to.local.rules", Kind::Str, "DEFAULT", "Kerberos principal mapping rules (GSSAPI, not offered by rk)."),
     key("sasl.mechanism.inter.broker.protocol", Kind::Str, "GSSAPI", "SASL mechanism brokers use with each other."),
     key("sasl.mechanism.controller.protocol", Kind::Str, "GSSAPI", "SASL mechanism used towards controllers."),
     key("sasl.jaas.config", Kind::Str, "", "JAAS login config (per listener and mechanism: listener.name.<l>.<mech>.sasl.jaas.config)."),

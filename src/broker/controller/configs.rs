@@ -77,9 +77,33 @@ pub(super) fn plan_alter(image: &MetadataImage, name: &str, edit: &ConfigEdit) -
     Ok(recs)
 }
 
-/// Broker configs rk lets change at run time (Kafka's replication throttles).
-pub const DYNAMIC_BROKER_KEYS: &[&str] =
-    &["leader.replication.throttled.rate", "follower.replication.throttled.rate", "replica.alter.log.dirs.io.max.bytes.per.second"];
+/// Broker configs rk lets change at run time: Kafka's replication throttles, and the
+/// Kerberos settings Kafka reconfigures per listener (stored; rk offers no GSSAPI).
+pub const DYNAMIC_BROKER_KEYS: &[&str] = &[
+    "leader.replication.throttled.rate",
+    "follower.replication.throttled.rate",
+    "replica.alter.log.dirs.io.max.bytes.per.second",
+    "sasl.kerberos.service.name",
+    "sasl.kerberos.kinit.cmd",
+    "sasl.kerberos.min.time.before.relogin",
+    "sasl.kerberos.ticket.renew.jitter",
+    "sasl.kerberos.ticket.renew.window.factor",
+    "sasl.kerberos.principal.to.local.rules",
+];
+
+/// A dynamic value checked against the key's kind: the throttles and counts are
+/// non-negative numbers, the Kerberos factors fractions, the rest free text.
+fn check_dynamic_value(name: &str, v: &str) -> Result<(), String> {
+    let numeric = name.ends_with(".rate") || name.ends_with(".per.second") || name.ends_with(".relogin");
+    let fraction = name.ends_with(".jitter") || name.ends_with(".factor");
+    if numeric && v.trim().parse::<i64>().map_or(true, |n| n < 0) {
+        return Err(format!("Invalid value {v} for configuration {name}: Value must be at least 0"));
+    }
+    if fraction && v.trim().parse::<f64>().map_or(true, |x| !(0.0..=1.0).contains(&x)) {
+        return Err(format!("Invalid value {v} for configuration {name}: Value must be between 0 and 1"));
+    }
+    Ok(())
+}
 
 /// Dynamic broker config changes for `broker` (-1: every broker): SET/DELETE only.
 pub(super) fn plan_broker_alter(img: &MetadataImage, broker: i32, edit: &ConfigEdit) -> Outcome<Vec<MetadataRecord>> {
@@ -109,10 +133,8 @@ pub(super) fn plan_broker_alter(img: &MetadataImage, broker: i32, edit: &ConfigE
     }
     let mut out = Vec::new();
     for (name, value) in changes {
-        if let Some(v) = &value
-            && v.trim().parse::<i64>().map_or(true, |n| n < 0)
-        {
-            return Err(invalid(format!("Invalid value {v} for configuration {name}: Value must be at least 0")));
+        if let Some(v) = &value {
+            check_dynamic_value(&name, v).map_err(invalid)?;
         }
         let current = img.broker_configs.get(&(broker, name.clone()));
         if current != value.as_ref() {
