@@ -438,7 +438,11 @@ impl Broker {
         broker.isr.start(Arc::downgrade(&broker));
         let _ = broker.txns.broker.set(Arc::downgrade(&broker));
         let (stop, stop_rx) = tokio::sync::watch::channel(false);
-        let mut tasks = vec![tokio::spawn(housekeeping(broker.clone(), stop_rx.clone()))];
+        let mut tasks = vec![
+            tokio::spawn(housekeeping(broker.clone(), stop_rx.clone())),
+            tokio::spawn(coordinator_timers(broker.clone(), stop_rx.clone())),
+            tokio::spawn(log_cleaner(broker.clone(), stop_rx.clone())),
+        ];
         for (sock, spec, _) in listeners {
             tasks.push(tokio::spawn(network::serve(sock, spec, broker.clone(), stop_rx.clone())));
         }
@@ -474,13 +478,50 @@ fn quorum_tls(config: &BrokerConfig) -> Result<(), BrokerError> {
     Ok(())
 }
 
-/// Periodic retention and time-based flushing.
-async fn housekeeping(broker: Arc<Broker>, mut stop: tokio::sync::watch::Receiver<bool>) {
-    let retention_every = Duration::from_millis(broker.config.retention_check_interval_ms);
-    let mut retention = tokio::time::interval(retention_every);
-    let mut flush = tokio::time::interval(Duration::from_millis(1000));
+/// The group coordinator's timers (session expiry, join and sync deadlines) and the
+/// transaction timeouts, on their own task: a slow disk job (a cleaner pass, retention)
+/// must not delay them — a member whose session ended is gone at its deadline, as in
+/// Kafka's timer wheel.
+async fn coordinator_timers(broker: Arc<Broker>, mut stop: tokio::sync::watch::Receiver<bool>) {
     let mut groups = tokio::time::interval(Duration::from_millis(50));
+    loop {
+        tokio::select! {
+            _ = stop.changed() => return,
+            _ = groups.tick() => apis::on_disk(|| broker.groups.tick(&broker.replicas)),
+        }
+    }
+}
+
+/// Retention and the log cleaner's passes (they read and rewrite whole segments), one
+/// after the other on their own task.
+async fn log_cleaner(broker: Arc<Broker>, mut stop: tokio::sync::watch::Receiver<bool>) {
+    let mut retention = tokio::time::interval(Duration::from_millis(broker.config.retention_check_interval_ms));
     let mut cleaner = tokio::time::interval(Duration::from_millis(broker.config.cleaner_backoff_ms));
+    loop {
+        tokio::select! {
+            _ = stop.changed() => return,
+            _ = retention.tick() => {
+                let b = broker.clone();
+                let n = tokio::task::spawn_blocking(move || b.replicas.run_retention(log::now_ms())).await.unwrap_or(0);
+                if n > 0 {
+                    tracing::info!(segments = n, "retention deleted old log segments");
+                }
+            }
+            _ = cleaner.tick(), if broker.config.cleaner_enabled => {
+                // Cleaning reads and rewrites whole segments: keep it off the async workers.
+                let b = broker.clone();
+                let removed = tokio::task::spawn_blocking(move || b.replicas.run_cleaner()).await.unwrap_or(0);
+                if removed > 0 {
+                    tracing::info!(records = removed, "log cleaner removed superseded records");
+                }
+            }
+        }
+    }
+}
+
+/// Time-based flushing, checkpoints, ISR shrinking and expiries.
+async fn housekeeping(broker: Arc<Broker>, mut stop: tokio::sync::watch::Receiver<bool>) {
+    let mut flush = tokio::time::interval(Duration::from_millis(1000));
     // Like Kafka's scheduler, the first expiry check runs one interval after start.
     let expiry_every = Duration::from_millis(broker.config.offsets_retention_check_interval_ms);
     let mut offsets_expiry = tokio::time::interval_at(tokio::time::Instant::now() + expiry_every, expiry_every);
@@ -516,25 +557,9 @@ async fn housekeeping(broker: Arc<Broker>, mut stop: tokio::sync::watch::Receive
                     tracing::error!("cannot write the high-watermark checkpoint: {e}");
                 }
             }
-            _ = retention.tick() => {
-                let b = broker.clone();
-                let n = tokio::task::spawn_blocking(move || b.replicas.run_retention(log::now_ms())).await.unwrap_or(0);
-                if n > 0 {
-                    tracing::info!(segments = n, "retention deleted old log segments");
-                }
-            }
             _ = flush.tick() => {
                 let b = broker.clone();
                 let _ = tokio::task::spawn_blocking(move || b.replicas.flush_due(log::now_ms())).await;
-            }
-            _ = groups.tick() => apis::on_disk(|| broker.groups.tick(&broker.replicas)),
-            _ = cleaner.tick(), if broker.config.cleaner_enabled => {
-                // Cleaning reads and rewrites whole segments: keep it off the async workers.
-                let b = broker.clone();
-                let removed = tokio::task::spawn_blocking(move || b.replicas.run_cleaner()).await.unwrap_or(0);
-                if removed > 0 {
-                    tracing::info!(records = removed, "log cleaner removed superseded records");
-                }
             }
             _ = offsets_expiry.tick() => {
                 let b = broker.clone();

@@ -499,32 +499,38 @@ impl GroupCoordinator {
         let mut groups = shard.lock();
         let now = Instant::now();
         for g in groups.values_mut() {
-            self.tick_consumer(g, now);
-            g.pending.retain(|_, deadline| *deadline > now);
-            let expired: Vec<String> = g
-                .members
-                .values()
-                .filter(|m| m.join_waiter.is_none() && m.sync_waiter.is_none())
-                .filter(|m| now.duration_since(m.last_heartbeat) > Duration::from_millis(m.session_timeout_ms.max(0) as u64))
-                .map(|m| m.member_id.clone())
-                .collect();
-            let mut departed = !expired.is_empty();
-            for id in expired {
-                tracing::info!(group = %g.id, member = %id, "member session expired");
+            self.tick_group(replicas, g, now);
+        }
+    }
+
+    /// One group's timers; also run on demand (DeleteGroups) so an answer never depends on
+    /// whether the periodic tick has come round since a deadline passed.
+    pub(crate) fn tick_group(&self, replicas: &ReplicaManager, g: &mut Group, now: Instant) {
+        self.tick_consumer(g, now);
+        g.pending.retain(|_, deadline| *deadline > now);
+        let expired: Vec<String> = g
+            .members
+            .values()
+            .filter(|m| m.join_waiter.is_none() && m.sync_waiter.is_none())
+            .filter(|m| now.duration_since(m.last_heartbeat) > Duration::from_millis(m.session_timeout_ms.max(0) as u64))
+            .map(|m| m.member_id.clone())
+            .collect();
+        let mut departed = !expired.is_empty();
+        for id in expired {
+            tracing::info!(group = %g.id, member = %id, "member session expired");
+            Self::remove_member(g, &id);
+        }
+        if g.state == GroupState::CompletingRebalance && g.sync_deadline.is_some_and(|d| now >= d) {
+            let silent: Vec<String> = g.members.values().filter(|m| m.sync_waiter.is_none()).map(|m| m.member_id.clone()).collect();
+            for id in silent {
                 Self::remove_member(g, &id);
+                departed = true;
             }
-            if g.state == GroupState::CompletingRebalance && g.sync_deadline.is_some_and(|d| now >= d) {
-                let silent: Vec<String> = g.members.values().filter(|m| m.sync_waiter.is_none()).map(|m| m.member_id.clone()).collect();
-                for id in silent {
-                    Self::remove_member(g, &id);
-                    departed = true;
-                }
-            }
-            if departed {
-                self.after_departure(replicas, g, now);
-            } else {
-                self.maybe_complete_join(replicas, g, now);
-            }
+        }
+        if departed {
+            self.after_departure(replicas, g, now);
+        } else {
+            self.maybe_complete_join(replicas, g, now);
         }
     }
 }

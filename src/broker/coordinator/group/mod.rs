@@ -581,6 +581,10 @@ impl GroupCoordinator {
             Err(c) => return c,
         };
         let mut groups = shard.lock();
+        // Members whose session ended a moment ago are gone now, not at the next tick.
+        if let Some(g) = groups.get_mut(group_id) {
+            self.tick_group(replicas, g, std::time::Instant::now());
+        }
         let Some(g) = groups.get(group_id).filter(|g| g.state != GroupState::Dead) else { return code(E::GroupIdNotFound) };
         if g.state != GroupState::Empty || !g.is_empty() {
             return code(E::NonEmptyGroup);
