@@ -88,8 +88,8 @@ complete -c rk -n "__fish_rk_using_subcommand topics" -s V -l version -d 'Print 
 complete -c rk -n "__fish_rk_using_subcommand configs" -l bootstrap-server -d 'The Kafka server(s) to connect to: host:port[,host:port]. Defaults to $RK_BROKERS, then localhost:9092' -r
 complete -c rk -n "__fish_rk_using_subcommand configs" -l command-config -d 'A Java properties file with client configs (bootstrap.servers, client.id, request.timeout.ms, …)' -r -F
 complete -c rk -n "__fish_rk_using_subcommand configs" -l command-property -d 'A client property (KIP-1147): key=value (repeatable; wins over --command-config)' -r
-complete -c rk -n "__fish_rk_using_subcommand configs" -l entity-type -d 'Type of entity: topics, brokers, users, clients or ips (repeatable: users and clients)' -r
-complete -c rk -n "__fish_rk_using_subcommand configs" -l entity-name -d 'Name of entity: topic name, broker id, user principal name, client id or ip' -r
+complete -c rk -n "__fish_rk_using_subcommand configs" -l entity-type -d 'Type of entity: topics, brokers, users, clients, ips or groups (repeatable: users and clients)' -r
+complete -c rk -n "__fish_rk_using_subcommand configs" -l entity-name -d 'Name of entity: topic name, broker id, user principal name, client id, ip or group id' -r
 complete -c rk -n "__fish_rk_using_subcommand configs" -l add-config -d 'Configs to add: \'k1=v1,k2=[v1,v2,v2],k3=v3\' (square brackets group values with commas). Users also take SCRAM-SHA-256=[iterations=8192,password=secret] and SCRAM-SHA-512=[password=secret]' -r
 complete -c rk -n "__fish_rk_using_subcommand configs" -l add-config-file -d 'A properties file with configs to add' -r -F
 complete -c rk -n "__fish_rk_using_subcommand configs" -l delete-config -d 'Config keys to remove: \'k1,k2\'' -r

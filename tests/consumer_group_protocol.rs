@@ -303,3 +303,51 @@ async fn a_static_member_comes_back_to_its_partitions_without_a_rebalance() {
     assert_eq!(d.members.len(), 2);
     assert!(d.members.iter().any(|m| m.member_id.as_str() == second && m.instance_id.as_deref() == Some("instance-1")));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn group_configs_are_described_altered_and_used() {
+    let b = TestBroker::start_with(FAST);
+    let mut admin = b.connect().await;
+    assert_eq!(create_topic(&mut admin, "gc", 1, &[]).await, 0);
+    let c = b.connect().await;
+    let describe = || {
+        DescribeConfigsRequest::default().with_resources(vec![
+            describe_configs_request::DescribeConfigsResource::default()
+                .with_resource_type(32)
+                .with_resource_name(sb("cfg"))
+                .with_configuration_keys(None),
+        ])
+    };
+    let value = |r: &DescribeConfigsResponse, key: &str| {
+        let e = r.results[0].configs.iter().find(|e| e.name.as_str() == key).unwrap();
+        (e.value.as_ref().map(|v| v.to_string()), e.config_source)
+    };
+    // A group without configs of its own (or not existing at all) shows the broker's.
+    let r = c.send_at(&describe(), 4).await.unwrap();
+    assert_eq!(r.results[0].error_code, 0);
+    assert_eq!(value(&r, "consumer.heartbeat.interval.ms"), (Some("200".into()), 5));
+    let alter = |key: &str, v: &str| {
+        IncrementalAlterConfigsRequest::default().with_resources(vec![
+            incremental_alter_configs_request::AlterConfigsResource::default()
+                .with_resource_type(32)
+                .with_resource_name(sb("cfg"))
+                .with_configs(vec![
+                    incremental_alter_configs_request::AlterableConfig::default()
+                        .with_name(sb(key))
+                        .with_config_operation(0)
+                        .with_value(Some(sb(v))),
+                ]),
+        ])
+    };
+    let r = c.send_at(&alter("consumer.heartbeat.interval.ms", "7000"), 1).await.unwrap();
+    assert_eq!(r.responses[0].error_code, 0, "{:?}", r.responses[0].error_message);
+    for (k, v) in [("consumer.heartbeat.interval.ms", "100"), ("consumer.session.timeout.ms", "x"), ("no.such.config", "1")] {
+        let r = c.send_at(&alter(k, v), 1).await.unwrap();
+        assert_eq!(r.responses[0].error_code, E::InvalidConfig.code(), "{k}={v}");
+    }
+    let r = c.send_at(&describe(), 4).await.unwrap();
+    assert_eq!(value(&r, "consumer.heartbeat.interval.ms"), (Some("7000".into()), 8));
+    // The coordinator hands the group's interval to its members.
+    let r = c.send_at(&join("cfg", &Uuid::new_v4().to_string(), &["gc"]), 1).await.unwrap();
+    assert_eq!((r.error_code, r.heartbeat_interval_ms), (0, 7000));
+}

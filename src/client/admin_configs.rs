@@ -19,6 +19,7 @@ fn check(code: i16, message: Option<&StrBytes>) -> Result<(), ClientError> {
 
 pub const RESOURCE_TOPIC: i8 = 2;
 pub const RESOURCE_BROKER: i8 = 4;
+pub const RESOURCE_GROUP: i8 = 32;
 
 /// One described config with its synonyms (name, value, source).
 #[derive(Debug, Clone, serde::Serialize)]

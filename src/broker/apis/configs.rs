@@ -15,6 +15,7 @@ use std::collections::{BTreeMap, HashSet};
 
 pub const RESOURCE_TOPIC: i8 = 2;
 pub const RESOURCE_BROKER: i8 = 4;
+pub const RESOURCE_GROUP: i8 = 32;
 pub const SOURCE_TOPIC: i8 = 1;
 pub const SOURCE_STATIC_BROKER: i8 = 4;
 pub const SOURCE_DEFAULT: i8 = 5;
@@ -79,6 +80,35 @@ pub fn topic_entries(broker: &BrokerConfig, overrides: &BTreeMap<String, String>
 /// DescribeConfigs source of a config set dynamically for this broker (and for all).
 const SOURCE_DYNAMIC_BROKER: i8 = 2;
 const SOURCE_DYNAMIC_DEFAULT_BROKER: i8 = 3;
+/// DescribeConfigs source of a group's own config (ConfigSource.GROUP_CONFIG).
+const SOURCE_GROUP: i8 = 8;
+const TYPE_INT: i8 = 3;
+
+/// A group's configs: its own values, else the broker's group.consumer.* defaults.
+fn group_entries(b: &crate::broker::Broker, image: &crate::broker::metadata::MetadataImage, group: &str) -> Vec<Entry> {
+    crate::broker::controller::configs::GROUP_CONFIGS
+        .iter()
+        .map(|(name, _, _)| {
+            let (broker_key, default) = match *name {
+                "consumer.session.timeout.ms" => ("group.consumer.session.timeout.ms", b.groups.cfg.consumer_session_timeout_ms),
+                _ => ("group.consumer.heartbeat.interval.ms", b.groups.cfg.consumer_heartbeat_interval_ms),
+            };
+            let own = image.group_configs.get(&(group.to_string(), name.to_string()));
+            let mut synonyms: Vec<(String, String, i8)> = own.iter().map(|v| (name.to_string(), (*v).clone(), SOURCE_GROUP)).collect();
+            synonyms.push((broker_key.to_string(), default.to_string(), SOURCE_DEFAULT));
+            let (value, source) = match own {
+                Some(v) => (v.clone(), SOURCE_GROUP),
+                None => (default.to_string(), SOURCE_DEFAULT),
+            };
+            let doc = if name.contains("session") {
+                "The timeout to detect client failures when using the consumer group protocol."
+            } else {
+                "The heartbeat interval given to the members of a consumer group."
+            };
+            Entry { name: name.to_string(), value: Some(value), source, synonyms, config_type: TYPE_INT, doc, read_only: false }
+        })
+        .collect()
+}
 
 fn broker_entries(broker: &BrokerConfig, image: &crate::broker::metadata::MetadataImage) -> Vec<Entry> {
     broker
@@ -105,6 +135,7 @@ fn authorize(acl: &AclCheck<'_>, op: Op, resource_type: i8, name: &str) -> Resul
     let (r, e) = match resource_type {
         RESOURCE_TOPIC => (Resource::Topic(name), E::TopicAuthorizationFailed),
         RESOURCE_BROKER => (Resource::Cluster, E::ClusterAuthorizationFailed),
+        RESOURCE_GROUP => (Resource::Group(name), E::GroupAuthorizationFailed),
         _ => return Ok(()),
     };
     if acl.allowed(op, r) { Ok(()) } else { Err(TopicError(code(e), e.to_string())) }
@@ -138,6 +169,8 @@ pub async fn describe_configs(ctx: &Ctx<'_>, req: DescribeConfigsRequest) -> Des
                     None => Err(TopicError(code(E::UnknownTopicOrPartition), format!("Topic '{name}' does not exist."))),
                 },
                 RESOURCE_BROKER => check_broker_name(&b.config, &name).map(|_| broker_entries(&b.config, &image)),
+                RESOURCE_GROUP if name.is_empty() => Err(TopicError(code(E::InvalidRequest), "Group name can't be empty.".into())),
+                RESOURCE_GROUP => Ok(group_entries(b, &image, &name)),
                 other => Err(TopicError(code(E::InvalidRequest), format!("Unsupported resource type {other}"))),
             };
             match entries {
@@ -213,6 +246,10 @@ async fn alter(ctx: &Ctx<'_>, validate_only: bool, resources: Vec<(i8, String, R
                     b.controller.alter_broker_configs(id, edit, validate_only).await
                 }
             }),
+            (RESOURCE_GROUP, Ok(_)) if name.is_empty() => {
+                Some(Err(TopicError(code(E::InvalidRequest), "Group name can't be empty.".into())))
+            }
+            (RESOURCE_GROUP, Ok(edit)) => Some(b.controller.alter_group_configs(name.clone(), edit, validate_only).await),
             (other, Ok(_)) => Some(Err(TopicError(code(E::InvalidRequest), format!("Unsupported resource type {other}")))),
         };
         out.push((rt, name, early));
@@ -310,7 +347,12 @@ pub async fn list_config_resources(ctx: &Ctx<'_>, req: ListConfigResourcesReques
         let names: Vec<String> = match t {
             TOPIC => image.topics.keys().filter(|n| ctx.authorize(Op::DescribeConfigs, Resource::Topic(n))).cloned().collect(),
             BROKER | BROKER_LOGGER => ctx.broker.endpoints_for(&ctx.conn.listener).iter().map(|e| e.id.to_string()).collect(),
-            // No client-metrics subscriptions, and groups have no dynamic configs in rk.
+            GROUP => {
+                let mut gs: Vec<String> = image.group_configs.keys().map(|(g, _)| g.clone()).collect();
+                gs.dedup();
+                gs.into_iter().filter(|g| ctx.authorize(Op::DescribeConfigs, Resource::Group(g))).collect()
+            }
+            // No client-metrics subscriptions.
             _ => Vec::new(),
         };
         out.extend(names.into_iter().map(|n| ConfigResource::default().with_resource_name(sb(n)).with_resource_type(t)));

@@ -143,3 +143,53 @@ pub(super) fn plan_broker_alter(img: &MetadataImage, broker: i32, edit: &ConfigE
     }
     Ok(out)
 }
+
+/// The configs a group may have (Kafka 4.0's GroupConfig for consumer groups) with their
+/// allowed ranges (group.consumer.min/max.session.timeout.ms, min/max.heartbeat.interval.ms
+/// at their defaults).
+pub const GROUP_CONFIGS: &[(&str, i64, i64)] =
+    &[("consumer.session.timeout.ms", 45_000, 60_000), ("consumer.heartbeat.interval.ms", 5_000, 15_000)];
+
+/// Group config changes, validated (Kafka's GroupConfig.validate).
+pub(super) fn plan_group_alter(img: &MetadataImage, group: &str, edit: &ConfigEdit) -> Outcome<Vec<MetadataRecord>> {
+    let invalid = |m: String| TopicError(E::InvalidConfig.code(), m);
+    let mut next: std::collections::BTreeMap<String, String> =
+        img.group_configs.iter().filter(|((g, _), _)| g == group).map(|((_, n), v)| (n.clone(), v.clone())).collect();
+    match edit {
+        ConfigEdit::Replace(map) => next = map.clone(),
+        ConfigEdit::Incremental(ops) => {
+            for (name, op, value) in ops {
+                match (op, value) {
+                    (0, Some(v)) => {
+                        next.insert(name.clone(), v.clone());
+                    }
+                    (1, _) => {
+                        next.remove(name);
+                    }
+                    _ => return Err(invalid(format!("Config value append/subtract is not allowed for config key {name}"))),
+                }
+            }
+        }
+    }
+    for (name, v) in &next {
+        let Some((_, min, max)) = GROUP_CONFIGS.iter().find(|(n, _, _)| n == name) else {
+            return Err(invalid(format!("Unknown group config name: {name}")));
+        };
+        match v.trim().parse::<i64>() {
+            Ok(x) if x < *min => return Err(invalid(format!("{name} must be greater than or equal to {min}"))),
+            Ok(x) if x > *max => return Err(invalid(format!("{name} must be less than or equal to {max}"))),
+            Ok(_) => {}
+            Err(_) => return Err(invalid(format!("Invalid value {v} for configuration {name}: Not a number of type INT"))),
+        }
+    }
+    let mut out = Vec::new();
+    for ((g, name), _) in img.group_configs.iter().filter(|((g, n), _)| g == group && !next.contains_key(n)) {
+        out.push(MetadataRecord::GroupConfig { group: g.clone(), name: name.clone(), value: None });
+    }
+    for (name, v) in next {
+        if img.group_configs.get(&(group.to_string(), name.clone())) != Some(&v) {
+            out.push(MetadataRecord::GroupConfig { group: group.to_string(), name, value: Some(v) });
+        }
+    }
+    Ok(out)
+}

@@ -93,6 +93,12 @@ pub(crate) enum Command {
         edit: ConfigEdit,
         validate_only: bool,
     },
+    /// Group configs (configs.rs).
+    AlterGroupConfigs {
+        group: String,
+        edit: ConfigEdit,
+        validate_only: bool,
+    },
     /// CreateAcls / DeleteAcls (acls.rs).
     CreateAcls {
         acls: Vec<AclBinding>,
@@ -310,6 +316,14 @@ impl Controller {
     /// Alters dynamic configs of `broker` (-1: every broker).
     pub async fn alter_broker_configs(&self, broker: i32, edit: ConfigEdit, validate_only: bool) -> Outcome<()> {
         match self.submit(Command::AlterBrokerConfigs { broker, edit, validate_only }).await {
+            Reply::Done(mut r) => r.pop().unwrap_or(Ok(())),
+            other => Err(error_of(other)),
+        }
+    }
+
+    /// Alters a group's configs.
+    pub async fn alter_group_configs(&self, group: String, edit: ConfigEdit, validate_only: bool) -> Outcome<()> {
+        match self.submit(Command::AlterGroupConfigs { group, edit, validate_only }).await {
             Reply::Done(mut r) => r.pop().unwrap_or(Ok(())),
             other => Err(error_of(other)),
         }
@@ -553,6 +567,11 @@ fn plan(ctx: &PlanContext<'_>, img: &mut MetadataImage, cmd: Command, out: &mut 
             apply_item(img, recs, false);
             epoch
         })),
+        Command::AlterGroupConfigs { group, edit, validate_only } => {
+            Reply::Done(vec![configs::plan_group_alter(img, &group, &edit).map(|recs| {
+                apply_item(img, recs, validate_only);
+            })])
+        }
         Command::AlterBrokerConfigs { broker, edit, validate_only } => {
             Reply::Done(vec![configs::plan_broker_alter(img, broker, &edit).map(|recs| {
                 apply_item(img, recs, validate_only);

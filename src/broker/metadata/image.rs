@@ -58,6 +58,8 @@ pub struct MetadataImage {
     pub brokers: BTreeMap<i32, BrokerImage>,
     /// Dynamic broker configs: (broker or -1 for all, name) → value.
     pub broker_configs: BTreeMap<(i32, String), String>,
+    /// Group configs: (group, name) → value.
+    pub group_configs: BTreeMap<(String, String), String>,
     /// ACLs by id (the authorizer indexes them per image).
     pub acls: BTreeMap<Uuid, crate::broker::security::acl::AclBinding>,
     /// SCRAM credentials: (user, mechanism) → credential.
@@ -141,6 +143,14 @@ impl MetadataImage {
                     }
                 }
             }
+            MetadataRecord::GroupConfig { group, name, value } => match value {
+                Some(v) => {
+                    self.group_configs.insert((group.clone(), name.clone()), v.clone());
+                }
+                None => {
+                    self.group_configs.remove(&(group.clone(), name.clone()));
+                }
+            },
             MetadataRecord::BrokerConfig { broker, name, value } => match value {
                 Some(v) => {
                     self.broker_configs.insert((*broker, name.clone()), v.clone());
@@ -224,6 +234,9 @@ impl MetadataImage {
         }
         for ((broker, name), value) in &self.broker_configs {
             out.push(MetadataRecord::BrokerConfig { broker: *broker, name: name.clone(), value: Some(value.clone()) });
+        }
+        for ((group, name), value) in &self.group_configs {
+            out.push(MetadataRecord::GroupConfig { group: group.clone(), name: name.clone(), value: Some(value.clone()) });
         }
         for b in self.brokers.values() {
             out.push(MetadataRecord::RegisterBroker {

@@ -86,6 +86,13 @@ pub enum MetadataRecord {
         name: String,
         value: Option<String>,
     },
+    /// A group config (KIP-848: consumer.session.timeout.ms, consumer.heartbeat.interval.ms);
+    /// value None removes it.
+    GroupConfig {
+        group: String,
+        name: String,
+        value: Option<String>,
+    },
     /// An ACL (Kafka's AccessControlEntryRecord); codes are the wire protocol's
     /// (resource type, pattern type, operation, permission type).
     AccessControlEntry {

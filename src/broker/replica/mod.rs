@@ -364,6 +364,7 @@ impl MetadataListener for ReplicaManager {
                     | MetadataRecord::BrokerChange { .. }
                     | MetadataRecord::UnregisterBroker { .. }
                     | MetadataRecord::BrokerConfig { .. }
+                    | MetadataRecord::GroupConfig { .. }
                     | MetadataRecord::AccessControlEntry { .. }
                     | MetadataRecord::RemoveAccessControlEntry { .. }
                     | MetadataRecord::UserScramCredential { .. }

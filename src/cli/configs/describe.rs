@@ -3,14 +3,14 @@
 
 use super::{ConfigsArgs, Entities, Failure, Output, java_double};
 use crate::client::admin::Admin;
-use crate::client::admin_configs::{QuotaEntity, QuotaMatch, RESOURCE_BROKER, RESOURCE_TOPIC, source_name};
+use crate::client::admin_configs::{QuotaEntity, QuotaMatch, RESOURCE_BROKER, RESOURCE_GROUP, RESOURCE_TOPIC, source_name};
 use comfy_table::Table;
 use kafka_protocol::error::ResponseError as E;
 use serde_json::{Value, json};
 
 pub(super) async fn run(admin: &Admin, a: &ConfigsArgs, e: &Entities) -> Result<(), Failure> {
     match e.types[0].as_str() {
-        "topics" | "brokers" => resources(admin, a, &e.types[0], e.names.first()).await,
+        "topics" | "brokers" | "groups" => resources(admin, a, &e.types[0], e.names.first()).await,
         "users" | "clients" => {
             let quotas = quotas(admin, e).await?;
             // SCRAM credentials only for users alone and not their default.
@@ -36,10 +36,16 @@ pub(super) fn singular(t: &str) -> &str {
 }
 
 async fn resources(admin: &Admin, a: &ConfigsArgs, entity_type: &str, name: Option<&String>) -> Result<(), Failure> {
-    let (resource, topics) = (if entity_type == "topics" { RESOURCE_TOPIC } else { RESOURCE_BROKER }, entity_type == "topics");
+    let (resource, topics) = match entity_type {
+        "topics" => (RESOURCE_TOPIC, true),
+        "groups" => (RESOURCE_GROUP, false),
+        _ => (RESOURCE_BROKER, false),
+    };
+    let groups = resource == RESOURCE_GROUP;
     let names: Vec<String> = match name {
         Some(n) => vec![n.clone()],
         None if topics => admin.list_topics(true).await?,
+        None if groups => admin.list_groups(&[], &[]).await?.into_iter().map(|g| g.group_id).collect(),
         None => {
             let meta = admin.cluster.refresh(None).await?;
             meta.brokers.keys().map(|id| id.to_string()).chain([String::new()]).collect()
@@ -51,6 +57,7 @@ async fn resources(admin: &Admin, a: &ConfigsArgs, entity_type: &str, name: Opti
         // Without --all only the entity's own dynamic configs are shown.
         let wanted = match (topics, name.is_empty()) {
             _ if a.all => None,
+            _ if groups => Some(8),
             (true, _) => Some(1),
             (false, false) => Some(2),
             (false, true) => Some(3),

@@ -25,10 +25,10 @@ pub struct ConfigsArgs {
     /// List all configs for the given entity, including static and default ones.
     #[arg(long)]
     pub all: bool,
-    /// Type of entity: topics, brokers, users, clients or ips (repeatable: users and clients).
+    /// Type of entity: topics, brokers, users, clients, ips or groups (repeatable: users and clients).
     #[arg(long = "entity-type", value_name = "TYPE")]
     pub entity_type: Vec<String>,
-    /// Name of entity: topic name, broker id, user principal name, client id or ip.
+    /// Name of entity: topic name, broker id, user principal name, client id, ip or group id.
     #[arg(long = "entity-name", value_name = "NAME")]
     pub entity_name: Vec<String>,
     /// Default entity for clients, users, brokers or ips (applies to the matching --entity-type).
@@ -84,7 +84,7 @@ pub enum Output {
 }
 
 /// Entity types served over --bootstrap-server.
-const ENTITY_TYPES: &[&str] = &["topics", "clients", "users", "brokers", "ips"];
+const ENTITY_TYPES: &[&str] = &["topics", "clients", "users", "brokers", "ips", "groups"];
 
 /// The resolved entity: types and their names ("" = the default entity), paired in order.
 #[derive(Debug, Clone)]

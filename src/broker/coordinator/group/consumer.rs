@@ -110,6 +110,8 @@ pub struct ConsumerGroup {
     pub metadata_offset: i64,
     /// instance id → member id.
     pub static_members: HashMap<String, String>,
+    /// The group's consumer.session.timeout.ms (0: the broker's default).
+    pub session_timeout_ms: i32,
 }
 
 impl ConsumerGroup {

@@ -217,8 +217,11 @@ impl GroupCoordinator {
             g.protocol_name = None;
         }
         let default_assignor = self.cfg.consumer_assignors.first().cloned().unwrap_or_else(|| "uniform".into());
-        let interval = self.cfg.consumer_heartbeat_interval_ms;
+        // The group's own configs (IncrementalAlterConfigs on the GROUP resource) win.
+        let own = |name: &str| image.group_configs.get(&(p.group_id.clone(), name.to_string())).and_then(|v| v.parse::<i32>().ok());
+        let interval = own("consumer.heartbeat.interval.ms").unwrap_or(self.cfg.consumer_heartbeat_interval_ms);
         let cg = g.consumer.as_mut().expect("consumer group");
+        cg.session_timeout_ms = own("consumer.session.timeout.ms").unwrap_or(0);
         let was_empty = cg.members.is_empty();
         let out = match heartbeat(cg, image, visible, &p, now, self.cfg.consumer_max_size, &default_assignor) {
             Ok(mut o) => {
@@ -257,7 +260,8 @@ impl GroupCoordinator {
     /// members that did not revoke within their rebalance timeout are fenced.
     pub(super) fn tick_consumer(&self, g: &mut Group, now: Instant) {
         let Some(cg) = g.consumer.as_mut() else { return };
-        let session = Duration::from_millis(self.cfg.consumer_session_timeout_ms.max(0) as u64);
+        let ms = if cg.session_timeout_ms > 0 { cg.session_timeout_ms } else { self.cfg.consumer_session_timeout_ms };
+        let session = Duration::from_millis(ms.max(0) as u64);
         let gone: Vec<(String, &'static str)> = cg
             .members
             .values()
