@@ -36,7 +36,28 @@ class History:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
-class Workload:
+class _Threads:
+    """`workers` producer threads (`_produce(worker)`) and one consumer thread (`_consume`)
+    running until stop()."""
+
+    workers: int
+    _stop: threading.Event
+    _threads: list
+
+    def start(self):
+        self._threads = [threading.Thread(target=self._produce, args=(w,), daemon=True) for w in range(self.workers)]
+        self._threads.append(threading.Thread(target=self._consume, daemon=True))
+        for t in self._threads:
+            t.start()
+        return self
+
+    def stop(self):
+        self._stop.set()
+        for t in self._threads:
+            t.join(timeout=180)
+
+
+class Workload(_Threads):
     """Producers and a group consumer running in threads until stop()."""
 
     def __init__(self, bootstrap: str, topic: str, group: str, workers: int = 2, rate: float = 400.0):
@@ -46,18 +67,6 @@ class Workload:
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
 
-    def start(self) -> "Workload":
-        for w in range(self.workers):
-            self._threads.append(threading.Thread(target=self._produce, args=(w,), daemon=True))
-        self._threads.append(threading.Thread(target=self._consume, daemon=True))
-        for t in self._threads:
-            t.start()
-        return self
-
-    def stop(self):
-        self._stop.set()
-        for t in self._threads:
-            t.join(timeout=120)
 
     def _produce(self, worker: int):
         h = self.history
@@ -191,7 +200,7 @@ class TxnHistory:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
-class TxnWorkload:
+class TxnWorkload(_Threads):
     """Transactional producers (a tenth of their transactions aborted on purpose) and a
     read_committed consumer, in threads until stop(). A transaction whose commit failed
     ambiguously is "unknown": all of it or none of it may be visible."""
@@ -204,17 +213,6 @@ class TxnWorkload:
         self._threads: list[threading.Thread] = []
         self.tag = f"{time.time_ns() % 10**9}"
 
-    def start(self) -> "TxnWorkload":
-        self._threads = [threading.Thread(target=self._produce, args=(w,), daemon=True) for w in range(self.workers)]
-        self._threads.append(threading.Thread(target=self._consume, daemon=True))
-        for t in self._threads:
-            t.start()
-        return self
-
-    def stop(self):
-        self._stop.set()
-        for t in self._threads:
-            t.join(timeout=180)
 
     def _producer(self, worker: int) -> Producer:
         p = Producer({"bootstrap.servers": self.bootstrap, "transactional.id": f"chaos-{self.tag}-{worker}", "linger.ms": 2,

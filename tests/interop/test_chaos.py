@@ -108,17 +108,23 @@ def full_isr(adm: AdminClient, topic: str) -> bool:
         return False
 
 
+def kill_leader_cycles(cluster, adm: AdminClient, topic: str, cycles: int, pause: float, settle: float = 60):
+    """kill -9 of partition 0's leader, restarted a second later and waited for until it is
+    back in every ISR, `cycles` times, `pause` seconds apart."""
+    for _ in range(cycles):
+        time.sleep(pause)
+        node = cluster.node(leader(adm, topic))
+        node.kill9()
+        time.sleep(1.0)
+        node.start()
+        wait_until(lambda: full_isr(adm, topic), timeout=settle, message="the restarted broker back in every ISR")
+
+
 def test_leader_kill9_three_nodes(trio):
     topic = unique("chaos-leader")
     adm = create(trio.bootstrap, topic, 3)
     w = Workload(trio.bootstrap, topic, unique("g")).start()
-    for _ in range(CYCLES):
-        time.sleep(1.5)
-        node = trio.node(leader(adm, topic))
-        node.kill9()
-        time.sleep(1.0)
-        node.start()
-        wait_until(lambda: full_isr(adm, topic), timeout=60, message="the restarted broker back in every ISR")
+    kill_leader_cycles(trio, adm, topic, CYCLES, pause=1.5)
     time.sleep(1.5)
     finish("kill -9 of the leader (3 nodes)", w, trio.bootstrap)
 
@@ -147,13 +153,7 @@ def test_transactions_under_leader_kills(trio):
     topic = unique("chaos-txn")
     adm = create(trio.bootstrap, topic, 3)
     w = TxnWorkload(trio.bootstrap, topic).start()
-    for _ in range(CYCLES):
-        time.sleep(2.0)
-        node = trio.node(leader(adm, topic))
-        node.kill9()
-        time.sleep(1.0)
-        node.start()
-        wait_until(lambda: full_isr(adm, topic), timeout=60, message="the restarted broker back in every ISR")
+    kill_leader_cycles(trio, adm, topic, CYCLES, pause=2.0)
     time.sleep(2.0)
     w.stop()
     result = check_txn(w.history, read_all(trio.bootstrap, topic, PARTITIONS, isolation="read_committed"))
@@ -172,13 +172,7 @@ def test_slow_disks_and_leader_kills(tmp_path, monkeypatch):
         topic = unique("chaos-slow")
         adm = create(c.bootstrap, topic, 3)
         w = Workload(c.bootstrap, topic, unique("g")).start()
-        for _ in range(max(1, CYCLES // 2)):
-            time.sleep(2.0)
-            node = c.node(leader(adm, topic))
-            node.kill9()
-            time.sleep(1.0)
-            node.start()
-            wait_until(lambda: full_isr(adm, topic), timeout=90, message="the restarted broker back in every ISR")
+        kill_leader_cycles(c, adm, topic, max(1, CYCLES // 2), pause=2.0, settle=90)
         time.sleep(2.0)
         finish("slow disks + kill -9 of the leader (3 nodes)", w, c.bootstrap)
     finally:
