@@ -190,6 +190,11 @@ async fn regex_subscriptions_pick_up_new_topics_and_range_assigns_ranges() {
     let r = c.send_at(&req, 1).await.unwrap();
     assert_eq!(r.error_code, 0, "{:?}", r.error_message);
     let mut m = M { id, epoch: r.member_epoch, owns: parts(&r).unwrap() };
+    // As in Kafka, a new regex is resolved after the heartbeat that brought it: the
+    // matching topics come with a following heartbeat.
+    assert!(m.owns.is_empty(), "a new regex is resolved for the next heartbeat: {:?}", m.owns);
+    m.beat(&c, "rg").await;
+    m.beat(&c, "rg").await;
     assert_eq!(m.owns.len(), 3, "only orders-eu matches");
     // A topic created later that matches is assigned on a following heartbeat.
     assert_eq!(create_topic(&mut admin, "orders-us", 2, &[]).await, 0);

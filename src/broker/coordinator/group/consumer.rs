@@ -112,6 +112,10 @@ pub struct ConsumerGroup {
     pub static_members: HashMap<String, String>,
     /// The group's consumer.session.timeout.ms (0: the broker's default).
     pub session_timeout_ms: i32,
+    /// Subscription regexes resolved against the topics: a new one counts from the next
+    /// heartbeat on, as Kafka resolves regexes in the background after the heartbeat that
+    /// brought them (literal topics are assigned first).
+    pub resolved_regexes: std::collections::BTreeSet<String>,
 }
 
 impl ConsumerGroup {

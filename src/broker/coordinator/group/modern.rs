@@ -136,6 +136,7 @@ fn resolve_subscriptions(g: &ConsumerGroup, image: &MetadataImage, visible: &dyn
     for m in g.members.values() {
         names.extend(m.subscribed_topic_names.iter().map(String::as_str));
         if let Some(re) = &m.subscribed_topic_regex
+            && g.resolved_regexes.contains(re)
             && let Ok(r) = compile(re)
         {
             regexes.push(r);
@@ -158,8 +159,8 @@ fn resolve_subscriptions(g: &ConsumerGroup, image: &MetadataImage, visible: &dyn
 }
 
 /// The topic ids a member subscribes to, among the resolved ones.
-fn member_topics(m: &ConsumerMember, resolved: &BTreeMap<String, (Uuid, i32)>) -> BTreeSet<Uuid> {
-    let re = m.subscribed_topic_regex.as_deref().and_then(|r| compile(r).ok());
+fn member_topics(m: &ConsumerMember, resolved: &BTreeMap<String, (Uuid, i32)>, regexes: &BTreeSet<String>) -> BTreeSet<Uuid> {
+    let re = m.subscribed_topic_regex.as_deref().filter(|r| regexes.contains(*r)).and_then(|r| compile(r).ok());
     resolved
         .iter()
         .filter(|(name, _)| m.subscribed_topic_names.iter().any(|n| n == *name) || re.as_ref().is_some_and(|r| r.is_match(name)))
@@ -175,7 +176,7 @@ fn compute_target(g: &mut ConsumerGroup, assignor_name: &str) {
         .map(|m| MemberSpec {
             member_id: &m.member_id,
             instance_id: m.instance_id.as_deref(),
-            topics: member_topics(m, &g.subscription_metadata),
+            topics: member_topics(m, &g.subscription_metadata, &g.resolved_regexes),
             previous: g.target.get(&m.member_id),
         })
         .collect();
@@ -371,6 +372,15 @@ fn heartbeat(
     if cg.group_epoch > cg.assignment_epoch {
         let name = cg.assignor(default_assignor).to_string();
         compute_target(cg, &name);
+    }
+    // Regexes new to the group are resolved for the next heartbeat (Kafka resolves them in
+    // the background, so literal topics are assigned first); ones nobody uses are dropped.
+    let used: BTreeSet<String> = cg.members.values().filter_map(|m| m.subscribed_topic_regex.clone()).collect();
+    let fresh = used.iter().any(|r| !cg.resolved_regexes.contains(r));
+    if fresh || used.len() != cg.resolved_regexes.len() {
+        cg.resolved_regexes = used;
+        // Resolve again at the next heartbeat of any member.
+        cg.metadata_offset = -1;
     }
     let target = cg.target.get(&member_id).cloned().unwrap_or_default();
     let next = reconcile(&member, cg.assignment_epoch, &target, |t, p| cg.partition_epoch(t, p), p.owned.as_ref());
