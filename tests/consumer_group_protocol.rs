@@ -234,6 +234,12 @@ async fn invalid_requests_and_the_offline_upgrade_from_a_classic_group() {
     assert_eq!(m, "RebalanceTimeoutMs must be provided in first request.");
     let m = invalid(c.send_at(&join("x", "m", &["u"]).with_topic_partitions(None), 1).await.unwrap());
     assert_eq!(m, "TopicPartitions must be empty when (re-)joining.");
+    let m = invalid(c.send_at(&join("x", "m", &["u"]).with_subscribed_topic_names(None), 1).await.unwrap());
+    assert_eq!(m, "Either SubscribedTopicNames or SubscribedTopicRegex must be non-null when (re-)joining.");
+    // An empty subscription is a member subscribed to nothing (Kafka 4.0 accepts it).
+    let r = c.send_at(&join("x", "empty-sub", &[]), 1).await.unwrap();
+    assert_eq!(r.error_code, 0, "{:?}", r.error_message);
+    assert!(parts(&r).is_some_and(|p| p.is_empty()));
     invalid(c.send_at(&hb("x", "m", -7), 1).await.unwrap());
     invalid(c.send_at(&join("", "m", &["u"]), 1).await.unwrap());
     // v0 generates the member id for the client.

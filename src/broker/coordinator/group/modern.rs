@@ -93,9 +93,13 @@ fn validate(p: &HeartbeatParams, assignors: &[String]) -> Result<(), HeartbeatOu
             if p.owned.as_ref().is_none_or(|o| !o.is_empty()) {
                 return Err(fail(E::InvalidRequest, "TopicPartitions must be empty when (re-)joining."));
             }
-            let names = p.subscribed_topic_names.as_ref().is_some_and(|n| !n.is_empty());
-            if !names && p.subscribed_topic_regex.is_none() {
-                return Err(fail(E::InvalidRequest, "SubscribedTopicNames or SubscribedTopicRegex must be set in first request."));
+            // An empty list of names is accepted (Kafka 4.0): the member is in the group,
+            // subscribed to nothing.
+            if p.subscribed_topic_names.is_none() && p.subscribed_topic_regex.is_none() {
+                return Err(fail(
+                    E::InvalidRequest,
+                    "Either SubscribedTopicNames or SubscribedTopicRegex must be non-null when (re-)joining.",
+                ));
             }
         }
         STATIC_LEAVE_EPOCH => {
