@@ -175,6 +175,9 @@ impl ConsumerGroup {
         }
         self.target.remove(member_id);
         self.group_epoch += 1;
+        // A regex nobody subscribes to any more is forgotten (resolved again if it returns).
+        let used: std::collections::BTreeSet<&String> = self.members.values().filter_map(|m| m.subscribed_topic_regex.as_ref()).collect();
+        self.resolved_regexes.retain(|r| used.contains(r));
         Some(m)
     }
 
