@@ -369,7 +369,7 @@ class Cluster(BrokerFactory):
         """Every node's client address (running or not), comma-separated."""
         return ",".join(n.bootstrap for n in self.nodes)
 
-    def start(self) -> "Cluster":
+    def start(self, broker_timeout: float = 30.0) -> "Cluster":
         # All nodes start together (a node only serves once the quorum has a leader), then
         # every one must print its ready line. Free ports are only free when probed: on
         # "Address already in use" start over on new ports and fresh data dirs.
@@ -397,7 +397,7 @@ class Cluster(BrokerFactory):
                     raise
                 continue
             break
-        self.wait_for_brokers(self.size)
+        self.wait_for_brokers(self.size, timeout=broker_timeout)
         return self
 
     def wait_for_brokers(self, count: int, timeout: float = 30.0) -> None:
