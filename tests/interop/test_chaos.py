@@ -167,8 +167,9 @@ def test_slow_disks_and_leader_kills(tmp_path, monkeypatch):
     """Every node's disk slow (each log write delayed up to 20 ms, each fsync up to 200 ms,
     rk's RK_FAULTS) while the leader is killed: slower, never wrong."""
     monkeypatch.setenv("RK_FAULTS", "log.write.jitter.ms=20,log.flush.jitter.ms=200")
-    c = Cluster(str(tmp_path)).start(broker_timeout=90)
+    c = Cluster(str(tmp_path))
     try:
+        c.start(broker_timeout=90)
         topic = unique("chaos-slow")
         adm = create(c.bootstrap, topic, 3)
         w = Workload(c.bootstrap, topic, unique("g")).start()
