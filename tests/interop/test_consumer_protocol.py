@@ -18,6 +18,7 @@ from confluent_kafka import ConsumerGroupState, ConsumerGroupTopicPartitions, Co
 
 from conftest import rk_bin, unique
 from groups_common import assert_exactly_once, wait_consumed, wait_split
+from test_group_tools import rk as run_rk
 from test_groups import Member, members, produce_round  # noqa: F401  (fixture)
 from util import TIMEOUT, admin, consumer, create_topic, result, wait_until
 
@@ -30,7 +31,8 @@ def cmember(bs, group, topics, name, **conf):
 
 
 def rk(broker, *args):
-    r = subprocess.run([rk_bin(), *args, "--bootstrap-server", broker.bootstrap], capture_output=True, text=True, timeout=60)
+    """rk's output, which must succeed (test_group_tools' runner)."""
+    r = run_rk(broker, *args)
     assert r.returncode == 0, r.stderr
     return r.stdout
 
