@@ -31,7 +31,7 @@ use crate::broker::network::frame::Frame;
 use bytes::{BufMut, Bytes, BytesMut};
 use kafka_protocol::messages::api_versions_response::ApiVersion;
 use kafka_protocol::messages::*;
-use kafka_protocol::protocol::{Decodable, Encodable, decode_request_header_from_buffer};
+use kafka_protocol::protocol::{Decodable, Encodable, StrBytes, decode_request_header_from_buffer};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -222,8 +222,41 @@ fn advertised() -> Vec<ApiVersion> {
         .collect()
 }
 
-async fn api_versions(_ctx: &Ctx<'_>, _req: ApiVersionsRequest) -> ApiVersionsResponse {
-    ApiVersionsResponse::default().with_api_keys(advertised())
+/// The feature levels rk implements, as Kafka 4.0 reports them in ApiVersions v3+ (KIP-584):
+/// (name, supported min, supported max, finalized level). metadata.version 25 is 4.0-IV3;
+/// group.version 1 is the KIP-848 consumer protocol. transaction.version stays at 0: the
+/// KIP-890 part 2 protocol (epoch bump per transaction, implicit AddPartitionsToTxn) is not
+/// served, and a Java 4.x producer reads a finalized level 2 as leave to use it.
+/// Level 0 features are not finalized, as Kafka omits them.
+const FEATURES: [(&str, i16, i16, i16); 4] =
+    [("metadata.version", 7, 25, 25), ("kraft.version", 0, 0, 0), ("group.version", 0, 1, 1), ("transaction.version", 0, 0, 0)];
+
+async fn api_versions(ctx: &Ctx<'_>, _req: ApiVersionsRequest) -> ApiVersionsResponse {
+    use kafka_protocol::messages::api_versions_response::{FinalizedFeatureKey, SupportedFeatureKey};
+    let supported = FEATURES
+        .iter()
+        .map(|(name, min, max, _)| {
+            SupportedFeatureKey::default().with_name(StrBytes::from_static_str(name)).with_min_version(*min).with_max_version(*max)
+        })
+        .collect();
+    let finalized = FEATURES
+        .iter()
+        .filter(|f| f.3 > 0)
+        .map(|(name, _, _, level)| {
+            FinalizedFeatureKey::default()
+                .with_name(StrBytes::from_static_str(name))
+                .with_min_version_level(*level)
+                .with_max_version_level(*level)
+        })
+        .collect();
+    let resp = ApiVersionsResponse::default().with_api_keys(advertised());
+    if ctx.version < 3 {
+        // The feature fields are tagged fields of v3+.
+        return resp;
+    }
+    resp.with_supported_features(supported)
+        .with_finalized_features(finalized)
+        .with_finalized_features_epoch(ctx.broker.image().offset.max(0))
 }
 
 /// Encodes a response frame (size prefix, header version by api/version, body).
