@@ -19,6 +19,7 @@ pub mod network;
 pub mod quorum;
 pub mod replica;
 pub mod security;
+pub mod share;
 pub mod topic_config;
 
 use config::BrokerConfig;
@@ -66,6 +67,8 @@ pub struct Broker {
     pub quorum: Option<Arc<quorum::Quorum>>,
     pub replicas: Arc<ReplicaManager>,
     pub fetch_sessions: std::sync::Mutex<fetch_session::FetchSessionCache>,
+    /// Share partitions led here and the share sessions of their consumers (KIP-932).
+    pub share: share::ShareManager,
     pub groups: Arc<coordinator::group::GroupCoordinator>,
     pub txns: Arc<coordinator::txn::TransactionCoordinator>,
     pub quotas: Arc<network::quotas::ConnectionQuotas>,
@@ -425,6 +428,7 @@ impl Broker {
             quorum,
             replicas,
             fetch_sessions,
+            share: share::ShareManager::default(),
             quotas,
             client_quotas,
             isr: replica::isr::IsrManager::default(),

@@ -3,7 +3,8 @@
 tests/java/JavaClientCheck.java is compiled once per session with the JDK's javac and run
 per scenario (admin; idempotent produce with the defaults and group consume with commits,
 classic and KIP-848; offsets by time; transactions with consume-transform-produce and
-fencing; compression codecs with headers; regex subscriptions; rebalances). Each scenario
+fencing; compression codecs with headers; regex subscriptions; rebalances; share groups
+with implicit and explicit acknowledgement, and their start offsets across restarts). Each scenario
 asserts inside the JVM and exits 1 on the first failed check. On a 3-node cluster the
 default (idempotent, acks=all) producer writes through a killed partition leader and every
 acknowledged record is read back exactly once.
@@ -66,6 +67,7 @@ SCENARIOS = [
     ("compression",),
     ("regex", "classic"),
     ("regex", "consumer"),
+    ("share",),
     ("rebalance", "classic"),
     ("rebalance", "consumer"),
 ]
@@ -77,6 +79,39 @@ def test_java_client(java_classes, broker, scenario):
     # Every scenario checks something: at least one OK line and none failed.
     assert any(line.startswith("OK ") for line in out.splitlines()), out
     broker.check_alive()
+
+
+def test_java_share_group_resumes_after_a_restart(java_classes, fresh_broker):
+    """A share group's start offsets survive a broker restart: after it, the group
+    receives only the records written since, not the acknowledged ones again."""
+    topic, group = unique("java-share-rs"), unique("java-share-rs-g")
+    run_java(java_classes, fresh_broker.bootstrap, "share-phase", topic, group, "1")
+    fresh_broker.restart()
+    run_java(java_classes, fresh_broker.bootstrap, "share-phase", topic, group, "2")
+    fresh_broker.crash_and_restart()
+    run_java(java_classes, fresh_broker.bootstrap, "share-phase", topic, group, "3")
+
+
+def test_java_share_group_on_a_cluster_through_a_killed_leader(java_classes, cluster):
+    """On 3 nodes the share partitions' leaders persist their start offsets at the group's
+    coordinator (another broker for some partitions): after the leader of partition 0 is
+    killed, its new leader resumes where the group was, neither redelivering the
+    acknowledged records nor skipping new ones."""
+    adm = admin(cluster.bootstrap)
+    topic, group = unique("java-share-cl"), unique("java-share-cl-g")
+    futs = adm.create_topics(
+        [NewTopic(topic, num_partitions=2, replication_factor=3, config={"min.insync.replicas": "2"})],
+        operation_timeout=10,
+        request_timeout=TIMEOUT,
+    )
+    result(futs[topic])
+    # share-phase 1 creates the topic only when it is missing.
+    run_java(java_classes, cluster.bootstrap, "share-phase", topic, group, "1")
+    leader = leader_of(adm, topic, 0)
+    cluster.node(leader).kill9()
+    wait_until(lambda: led_elsewhere(adm, topic, 0, leader), timeout=30, message="partition 0 led by another node")
+    run_java(java_classes, cluster.bootstrap, "share-phase", topic, group, "2")
+    cluster.node(leader).start()
 
 
 def test_java_idempotent_producer_through_a_killed_leader(java_classes, cluster):

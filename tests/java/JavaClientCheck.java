@@ -31,6 +31,8 @@ public class JavaClientCheck {
                 case "compression" -> compression();
                 case "regex" -> regex(args.length > 2 ? args[2] : "classic");
                 case "produce-seq" -> produceSeq(args[2], Integer.parseInt(args[3]), args[4]);
+                case "share" -> share();
+                case "share-phase" -> sharePhase(args[2], args[3], Integer.parseInt(args[4]));
                 case "rebalance" -> rebalance(args.length > 2 ? args[2] : "classic");
                 default -> throw new IllegalArgumentException("unknown scenario " + scenario);
             }
@@ -438,6 +440,144 @@ public class JavaClientCheck {
         java.nio.file.Files.writeString(java.nio.file.Path.of(out), sb.toString());
         System.out.println("acked " + acked.size() + " of " + n + ", failed " + errors.size() + (errors.isEmpty() ? "" : " e.g. " + errors.get(0)));
         check(acked.size() + errors.size() == n, "every send completed");
+    }
+
+    // ---- share groups (KIP-932) ----------------------------------------------------------
+
+    static KafkaShareConsumer<String, String> shareConsumer(String group, String ackMode) {
+        Properties p = new Properties();
+        p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+        p.put(ConsumerConfig.GROUP_ID_CONFIG, group);
+        p.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
+        p.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
+        if (ackMode != null) p.put(ConsumerConfig.SHARE_ACKNOWLEDGEMENT_MODE_CONFIG, ackMode);
+        return new KafkaShareConsumer<>(p);
+    }
+
+    static void share() throws Exception {
+        String topic = unique("java-share");
+        String group = unique("java-share-g");
+        int n = 200;
+        try (Admin a = admin()) {
+            createTopic(a, topic, 2);
+            // The records are written before the group exists: start at the earliest.
+            ConfigResource gr = new ConfigResource(ConfigResource.Type.GROUP, group);
+            a.incrementalAlterConfigs(Map.of(gr, List.of(new AlterConfigOp(new ConfigEntry("share.auto.offset.reset", "earliest"), AlterConfigOp.OpType.SET)))).all().get();
+            try (KafkaProducer<String, String> prod = producer(Map.of())) {
+                for (int i = 0; i < n; i++) prod.send(new ProducerRecord<>(topic, "k" + i, "v" + i));
+                prod.flush();
+            }
+            // Two members share the topic (implicit acknowledgement): every record once.
+            Map<String, Integer> seen = new HashMap<>();
+            try (KafkaShareConsumer<String, String> c1 = shareConsumer(group, null);
+                 KafkaShareConsumer<String, String> c2 = shareConsumer(group, null)) {
+                c1.subscribe(List.of(topic));
+                c2.subscribe(List.of(topic));
+                long deadline = System.currentTimeMillis() + 60000;
+                int[] per = new int[2];
+                while (seen.size() < n && System.currentTimeMillis() < deadline) {
+                    for (ConsumerRecord<String, String> r : c1.poll(Duration.ofMillis(300))) { seen.merge(r.value(), 1, Integer::sum); per[0]++; }
+                    for (ConsumerRecord<String, String> r : c2.poll(Duration.ofMillis(300))) { seen.merge(r.value(), 1, Integer::sum); per[1]++; }
+                }
+                check(seen.size() == n, "two share consumers received all " + n + " records (" + seen.size() + "; " + per[0] + " + " + per[1] + ")");
+                check(seen.values().stream().allMatch(c -> c == 1), "no record delivered twice");
+                ShareGroupDescription d = a.describeShareGroups(List.of(group)).all().get().get(group);
+                check(d.members().size() == 2 && d.groupState() == GroupState.STABLE, "describeShareGroups: 2 members, " + d.groupState());
+                c1.commitSync();
+                c2.commitSync();
+            }
+            check(a.listGroups().all().get().stream().anyMatch(g -> g.groupId().equals(group) && g.type().orElse(null) == GroupType.SHARE), "listGroups shows a share group");
+            long deadline = System.currentTimeMillis() + 20000;
+            long sum = 0;
+            while (System.currentTimeMillis() < deadline) {
+                sum = a.listShareGroupOffsets(Map.of(group, new ListShareGroupOffsetsSpec())).partitionsToOffsetInfo(group).get()
+                    .values().stream().mapToLong(SharePartitionOffsetInfo::startOffset).sum();
+                if (sum == n) break;
+                Thread.sleep(200);
+            }
+            check(sum == n, "listShareGroupOffsets: the start offsets moved past all " + n + " records (" + sum + ")");
+
+            // Explicit acknowledgement: a released record comes back with delivery count 2, a
+            // rejected one never.
+            try (KafkaProducer<String, String> prod = producer(Map.of())) {
+                prod.send(new ProducerRecord<>(topic, 0, "x", "release-me")).get();
+                prod.send(new ProducerRecord<>(topic, 0, "x", "reject-me")).get();
+                prod.send(new ProducerRecord<>(topic, 0, "x", "accept-me")).get();
+            }
+            try (KafkaShareConsumer<String, String> c = shareConsumer(group, "explicit")) {
+                c.subscribe(List.of(topic));
+                List<String> firstRound = new ArrayList<>();
+                deadline = System.currentTimeMillis() + 30000;
+                while (firstRound.size() < 3 && System.currentTimeMillis() < deadline) {
+                    for (ConsumerRecord<String, String> r : c.poll(Duration.ofMillis(300))) {
+                        firstRound.add(r.value());
+                        AcknowledgeType t = switch (r.value()) {
+                            case "release-me" -> AcknowledgeType.RELEASE;
+                            case "reject-me" -> AcknowledgeType.REJECT;
+                            default -> AcknowledgeType.ACCEPT;
+                        };
+                        c.acknowledge(r, t);
+                    }
+                    c.commitSync();
+                }
+                check(firstRound.size() == 3, "explicit mode received the 3 new records (" + firstRound + ")");
+                List<String> again = new ArrayList<>();
+                short count = 0;
+                deadline = System.currentTimeMillis() + 30000;
+                while (again.isEmpty() && System.currentTimeMillis() < deadline) {
+                    for (ConsumerRecord<String, String> r : c.poll(Duration.ofMillis(300))) {
+                        again.add(r.value());
+                        count = r.deliveryCount().orElse((short) 0);
+                        c.acknowledge(r, AcknowledgeType.ACCEPT);
+                    }
+                    c.commitSync();
+                }
+                check(again.equals(List.of("release-me")) && count == 2, "the released record came back once more, delivery count 2 (" + again + ", " + count + ")");
+                List<String> none = new ArrayList<>();
+                long until = System.currentTimeMillis() + 2000;
+                while (System.currentTimeMillis() < until) for (ConsumerRecord<String, String> r : c.poll(Duration.ofMillis(300))) none.add(r.value());
+                check(none.isEmpty(), "nothing else is redelivered (" + none + ")");
+            }
+            a.deleteShareGroups(List.of(group)).all().get();
+            check(a.listGroups().all().get().stream().noneMatch(g -> g.groupId().equals(group)), "deleteShareGroups");
+        }
+    }
+
+    /** One phase of the restart test: (creates the topic on phase 1), writes `n` records
+     *  tagged with the phase, and checks a share consumer receives exactly those. */
+    static void sharePhase(String topic, String group, int phase) throws Exception {
+        int n = 100;
+        try (Admin a = admin()) {
+            if (phase == 1) {
+                if (!a.listTopics().names().get().contains(topic)) createTopic(a, topic, 2);
+                ConfigResource gr = new ConfigResource(ConfigResource.Type.GROUP, group);
+                a.incrementalAlterConfigs(Map.of(gr, List.of(new AlterConfigOp(new ConfigEntry("share.auto.offset.reset", "earliest"), AlterConfigOp.OpType.SET)))).all().get();
+            }
+            try (KafkaProducer<String, String> prod = producer(Map.of())) {
+                for (int i = 0; i < n; i++) prod.send(new ProducerRecord<>(topic, "k" + i, "phase" + phase + "-" + i));
+                prod.flush();
+            }
+            Set<String> seen = new HashSet<>();
+            try (KafkaShareConsumer<String, String> c = shareConsumer(group, null)) {
+                c.subscribe(List.of(topic));
+                long deadline = System.currentTimeMillis() + 60000;
+                while (seen.size() < n && System.currentTimeMillis() < deadline) {
+                    for (ConsumerRecord<String, String> r : c.poll(Duration.ofMillis(300))) {
+                        if (!r.value().startsWith("phase" + phase + "-")) throw new AssertionError("phase " + phase + " received " + r.value());
+                        seen.add(r.value());
+                    }
+                }
+                c.commitSync();
+                long until = System.currentTimeMillis() + 1500;
+                while (System.currentTimeMillis() < until) {
+                    for (ConsumerRecord<String, String> r : c.poll(Duration.ofMillis(300))) throw new AssertionError("unexpected " + r.value() + " at " + r.partition() + "/" + r.offset() + " delivery " + r.deliveryCount());
+                }
+            }
+            check(seen.size() == n, "phase " + phase + ": the share group received exactly the " + n + " new records");
+            long sum = a.listShareGroupOffsets(Map.of(group, new ListShareGroupOffsetsSpec())).partitionsToOffsetInfo(group).get()
+                .values().stream().mapToLong(SharePartitionOffsetInfo::startOffset).sum();
+            check(sum == (long) n * phase, "phase " + phase + ": start offsets sum to " + n * phase + " (" + sum + ")");
+        }
     }
 
     // ---- rebalance -----------------------------------------------------------------------

@@ -83,29 +83,47 @@ const SOURCE_DYNAMIC_DEFAULT_BROKER: i8 = 3;
 /// DescribeConfigs source of a group's own config (ConfigSource.GROUP_CONFIG).
 const SOURCE_GROUP: i8 = 8;
 const TYPE_INT: i8 = 3;
+const TYPE_STRING: i8 = 2;
 
-/// A group's configs: its own values, else the broker's group.consumer.* defaults.
+/// A group's configs: its own values, else the broker's group.consumer.* / group.share.*
+/// defaults.
 fn group_entries(b: &crate::broker::Broker, image: &crate::broker::metadata::MetadataImage, group: &str) -> Vec<Entry> {
-    crate::broker::controller::configs::GROUP_CONFIGS
+    use crate::broker::controller::configs::{GROUP_CONFIGS, GroupConfigKind};
+    let c = &b.groups.cfg;
+    GROUP_CONFIGS
         .iter()
-        .map(|(name, _, _)| {
-            let (broker_key, default) = match *name {
-                "consumer.session.timeout.ms" => ("group.consumer.session.timeout.ms", b.groups.cfg.consumer_session_timeout_ms),
-                _ => ("group.consumer.heartbeat.interval.ms", b.groups.cfg.consumer_heartbeat_interval_ms),
+        .map(|(name, kind, broker_key)| {
+            let default = match *name {
+                "consumer.session.timeout.ms" => c.consumer_session_timeout_ms.to_string(),
+                "consumer.heartbeat.interval.ms" => c.consumer_heartbeat_interval_ms.to_string(),
+                "share.session.timeout.ms" => c.share_session_timeout_ms.to_string(),
+                "share.heartbeat.interval.ms" => c.share_heartbeat_interval_ms.to_string(),
+                "share.record.lock.duration.ms" => c.share_record_lock_duration_ms.to_string(),
+                _ => match kind {
+                    GroupConfigKind::Choice(values) => values[0].to_string(),
+                    GroupConfigKind::Int { min, .. } => min.to_string(),
+                },
             };
             let own = image.group_configs.get(&(group.to_string(), name.to_string()));
             let mut synonyms: Vec<(String, String, i8)> = own.iter().map(|v| (name.to_string(), (*v).clone(), SOURCE_GROUP)).collect();
-            synonyms.push((broker_key.to_string(), default.to_string(), SOURCE_DEFAULT));
+            if !broker_key.is_empty() {
+                synonyms.push((broker_key.to_string(), default.clone(), SOURCE_DEFAULT));
+            }
             let (value, source) = match own {
                 Some(v) => (v.clone(), SOURCE_GROUP),
-                None => (default.to_string(), SOURCE_DEFAULT),
+                None => (default, SOURCE_DEFAULT),
             };
-            let doc = if name.contains("session") {
-                "The timeout to detect client failures when using the consumer group protocol."
-            } else {
-                "The heartbeat interval given to the members of a consumer group."
+            let doc = match *name {
+                "consumer.session.timeout.ms" => "The timeout to detect client failures when using the consumer group protocol.",
+                "consumer.heartbeat.interval.ms" => "The heartbeat interval given to the members of a consumer group.",
+                "share.session.timeout.ms" => "The timeout to detect client failures when using the share group protocol.",
+                "share.heartbeat.interval.ms" => "The heartbeat interval given to the members of a share group.",
+                "share.record.lock.duration.ms" => "The record acquisition lock duration in milliseconds for share groups.",
+                "share.auto.offset.reset" => "The strategy to initialize the share-partition start offset.",
+                _ => "Controls how to read records written transactionally (share groups).",
             };
-            Entry { name: name.to_string(), value: Some(value), source, synonyms, config_type: TYPE_INT, doc, read_only: false }
+            let config_type = if matches!(kind, GroupConfigKind::Int { .. }) { TYPE_INT } else { TYPE_STRING };
+            Entry { name: name.to_string(), value: Some(value), source, synonyms, config_type, doc, read_only: false }
         })
         .collect()
 }

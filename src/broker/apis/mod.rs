@@ -23,6 +23,7 @@ mod records;
 mod replica_fetch;
 mod sasl;
 mod scram;
+mod share;
 mod topics;
 mod txn;
 
@@ -184,6 +185,13 @@ api_table! {
     CreatePartitions [0, 3, advertised 0] CreatePartitionsRequest => topics::create_partitions;
     DeleteGroups [0, 2, advertised 0] DeleteGroupsRequest => groups::delete_groups;
     ConsumerGroupHeartbeat [0, 1, advertised 0] ConsumerGroupHeartbeatRequest => consumer_groups::heartbeat;
+    ShareGroupHeartbeat [1, 1, advertised 1] ShareGroupHeartbeatRequest => share::heartbeat;
+    ShareGroupDescribe [1, 1, advertised 1] ShareGroupDescribeRequest => share::describe;
+    ShareFetch [1, 1, advertised 1] ShareFetchRequest => share::fetch;
+    ShareAcknowledge [1, 1, advertised 1] ShareAcknowledgeRequest => share::acknowledge;
+    DescribeShareGroupOffsets [0, 0, advertised 0] DescribeShareGroupOffsetsRequest => share::describe_offsets;
+    ReadShareGroupState [0, 0, advertised 0] ReadShareGroupStateRequest => share::read_state;
+    WriteShareGroupState [0, 0, advertised 0] WriteShareGroupStateRequest => share::write_state;
     ConsumerGroupDescribe [0, 1, advertised 0] ConsumerGroupDescribeRequest => consumer_groups::describe;
     IncrementalAlterConfigs [0, 1, advertised 0] IncrementalAlterConfigsRequest => configs::incremental_alter_configs;
     OffsetDelete [0, 0, advertised 0] OffsetDeleteRequest => offsets::offset_delete;
@@ -224,12 +232,17 @@ fn advertised() -> Vec<ApiVersion> {
 
 /// The feature levels rk implements, as Kafka 4.0 reports them in ApiVersions v3+ (KIP-584):
 /// (name, supported min, supported max, finalized level). metadata.version 25 is 4.0-IV3;
-/// group.version 1 is the KIP-848 consumer protocol. transaction.version stays at 0: the
+/// group.version 1 is the KIP-848 consumer protocol, share.version 1 the KIP-932 share groups. transaction.version stays at 0: the
 /// KIP-890 part 2 protocol (epoch bump per transaction, implicit AddPartitionsToTxn) is not
 /// served, and a Java 4.x producer reads a finalized level 2 as leave to use it.
 /// Level 0 features are not finalized, as Kafka omits them.
-const FEATURES: [(&str, i16, i16, i16); 4] =
-    [("metadata.version", 7, 25, 25), ("kraft.version", 0, 0, 0), ("group.version", 0, 1, 1), ("transaction.version", 0, 0, 0)];
+const FEATURES: [(&str, i16, i16, i16); 5] = [
+    ("metadata.version", 7, 25, 25),
+    ("kraft.version", 0, 0, 0),
+    ("group.version", 0, 1, 1),
+    ("transaction.version", 0, 0, 0),
+    ("share.version", 0, 1, 1),
+];
 
 async fn api_versions(ctx: &Ctx<'_>, _req: ApiVersionsRequest) -> ApiVersionsResponse {
     use kafka_protocol::messages::api_versions_response::{FinalizedFeatureKey, SupportedFeatureKey};

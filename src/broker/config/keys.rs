@@ -165,6 +165,28 @@ pub const BROKER_KEYS: &[BrokerKey] = &[
         "uniform,range",
         "Server-side assignors of consumer-protocol groups; the first is the default.",
     ),
+    // Share groups (KIP-932).
+    key("group.share.heartbeat.interval.ms", Kind::Int { min: 1 }, "5000", "Heartbeat interval given to share group members."),
+    key("group.share.session.timeout.ms", Kind::Int { min: 1 }, "45000", "Session timeout of share group members."),
+    key("group.share.max.size", Kind::IntRange { min: 1, max: 1000 }, "200", "Most members a share group may have."),
+    key(
+        "group.share.record.lock.duration.ms",
+        Kind::IntRange { min: 1000, max: 3_600_000 },
+        "30000",
+        "How long a share group member holds the records it acquired before they are available again.",
+    ),
+    key(
+        "group.share.delivery.count.limit",
+        Kind::IntRange { min: 2, max: 10 },
+        "5",
+        "Deliveries of a record to share group members before it is archived.",
+    ),
+    key(
+        "group.share.partition.max.record.locks",
+        Kind::IntRange { min: 100, max: 10_000 },
+        "2000",
+        "Records of one share partition in flight (acquired or awaiting redelivery) at most.",
+    ),
     key("offsets.topic.num.partitions", Kind::IntRange { min: 1, max: 10_000 }, "50", "Partitions of __consumer_offsets."),
     key(
         "offsets.topic.replication.factor",

@@ -354,6 +354,12 @@ impl BrokerConfig {
                     .map(|s| s.trim().to_string())
                     .filter(|s| !s.is_empty())
                     .collect(),
+                share_session_timeout_ms: num("group.share.session.timeout.ms") as i32,
+                share_heartbeat_interval_ms: num("group.share.heartbeat.interval.ms") as i32,
+                share_max_size: num("group.share.max.size") as usize,
+                share_record_lock_duration_ms: num("group.share.record.lock.duration.ms") as i32,
+                share_delivery_count_limit: num("group.share.delivery.count.limit") as i16,
+                share_partition_max_record_locks: num("group.share.partition.max.record.locks") as i32,
                 offsets_partitions: num("offsets.topic.num.partitions") as i32,
                 offsets_retention_ms: num("offsets.retention.minutes") * 60_000,
                 offset_metadata_max_bytes: num("offset.metadata.max.bytes") as usize,

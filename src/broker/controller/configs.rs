@@ -144,11 +144,27 @@ pub(super) fn plan_broker_alter(img: &MetadataImage, broker: i32, edit: &ConfigE
     Ok(out)
 }
 
-/// The configs a group may have (Kafka 4.0's GroupConfig for consumer groups) with their
-/// allowed ranges (group.consumer.min/max.session.timeout.ms, min/max.heartbeat.interval.ms
-/// at their defaults).
-pub const GROUP_CONFIGS: &[(&str, i64, i64)] =
-    &[("consumer.session.timeout.ms", 45_000, 60_000), ("consumer.heartbeat.interval.ms", 5_000, 15_000)];
+/// What values a group config takes.
+#[derive(Debug, Clone, Copy)]
+pub enum GroupConfigKind {
+    Int { min: i64, max: i64 },
+    Choice(&'static [&'static str]),
+}
+
+/// The configs a group may have (Kafka's GroupConfig for consumer and share groups) with
+/// their allowed values (the group.consumer.* / group.share.* min and max bounds at their
+/// defaults), and the broker key that gives the default.
+pub const GROUP_CONFIGS: &[(&str, GroupConfigKind, &str)] = &[
+    ("consumer.session.timeout.ms", GroupConfigKind::Int { min: 45_000, max: 60_000 }, "group.consumer.session.timeout.ms"),
+    ("consumer.heartbeat.interval.ms", GroupConfigKind::Int { min: 5_000, max: 15_000 }, "group.consumer.heartbeat.interval.ms"),
+    ("share.session.timeout.ms", GroupConfigKind::Int { min: 45_000, max: 60_000 }, "group.share.session.timeout.ms"),
+    ("share.heartbeat.interval.ms", GroupConfigKind::Int { min: 5_000, max: 15_000 }, "group.share.heartbeat.interval.ms"),
+    ("share.record.lock.duration.ms", GroupConfigKind::Int { min: 15_000, max: 60_000 }, "group.share.record.lock.duration.ms"),
+    // rk serves the two reset policies; Kafka 4.1's by_duration:<ISO-8601> is refused.
+    ("share.auto.offset.reset", GroupConfigKind::Choice(&["latest", "earliest"]), ""),
+    // Share consumers read uncommitted data: read_committed delivery is not served yet.
+    ("share.isolation.level", GroupConfigKind::Choice(&["read_uncommitted"]), ""),
+];
 
 /// Group config changes, validated (Kafka's GroupConfig.validate).
 pub(super) fn plan_group_alter(img: &MetadataImage, group: &str, edit: &ConfigEdit) -> Outcome<Vec<MetadataRecord>> {
@@ -172,14 +188,21 @@ pub(super) fn plan_group_alter(img: &MetadataImage, group: &str, edit: &ConfigEd
         }
     }
     for (name, v) in &next {
-        let Some((_, min, max)) = GROUP_CONFIGS.iter().find(|(n, _, _)| n == name) else {
+        let Some((_, kind, _)) = GROUP_CONFIGS.iter().find(|(n, _, _)| n == name) else {
             return Err(invalid(format!("Unknown group config name: {name}")));
         };
-        match v.trim().parse::<i64>() {
-            Ok(x) if x < *min => return Err(invalid(format!("{name} must be greater than or equal to {min}"))),
-            Ok(x) if x > *max => return Err(invalid(format!("{name} must be less than or equal to {max}"))),
-            Ok(_) => {}
-            Err(_) => return Err(invalid(format!("Invalid value {v} for configuration {name}: Not a number of type INT"))),
+        match *kind {
+            GroupConfigKind::Int { min, max } => match v.trim().parse::<i64>() {
+                Ok(x) if x < min => return Err(invalid(format!("{name} must be greater than or equal to {min}"))),
+                Ok(x) if x > max => return Err(invalid(format!("{name} must be less than or equal to {max}"))),
+                Ok(_) => {}
+                Err(_) => return Err(invalid(format!("Invalid value {v} for configuration {name}: Not a number of type INT"))),
+            },
+            GroupConfigKind::Choice(allowed) => {
+                if !allowed.contains(&v.trim()) {
+                    return Err(invalid(format!("Invalid value {v} for configuration {name}: rk accepts one of {}", allowed.join(", "))));
+                }
+            }
         }
     }
     let mut out = Vec::new();

@@ -196,6 +196,9 @@ async fn list(admin: &Admin, a: &ConsumerGroupsArgs) -> anyhow::Result<i32> {
     let groups = admin.list_groups(states.as_deref().unwrap_or_default(), types.as_deref().unwrap_or_default()).await?;
     let groups: Vec<_> = groups
         .into_iter()
+        // As kafka-consumer-groups.sh (ListGroupsOptions.forConsumerGroups): share groups
+        // are not consumer groups.
+        .filter(|g| g.group_type != "share")
         .filter(|g| states.as_ref().is_none_or(|s| s.is_empty() || s.iter().any(|x| x.eq_ignore_ascii_case(&g.state))))
         .filter(|g| types.as_ref().is_none_or(|t| t.is_empty() || t.iter().any(|x| x.eq_ignore_ascii_case(&g.group_type))))
         .collect();

@@ -86,6 +86,9 @@ impl GroupCoordinator {
         if g.state == GroupState::Dead {
             return Reply::Now(join_error(E::CoordinatorNotAvailable, &p.member_id));
         }
+        if g.share.is_some() {
+            return Reply::Now(join_error(E::InconsistentGroupProtocol, &p.member_id));
+        }
         if let Some(cg) = &g.consumer {
             // Consumer-protocol members are in the group: a classic member cannot join it.
             if !cg.members.is_empty() {
@@ -507,6 +510,7 @@ impl GroupCoordinator {
     /// whether the periodic tick has come round since a deadline passed.
     pub(crate) fn tick_group(&self, replicas: &ReplicaManager, g: &mut Group, now: Instant) {
         self.tick_consumer(g, now);
+        self.tick_share(g, now);
         g.pending.retain(|_, deadline| *deadline > now);
         let expired: Vec<String> = g
             .members

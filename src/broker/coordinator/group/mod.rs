@@ -9,6 +9,7 @@ pub mod assignor;
 pub mod consumer;
 mod membership;
 pub mod modern;
+pub mod share;
 pub mod state;
 pub mod store;
 
@@ -37,6 +38,15 @@ pub struct GroupConfig {
     pub consumer_session_timeout_ms: i32,
     pub consumer_max_size: usize,
     pub consumer_assignors: Vec<String>,
+    /// Share groups (KIP-932): group.share.session.timeout.ms, .heartbeat.interval.ms,
+    /// .max.size, .record.lock.duration.ms, .delivery.count.limit,
+    /// .partition.max.record.locks.
+    pub share_session_timeout_ms: i32,
+    pub share_heartbeat_interval_ms: i32,
+    pub share_max_size: usize,
+    pub share_record_lock_duration_ms: i32,
+    pub share_delivery_count_limit: i16,
+    pub share_partition_max_record_locks: i32,
     pub offsets_partitions: i32,
     pub offsets_retention_ms: i64,
     pub offset_metadata_max_bytes: usize,
@@ -372,6 +382,9 @@ impl GroupCoordinator {
     fn restore(&self, g: &mut Group, v: GroupValue) {
         let now = std::time::Instant::now();
         g.protocol_type = (!v.protocol_type.is_empty()).then_some(v.protocol_type);
+        if g.protocol_type.as_deref() == Some(share::PROTOCOL_TYPE) {
+            g.share.get_or_insert_with(Box::default);
+        }
         g.generation = v.generation;
         g.protocol_name = v.protocol.clone();
         g.leader = v.leader;
@@ -432,6 +445,11 @@ impl GroupCoordinator {
         }
         let g = groups.get_mut(group_id).expect("present");
         let simple = generation < 0 && g.state == GroupState::Empty;
+        if g.share.is_some() {
+            // A share group's offsets are its partitions' start offsets, kept by the
+            // partition leaders; OffsetCommit does not apply (Kafka: GROUP_ID_NOT_FOUND).
+            return Err(code(E::GroupIdNotFound));
+        }
         if let Some(cg) = &g.consumer {
             consumer_commit_allowed(cg, by)?;
         } else if !simple {
@@ -541,8 +559,16 @@ impl GroupCoordinator {
             out.extend(shard.lock().values().filter(|g| g.state != GroupState::Dead).map(|g| GroupListing {
                 id: g.id.clone(),
                 protocol_type: g.protocol_type.clone().unwrap_or_default(),
-                state: g.consumer.as_ref().map_or(g.state.name(), |c| c.state().name()),
-                group_type: if g.consumer.is_some() { "consumer" } else { "classic" },
+                state: match (&g.consumer, &g.share) {
+                    (Some(c), _) => c.state().name(),
+                    (None, Some(s)) => s.state(),
+                    (None, None) => g.state.name(),
+                },
+                group_type: match (&g.consumer, &g.share) {
+                    (Some(_), _) => "consumer",
+                    (None, Some(_)) => "share",
+                    (None, None) => "classic",
+                },
             }));
         }
         out.sort_by(|a, b| a.id.cmp(&b.id));
@@ -554,7 +580,9 @@ impl GroupCoordinator {
     pub fn describe(&self, group_id: &str) -> Result<Option<GroupDescription>, i16> {
         let shard = self.shard(group_id)?;
         let groups = shard.lock();
-        let Some(g) = groups.get(group_id).filter(|g| g.state != GroupState::Dead && g.consumer.is_none()) else { return Ok(None) };
+        let Some(g) = groups.get(group_id).filter(|g| g.state != GroupState::Dead && g.consumer.is_none() && g.share.is_none()) else {
+            return Ok(None);
+        };
         // Like Kafka: member metadata and assignments only once the group is Stable.
         let stable = g.state == GroupState::Stable;
         let protocol = if stable { g.protocol_name.clone().unwrap_or_default() } else { String::new() };
@@ -747,6 +775,12 @@ mod tests {
             consumer_session_timeout_ms: 1000,
             consumer_max_size: 100,
             consumer_assignors: vec!["uniform".into(), "range".into()],
+            share_session_timeout_ms: 1000,
+            share_heartbeat_interval_ms: 100,
+            share_max_size: 100,
+            share_record_lock_duration_ms: 30_000,
+            share_delivery_count_limit: 5,
+            share_partition_max_record_locks: 2000,
             offsets_partitions: 1,
             offsets_retention_ms: 1000,
             offset_metadata_max_bytes: 10,

@@ -113,6 +113,8 @@ pub struct Group {
     /// Set when the group speaks the consumer group protocol (KIP-848); the classic fields
     /// then stay empty.
     pub consumer: Option<Box<super::consumer::ConsumerGroup>>,
+    /// Set for a share group (KIP-932).
+    pub share: Option<Box<super::share::ShareGroup>>,
 }
 
 impl Group {
@@ -136,6 +138,7 @@ impl Group {
             sync_deadline: None,
             next_join_order: 0,
             consumer: None,
+            share: None,
         }
     }
 
@@ -147,7 +150,9 @@ impl Group {
     }
 
     pub fn is_empty(&self) -> bool {
-        self.members.is_empty() && self.consumer.as_ref().is_none_or(|c| c.members.is_empty())
+        self.members.is_empty()
+            && self.consumer.as_ref().is_none_or(|c| c.members.is_empty())
+            && self.share.as_ref().is_none_or(|s| s.members.is_empty())
     }
 
     /// Can a member with these protocols join? (Same protocol type; at least one protocol
