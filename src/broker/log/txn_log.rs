@@ -7,7 +7,7 @@
 use super::LogError;
 use super::batch::BatchHeader;
 use super::partition::PartitionLog;
-use super::producer_state::{AbortedTxn, BatchMetadata, EndMarker, parse_end_marker};
+use super::producer_state::{AbortedTxn, BatchMetadata, parse_end_marker};
 use super::segment::file_name;
 use std::io::{self, Write};
 
@@ -69,32 +69,37 @@ impl PartitionLog {
     }
 
     /// Rebuilds producer state from the batches in [from, to) (replication semantics: no
-    /// checks, markers complete transactions).
+    /// checks, markers complete transactions). Each batch is applied as the scan meets it
+    /// (a marker read where it lies), so a replay over a long log holds no list of its
+    /// batches and does no search per marker.
     fn replay_producers(&mut self, from: i64, to: i64) -> Result<(), LogError> {
-        let mut found: Vec<(BatchHeader, Option<EndMarker>)> = Vec::new();
+        let producers = &mut self.producers;
         for seg in self.segments.values().filter(|s| s.next_offset > from && s.base_offset < to) {
-            let mut controls = Vec::new();
+            let mut failed: Option<io::Error> = None;
             seg.scan_headers(0, |pos, h| {
-                if h.last_offset() >= from && h.base_offset < to && h.producer_id >= 0 {
-                    if h.is_control() {
-                        controls.push((pos, *h));
+                if h.last_offset() < from || h.base_offset >= to || h.producer_id < 0 {
+                    return true;
+                }
+                if !h.is_control() {
+                    producers.update(h, None);
+                    return true;
+                }
+                match seg.read(pos, h.size) {
+                    Ok(raw) => {
+                        if let Some(marker) = parse_end_marker(&raw) {
+                            producers.update(h, Some(marker));
+                        }
+                        true
                     }
-                    found.push((*h, None));
+                    Err(e) => {
+                        failed = Some(e);
+                        false
+                    }
                 }
-                true
             })?;
-            for (pos, h) in controls {
-                let raw = seg.read(pos, h.size)?;
-                if let Some(slot) = found.iter_mut().rev().find(|(x, _)| x.base_offset == h.base_offset) {
-                    slot.1 = parse_end_marker(&raw);
-                }
+            if let Some(e) = failed {
+                return Err(e.into());
             }
-        }
-        for (h, marker) in found {
-            if h.is_control() && marker.is_none() {
-                continue;
-            }
-            self.producers.update(&h, marker);
         }
         self.producers.map_end_offset = to;
         Ok(())
