@@ -64,6 +64,9 @@ _rk() {
             rk,server)
                 cmd="rk__subcmd__server"
                 ;;
+            rk,share-groups)
+                cmd="rk__subcmd__share__subcmd__groups"
+                ;;
             rk,topics)
                 cmd="rk__subcmd__topics"
                 ;;
@@ -117,6 +120,9 @@ _rk() {
                 ;;
             rk__subcmd__help,server)
                 cmd="rk__subcmd__help__subcmd__server"
+                ;;
+            rk__subcmd__help,share-groups)
+                cmd="rk__subcmd__help__subcmd__share__subcmd__groups"
                 ;;
             rk__subcmd__help,topics)
                 cmd="rk__subcmd__help__subcmd__topics"
@@ -245,7 +251,7 @@ _rk() {
 
     case "${cmd}" in
         rk)
-            opts="-h -V --help --version server topics configs acls console console-producer console-consumer consumer-groups dump-log transactions leader-election metadata-quorum reassign-partitions perf-test completions man links help"
+            opts="-h -V --help --version server topics configs acls console console-producer console-consumer consumer-groups share-groups dump-log transactions leader-election metadata-quorum reassign-partitions perf-test completions man links help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -775,7 +781,7 @@ _rk() {
             return 0
             ;;
         rk__subcmd__help)
-            opts="server topics configs acls console console-producer console-consumer consumer-groups dump-log transactions leader-election metadata-quorum reassign-partitions perf-test completions man links help"
+            opts="server topics configs acls console console-producer console-consumer consumer-groups share-groups dump-log transactions leader-election metadata-quorum reassign-partitions perf-test completions man links help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1071,6 +1077,20 @@ _rk() {
         rk__subcmd__help__subcmd__server__subcmd__start)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        rk__subcmd__help__subcmd__share__subcmd__groups)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -1793,6 +1813,48 @@ _rk() {
                     ;;
                 --nodes)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        rk__subcmd__share__subcmd__groups)
+            opts="-h -V --bootstrap-server --command-config --command-property --list --describe --delete --group --all-groups --offsets --members --state --verbose --timeout --output --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --bootstrap-server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --command-config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --command-property)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --group)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --state)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
                     return 0
                     ;;
                 *)

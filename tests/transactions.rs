@@ -167,7 +167,15 @@ async fn consume_transform_produce_copies_exactly_once_with_offsets_in_the_trans
         }
     }
     assert_eq!(copied, n, "the loop copied every input record once");
-    let committed = rk::client::admin::Admin::new(cluster(&b).await).group_offsets("ctp").await.unwrap();
+    // The last commit's offsets are materialized when its marker reaches
+    // __consumer_offsets, which may be a moment after EndTxn answered (as in Kafka).
+    let admin = rk::client::admin::Admin::new(cluster(&b).await);
+    let mut committed = admin.group_offsets("ctp").await.unwrap();
+    let settle = Instant::now() + Duration::from_secs(10);
+    while committed.values().sum::<i64>() < n as i64 && Instant::now() < settle {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        committed = admin.group_offsets("ctp").await.unwrap();
+    }
     assert_eq!(committed.get(&("ctp-src".to_string(), 0)), Some(&150));
     assert_eq!(committed.get(&("ctp-src".to_string(), 1)), Some(&150));
     let out = read_all(&b, "ctp-dst", 2, "read_committed").await;

@@ -16,6 +16,7 @@ pub mod metadata_quorum;
 pub mod perf_test;
 pub mod reassign;
 pub mod server;
+pub mod share_groups;
 pub mod topics;
 pub mod transactions;
 
@@ -54,6 +55,8 @@ pub enum Command {
     ConsoleConsumer(console_consumer::ConsoleConsumerArgs),
     /// List, describe, reset and delete consumer groups (kafka-consumer-groups.sh).
     ConsumerGroups(consumer_groups::ConsumerGroupsArgs),
+    /// List, describe and delete share groups (kafka-share-groups.sh).
+    ShareGroups(share_groups::ShareGroupsArgs),
     /// Print the batches and records of log segments and metadata snapshots (kafka-dump-log.sh).
     DumpLog(dump_log::DumpLogArgs),
     /// List, describe, abort and find hanging transactions (kafka-transactions.sh).
@@ -86,6 +89,7 @@ pub const ALIASES: &[(&str, &[&str])] = &[
     ("kafka-console-consumer", &["console-consumer"]),
     ("kafka-leader-election", &["leader-election"]),
     ("kafka-consumer-groups", &["consumer-groups"]),
+    ("kafka-share-groups", &["share-groups"]),
     ("kafka-dump-log", &["dump-log"]),
     ("kafka-transactions", &["transactions"]),
     ("kafka-metadata-quorum", &["metadata-quorum"]),
@@ -139,6 +143,7 @@ pub fn main(args: Vec<OsString>) -> i32 {
         Command::MetadataQuorum(a) => metadata_quorum::run(a),
         Command::ReassignPartitions(a) => reassign::run(a),
         Command::ConsumerGroups(a) => consumer_groups::run(a),
+        Command::ShareGroups(a) => share_groups::run(a),
         Command::Transactions(a) => transactions::run(a),
         Command::DumpLog(a) => dump_log::run(a),
         Command::PerfTest(c) => perf_test::run(c),

@@ -9,6 +9,7 @@ pub mod admin_groups;
 pub mod admin_logdirs;
 pub mod admin_quorum;
 pub mod admin_reassign;
+pub mod admin_share;
 pub mod admin_txn;
 pub mod cluster;
 pub mod config;

@@ -27,7 +27,7 @@ from pathlib import Path
 import pytest
 from confluent_kafka.admin import NewTopic
 
-from conftest import REPO, unique
+from conftest import REPO, rk_bin, unique
 from test_cluster_confluent import PARTITIONS, leader_of, led_elsewhere, read_everything
 from util import TIMEOUT, admin, result, wait_until
 
@@ -90,6 +90,27 @@ def test_java_share_group_resumes_after_a_restart(java_classes, fresh_broker):
     run_java(java_classes, fresh_broker.bootstrap, "share-phase", topic, group, "2")
     fresh_broker.crash_and_restart()
     run_java(java_classes, fresh_broker.bootstrap, "share-phase", topic, group, "3")
+
+    # rk share-groups (kafka-share-groups.sh) sees the group the Java client left.
+    def rk(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([rk_bin(), "share-groups", "--bootstrap-server", fresh_broker.bootstrap, *args], capture_output=True, text=True, timeout=60)
+
+    listed = rk("--list")
+    assert listed.returncode == 0 and group in listed.stdout.split(), listed
+    desc = rk("--describe", "--group", group)
+    assert desc.returncode == 0, desc
+    rows = [line.split() for line in desc.stdout.splitlines()[1:] if line.strip()]
+    assert desc.stdout.split()[:5] == ["GROUP", "TOPIC", "PARTITION", "START-OFFSET", "LAG"], desc.stdout
+    assert sorted(int(r[2]) for r in rows) == [0, 1] and sum(int(r[3]) for r in rows) == 300, desc.stdout
+    assert all(r[4] == "0" for r in rows), desc.stdout
+    assert "has no active members" in desc.stderr, desc.stderr
+    state = rk("--describe", "--group", group, "--state")
+    assert state.returncode == 0 and state.stdout.splitlines()[1].split()[-2:] == ["Empty", "0"], state.stdout
+    missing = rk("--describe", "--group", "no-such-share-group")
+    assert missing.returncode == 1 and "does not exist" in missing.stderr, missing
+    deleted = rk("--delete", "--group", group)
+    assert deleted.returncode == 0 and "was successful" in deleted.stdout, deleted
+    assert group not in rk("--list").stdout.split()
 
 
 def test_java_share_group_on_a_cluster_through_a_killed_leader(java_classes, cluster):
