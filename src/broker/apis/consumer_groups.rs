@@ -57,7 +57,9 @@ pub async fn heartbeat(ctx: &Ctx<'_>, req: ConsumerGroupHeartbeatRequest) -> Con
     };
     let image = b.image();
     let visible = |t: &str| acl.allowed(Op::Describe, Resource::Topic(t));
+    tracing::debug!(group = %p.group_id, member = %p.member_id, epoch = p.member_epoch, subscribed = ?p.subscribed_topic_names, owned = ?p.owned, "consumer group heartbeat");
     let o = b.groups.consumer_heartbeat(&image, &visible, p);
+    tracing::debug!(member = %o.member_id, error = o.error, epoch = o.member_epoch, assignment = ?o.assignment, "consumer group heartbeat answered");
     if o.error != 0 {
         return ConsumerGroupHeartbeatResponse::default().with_error_code(o.error).with_error_message(o.message.map(sb));
     }

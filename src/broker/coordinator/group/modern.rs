@@ -90,7 +90,10 @@ fn validate(p: &HeartbeatParams, assignors: &[String]) -> Result<(), HeartbeatOu
             if p.rebalance_timeout_ms == -1 {
                 return Err(fail(E::InvalidRequest, "RebalanceTimeoutMs must be provided in first request."));
             }
-            if p.owned.as_ref().is_none_or(|o| !o.is_empty()) {
+            // Kafka also refuses a null list here; rk takes null as the empty list a joining
+            // member means: librdkafka 2.12 sends null when it subscribes right after an
+            // unsubscribe (its leave still in flight), and stops heartbeating on the error.
+            if p.owned.as_ref().is_some_and(|o| !o.is_empty()) {
                 return Err(fail(E::InvalidRequest, "TopicPartitions must be empty when (re-)joining."));
             }
             // An empty list of names is accepted (Kafka 4.0): the member is in the group,
