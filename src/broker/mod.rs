@@ -535,9 +535,13 @@ async fn housekeeping(broker: Arc<Broker>, mut stop: tokio::sync::watch::Receive
     let mut producer_expiry = tokio::time::interval(Duration::from_millis(broker.config.producer_id_expiration_check_ms));
     let lag_ms = broker.config.replica_lag_time_max_ms as i64;
     let mut isr_shrink = tokio::time::interval(Duration::from_millis((lag_ms / 2).max(10) as u64));
+    let mut heap_trim = tokio::time::interval(Duration::from_secs(30));
     loop {
         tokio::select! {
             _ = stop.changed() => return,
+            _ = heap_trim.tick() => {
+                let _ = tokio::task::spawn_blocking(crate::alloc::release_free_memory).await;
+            }
             _ = isr_shrink.tick(), if broker.quorum.is_some() => {
                 // Kafka's isr-expiration task: followers not caught up for
                 // replica.lag.time.max.ms leave the ISR.

@@ -126,6 +126,8 @@ pub fn run(cmd: ServerCommand) -> anyhow::Result<i32> {
     }
     let started = std::time::Instant::now();
     init_logging();
+    // Before any thread allocates: a broker on a few cores needs a few arenas.
+    crate::alloc::limit_arenas(4);
     let (config, warnings) = BrokerConfig::from_pairs(config_pairs(&args)?).map_err(anyhow::Error::msg)?;
     for w in warnings {
         tracing::warn!("{w}");
