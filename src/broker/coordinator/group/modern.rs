@@ -40,6 +40,7 @@ pub struct HeartbeatParams {
     pub version: i16,
 }
 
+/// A heartbeat's answer (consumer and share groups alike).
 #[derive(Debug, Default)]
 pub struct HeartbeatOutcome {
     pub error: i16,
@@ -50,7 +51,7 @@ pub struct HeartbeatOutcome {
     pub assignment: Option<Assignment>,
 }
 
-fn fail(e: E, msg: impl Into<String>) -> HeartbeatOutcome {
+pub(super) fn fail(e: E, msg: impl Into<String>) -> HeartbeatOutcome {
     HeartbeatOutcome { error: code(e), message: Some(msg.into()), ..Default::default() }
 }
 

@@ -7,6 +7,7 @@
 //! "share") and its partitions' start offsets are persisted in `__consumer_offsets`.
 
 use super::consumer::Assignment;
+use super::modern::{HeartbeatOutcome, fail};
 use super::state::Group;
 use super::{GroupCoordinator, code};
 use crate::broker::log::now_ms;
@@ -93,20 +94,6 @@ pub struct ShareHeartbeat {
     pub client_host: String,
 }
 
-#[derive(Debug, Default)]
-pub struct ShareHeartbeatOutcome {
-    pub error: i16,
-    pub message: Option<String>,
-    pub member_id: String,
-    pub member_epoch: i32,
-    pub heartbeat_interval_ms: i32,
-    pub assignment: Option<Assignment>,
-}
-
-fn fail(e: E, msg: impl Into<String>) -> ShareHeartbeatOutcome {
-    ShareHeartbeatOutcome { error: code(e), message: Some(msg.into()), ..Default::default() }
-}
-
 /// ShareGroupDescribe for one group.
 pub struct ShareGroupDescription {
     pub state: &'static str,
@@ -137,7 +124,7 @@ impl GroupCoordinator {
         replicas: &crate::broker::replica::ReplicaManager,
         image: &MetadataImage,
         p: ShareHeartbeat,
-    ) -> ShareHeartbeatOutcome {
+    ) -> HeartbeatOutcome {
         if p.member_id.is_empty() {
             return fail(E::InvalidRequest, "MemberId can't be empty.");
         }
@@ -149,7 +136,7 @@ impl GroupCoordinator {
         }
         let shard = match self.shard(&p.group_id) {
             Ok(s) => s,
-            Err(c) => return ShareHeartbeatOutcome { error: c, ..Default::default() },
+            Err(c) => return HeartbeatOutcome { error: c, ..Default::default() },
         };
         let mut groups = shard.lock();
         let now = Instant::now();
@@ -177,7 +164,7 @@ impl GroupCoordinator {
                 if let Err(c) = self.persist(replicas, &p.group_id, vec![rec]) {
                     g.share = None;
                     g.protocol_type = None;
-                    return ShareHeartbeatOutcome { error: c, ..Default::default() };
+                    return HeartbeatOutcome { error: c, ..Default::default() };
                 }
             }
         }
@@ -190,7 +177,7 @@ impl GroupCoordinator {
                     g.state_since_ms = now_ms();
                 }
             }
-            return ShareHeartbeatOutcome { member_id: p.member_id, member_epoch: LEAVE_EPOCH, ..Default::default() };
+            return HeartbeatOutcome { member_id: p.member_id, member_epoch: LEAVE_EPOCH, ..Default::default() };
         }
         let joining = p.member_epoch == 0;
         let mut changed = false;
@@ -261,7 +248,7 @@ impl GroupCoordinator {
             m.assigned = target.clone();
             target
         });
-        ShareHeartbeatOutcome {
+        HeartbeatOutcome {
             member_id: p.member_id,
             member_epoch: epoch,
             heartbeat_interval_ms: timeouts.heartbeat_interval_ms,
