@@ -265,24 +265,8 @@ pub async fn fetch(ctx: &Ctx<'_>, req: ShareFetchRequest) -> ShareFetchResponse 
         let fetched = b
             .replicas
             .wait_for_data(&readable, min_bytes, deadline, || {
-                let mut left_records = max_records;
-                let mut left_bytes = max_bytes;
-                let mut got = Vec::new();
-                let mut bytes = 0;
-                for part in &readable {
-                    if left_records == 0 {
-                        break;
-                    }
-                    let f = b.share.acquire(b, &group, &member, part, left_records, left_bytes);
-                    let n: usize = f.acquired.iter().map(|a| (a.last - a.first + 1) as usize).sum();
-                    left_records = left_records.saturating_sub(n);
-                    left_bytes = left_bytes.saturating_sub(f.records.len()).max(1);
-                    bytes += f.records.len();
-                    if !f.acquired.is_empty() {
-                        got.push((part.topic_id, part.index, f));
-                    }
-                }
-                std::future::ready((got, bytes, false))
+                // Each pass reads segment files: off the async workers, as fetch's passes are.
+                std::future::ready(super::on_disk(|| acquire_pass(b, &group, &member, &readable, max_records, max_bytes)))
             })
             .await;
         touched.extend(readable.iter().cloned());
@@ -503,4 +487,35 @@ pub async fn write_state(ctx: &Ctx<'_>, req: WriteShareGroupStateRequest) -> Wri
         results.push(w::WriteStateResult::default().with_topic_id(t.topic_id).with_partitions(partitions));
     }
     WriteShareGroupStateResponse::default().with_results(results)
+}
+
+/// One acquisition pass over the session's readable partitions, up to `max_records` and
+/// `max_bytes` in all: what was acquired per partition, the bytes, and "answer now" (never:
+/// the long poll decides).
+fn acquire_pass(
+    b: &crate::broker::Broker,
+    group: &str,
+    member: &str,
+    readable: &[Arc<Partition>],
+    max_records: usize,
+    max_bytes: usize,
+) -> (Vec<(Uuid, i32, crate::broker::share::Fetched)>, usize, bool) {
+    let mut left_records = max_records;
+    let mut left_bytes = max_bytes;
+    let mut got = Vec::new();
+    let mut bytes = 0;
+    for part in readable {
+        if left_records == 0 {
+            break;
+        }
+        let f = b.share.acquire(b, group, member, part, left_records, left_bytes);
+        let n: usize = f.acquired.iter().map(|a| (a.last - a.first + 1) as usize).sum();
+        left_records = left_records.saturating_sub(n);
+        left_bytes = left_bytes.saturating_sub(f.records.len()).max(1);
+        bytes += f.records.len();
+        if !f.acquired.is_empty() {
+            got.push((part.topic_id, part.index, f));
+        }
+    }
+    (got, bytes, false)
 }
