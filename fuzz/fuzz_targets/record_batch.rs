@@ -1,6 +1,7 @@
 //! Fuzzes record-batch validation the way a produce request is handled: header parsing,
 //! the LogValidator (framing, CRC, every record, bounded decompression) and, for batches
-//! that pass, re-encoding for topic compression. Must never panic.
+//! that pass, re-encoding for topic compression; and the legacy message sets' up- and
+//! down-conversion. Must never panic.
 #![no_main]
 use kafka_protocol::records::Compression;
 use libfuzzer_sys::fuzz_target;
@@ -8,7 +9,7 @@ use libfuzzer_sys::fuzz_target;
 /// The broker binary's allocator, so wire-sized allocations behave as in `rk server`.
 #[global_allocator]
 static GLOBAL: rk::alloc::GuardedAlloc = rk::alloc::GuardedAlloc;
-use rk::broker::log::{batch, codec, validator};
+use rk::broker::log::{batch, codec, message_set, validator};
 
 fuzz_target!(|data: &[u8]| {
     let _ = batch::BatchHeader::parse(data);
@@ -33,4 +34,8 @@ fuzz_target!(|data: &[u8]| {
             let _ = codec::recompress(buf, Compression::Lz4);
         }
     }
+    // The legacy formats (KIP-896 versions): a produced message set up-converted, and
+    // stored batches down-converted for an old fetch.
+    let _ = message_set::up_convert(bytes::Bytes::copy_from_slice(data), 1 << 20);
+    let _ = message_set::down_convert(&owned, 0, 1);
 });

@@ -19,6 +19,7 @@ Checker, over that history:
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 from collections import defaultdict
@@ -55,6 +56,11 @@ class _Threads:
         self._stop.set()
         for t in self._threads:
             t.join(timeout=180)
+
+
+# CHAOS_DEBUG=cgrp,fetch turns on librdkafka's debug contexts for the group consumer
+# (written to stderr: run pytest with -s to keep them) when a liveness problem needs a look.
+DEBUG = {"debug": os.environ["CHAOS_DEBUG"]} if os.environ.get("CHAOS_DEBUG") else {}
 
 
 class Workload(_Threads):
@@ -95,7 +101,8 @@ class Workload(_Threads):
     def _consume(self):
         h = self.history
         c = Consumer({"bootstrap.servers": self.bootstrap, "group.id": self.group, "auto.offset.reset": "earliest",
-                      "enable.auto.commit": False, "session.timeout.ms": 10000, "socket.timeout.ms": 10000})
+                      "enable.auto.commit": False, "session.timeout.ms": 10000, "socket.timeout.ms": 10000,
+                      **DEBUG})
         c.subscribe([self.topic])
         last_commit = time.monotonic()
         while not self._stop.is_set():

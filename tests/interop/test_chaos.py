@@ -49,6 +49,9 @@ def finish(fault: str, w: Workload, bootstrap: str) -> dict:
     assert result["acknowledged"] > 0, result
     bad = {k: result[k] for k in ANOMALIES if result[k]}
     assert not bad, f"{fault}: anomalies {bad}; examples {result['examples']}"
+    # Liveness: the group consumer keeps up through the faults (a stalled group once
+    # consumed a tenth of what was acknowledged while the checker found no anomaly).
+    assert result["consumed"] >= result["acknowledged"] // 2, f"{fault}: the group consumer stalled: {result}"
     return result
 
 

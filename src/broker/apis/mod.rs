@@ -11,6 +11,7 @@ mod describe_topic_partitions;
 mod elect;
 mod fetch;
 mod groups;
+mod legacy;
 mod list_offsets;
 mod log_dirs;
 mod metadata;
@@ -80,6 +81,9 @@ pub struct Api {
     pub max: i16,
     /// Lowest version we advertise (Produce advertises 0 for librdkafka, KAFKA-18659).
     pub advertised_min: i16,
+    /// Lowest version served at all: below `min`, the versions Kafka 4.0 removed (KIP-896)
+    /// are decoded and answered by `legacy`.
+    pub legacy_min: i16,
     handler: Handler,
     decode: fn(Bytes, i16) -> anyhow::Result<()>,
 }
@@ -105,6 +109,7 @@ macro_rules! api_table {
                 min: $min,
                 max: $max,
                 advertised_min: $adv,
+                legacy_min: legacy::min_version(ApiKey::$key, $min),
                 handler: {
                     fn route<'a>(b: &'a Arc<Broker>, c: &'a ConnectionInfo, h: RequestHeader, mut body: Bytes) -> BoxFuture<'a, Result<Option<Frame>, ApiError>> {
                         Box::pin(async move {
@@ -226,7 +231,9 @@ fn find(key: ApiKey) -> Option<&'static Api> {
 
 fn advertised() -> Vec<ApiVersion> {
     APIS.iter()
-        .map(|a| ApiVersion::default().with_api_key(a.key as i16).with_min_version(a.advertised_min).with_max_version(a.max))
+        .map(|a| {
+            ApiVersion::default().with_api_key(a.key as i16).with_min_version(a.advertised_min.min(a.legacy_min)).with_max_version(a.max)
+        })
         .collect()
 }
 
@@ -300,10 +307,11 @@ pub async fn dispatch(broker: &Arc<Broker>, conn: &ConnectionInfo, mut frame: By
             .with_api_keys(advertised());
         return encode_response(key, 0, correlation_id, &resp).map(|b| Some(Frame::Plain(b)));
     }
-    if version < api.min || version > api.max {
+    if version < api.legacy_min || version > api.max {
         return Err(ApiError::UnsupportedVersion(key, version));
     }
     let header = decode_request_header_from_buffer(&mut frame).map_err(|e| ApiError::Decode(key, e))?;
+    let handler = if version < api.min { legacy::route } else { api.handler };
     if key != ApiKey::ApiVersions {
         // A KRaft broker serves nothing before it caught up with the metadata (a restarted
         // broker's image is behind the quorum's): requests wait, as Kafka's listeners do.
@@ -313,9 +321,9 @@ pub async fn dispatch(broker: &Arc<Broker>, conn: &ConnectionInfo, mut frame: By
     let started = std::time::Instant::now();
     let answer = if broker.client_quotas.enabled(crate::broker::security::quota::QuotaType::Request) {
         let client_id = header.client_id.as_ref().map_or(String::new(), |s| s.to_string());
-        quotas::request_time(broker, conn, key, version, client_id, (api.handler)(broker, conn, header, frame)).await
+        quotas::request_time(broker, conn, key, version, client_id, handler(broker, conn, header, frame)).await
     } else {
-        (api.handler)(broker, conn, header, frame).await
+        handler(broker, conn, header, frame).await
     };
     tracing::trace!(api = ?key, correlation_id, "answered");
     broker.metrics.request(api.name, started.elapsed().as_secs_f64() * 1000.0);
@@ -332,11 +340,15 @@ pub fn decode_request(mut frame: Bytes) -> Result<ApiKey, ApiError> {
     let version = i16::from_be_bytes([frame[2], frame[3]]);
     let key = ApiKey::try_from(key_raw).map_err(|_| ApiError::UnknownApiKey(key_raw))?;
     let api = find(key).ok_or(ApiError::NotServed(key))?;
-    if version < api.min || version > api.max {
+    if version < api.legacy_min || version > api.max {
         return Err(ApiError::UnsupportedVersion(key, version));
     }
     decode_request_header_from_buffer(&mut frame).map_err(|e| ApiError::Decode(key, e))?;
-    (api.decode)(frame, version).map_err(|e| ApiError::Decode(key, e))?;
+    if version < api.min {
+        legacy::decode_only(key, frame, version).map_err(|e| ApiError::Decode(key, e))?;
+    } else {
+        (api.decode)(frame, version).map_err(|e| ApiError::Decode(key, e))?;
+    }
     Ok(key)
 }
 

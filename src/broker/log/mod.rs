@@ -6,6 +6,7 @@ pub mod cleaner;
 pub mod codec;
 pub mod epoch_cache;
 pub mod file_cache;
+pub mod message_set;
 pub mod partition;
 pub mod producer_state;
 pub mod segment;

@@ -1,0 +1,143 @@
+"""The request versions Kafka 4.0 removed (KIP-896), served by rk for clients from before
+2019: kafka-python with an old `api_version` speaks exactly what a client of that era
+speaks (Produce v0-2 with message formats v0/v1, Fetch v0-3 down-converted, ListOffsets
+v0, OffsetCommit v1-2, OffsetFetch v1, CreateTopics v0, DeleteTopics v0, DescribeConfigs
+v0), without asking ApiVersions."""
+
+from __future__ import annotations
+
+import socket
+import struct
+
+import pytest
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
+from kafka import codec as kcodec
+from kafka.admin import ConfigResource, ConfigResourceType, NewTopic
+
+from conftest import unique
+
+TIMEOUT_MS = 15000
+# (api_version, what it speaks): 0.8.2 Produce/Fetch v0 (magic 0) and OffsetCommit v1;
+# 0.9 Produce/Fetch v1 (magic 0), groups; 0.10.0 Produce/Fetch v2 (magic 1); 0.10.1
+# ListOffsets v1, Fetch v3.
+ERAS = [(0, 8, 2), (0, 9), (0, 10, 0), (0, 10, 1)]
+CODECS = [None, "gzip", "snappy", "lz4"]
+
+
+def has(codec):
+    return codec is None or {"gzip": kcodec.has_gzip, "snappy": kcodec.has_snappy, "lz4": kcodec.has_lz4}[codec]()
+
+
+@pytest.mark.parametrize("era", ERAS, ids=lambda e: ".".join(map(str, e)))
+def test_old_clients_produce_and_consume_every_codec(broker, era):
+    topic = unique("legacy")
+    sent = []
+    for codec in [c for c in CODECS if has(c)]:
+        p = KafkaProducer(bootstrap_servers=broker.bootstrap, api_version=era, compression_type=codec, request_timeout_ms=TIMEOUT_MS, linger_ms=5)
+        futures = [p.send(topic, key=f"{codec}-{i}".encode(), value=f"v{i}".encode() * 20) for i in range(20)]
+        metas = [f.get(timeout=30) for f in futures]
+        p.close()
+        offsets = [m.offset for m in metas]
+        assert offsets == list(range(offsets[0], offsets[0] + 20)), offsets
+        sent += [(f"{codec}-{i}".encode(), f"v{i}".encode() * 20) for i in range(20)]
+    c = KafkaConsumer(bootstrap_servers=broker.bootstrap, api_version=era, group_id=None, auto_offset_reset="earliest",
+                      consumer_timeout_ms=4000, request_timeout_ms=TIMEOUT_MS, fetch_max_wait_ms=100)
+    c.assign([TopicPartition(topic, 0)])
+    got = list(c)
+    c.close()
+    assert [(m.key, m.value) for m in got] == sent
+    assert [m.offset for m in got] == list(range(len(sent)))
+    # Magic 1 (0.10+) carries the producer's timestamps; magic 0 has none.
+    if era >= (0, 10, 0):
+        assert all(m.timestamp > 0 for m in got)
+    else:
+        assert all(m.timestamp in (None, -1) for m in got)
+
+
+@pytest.mark.parametrize("era", [(0, 8, 2), (0, 9), (0, 10, 0)], ids=lambda e: ".".join(map(str, e)))
+def test_old_group_consumer_commits_and_resumes(broker, era):
+    topic, group = unique("legacy-g"), unique("g")
+    p = KafkaProducer(bootstrap_servers=broker.bootstrap, request_timeout_ms=TIMEOUT_MS)
+    for i in range(30):
+        p.send(topic, value=b"%d" % i)
+    p.flush(30)
+    p.close()
+
+    def consumer():
+        c = KafkaConsumer(bootstrap_servers=broker.bootstrap, api_version=era, group_id=group, auto_offset_reset="earliest",
+                          enable_auto_commit=False, consumer_timeout_ms=4000, request_timeout_ms=TIMEOUT_MS, fetch_max_wait_ms=100)
+        if era >= (0, 9):
+            c.subscribe([topic])
+        else:
+            c.assign([TopicPartition(topic, 0)])  # 0.8.2: no group membership, commits only
+        return c
+
+    c = consumer()
+    first = []
+    for m in c:
+        first.append(int(m.value))
+        if len(first) == 12:
+            break
+    c.commit()
+    assert c.committed(TopicPartition(topic, 0)) == 12
+    c.close()
+    c = consumer()
+    rest = [int(m.value) for m in c]
+    c.close()
+    assert first + rest == list(range(30))
+
+
+def test_old_offset_lookups(broker):
+    topic = unique("legacy-lo")
+    p = KafkaProducer(bootstrap_servers=broker.bootstrap, request_timeout_ms=TIMEOUT_MS)
+    for i in range(7):
+        p.send(topic, value=b"x")
+    p.flush(30)
+    p.close()
+    tp = TopicPartition(topic, 0)
+    # 0.9 looks offsets up with ListOffsets v0 (a list of offsets per partition).
+    c = KafkaConsumer(bootstrap_servers=broker.bootstrap, api_version=(0, 9), request_timeout_ms=TIMEOUT_MS)
+    assert c.end_offsets([tp]) == {tp: 7}
+    assert c.beginning_offsets([tp]) == {tp: 0}
+    c.assign([tp])
+    c.seek_to_end(tp)
+    assert c.position(tp) == 7
+    c.close()
+
+
+def test_old_admin_requests(broker):
+    name = unique("legacy-adm")
+    # 0.10.1: CreateTopics v0 and DeleteTopics v0.
+    adm = KafkaAdminClient(bootstrap_servers=broker.bootstrap, api_version=(0, 10, 1), request_timeout_ms=TIMEOUT_MS)
+    adm.create_topics([NewTopic(name, 3, 1, topic_configs={"retention.ms": "123456"})])
+    assert name in adm.list_topics()
+    # 0.11: DescribeConfigs v0 (is_default instead of a config source).
+    adm11 = KafkaAdminClient(bootstrap_servers=broker.bootstrap, api_version=(0, 11), request_timeout_ms=TIMEOUT_MS)
+    res = adm11.describe_configs([ConfigResource(ConfigResourceType.TOPIC, name)])
+    configs = res["topic"][name]
+    assert configs["retention.ms"]["value"] == "123456", configs
+    # Only the modified keys (is_default false) are kept by the client's default filter.
+    assert "cleanup.policy" not in configs, configs
+    adm.delete_topics([name])
+    adm.close()
+    adm11.close()
+
+
+def api_versions(bootstrap: str) -> dict:
+    host, port = bootstrap.split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as s:
+        s.sendall(struct.pack(">ihhih", 10, 18, 0, 1, -1))
+        size = struct.unpack(">i", s.recv(4, socket.MSG_WAITALL))[0]
+        body = s.recv(size, socket.MSG_WAITALL)
+    _corr, err, n = struct.unpack(">ihi", body[:10])
+    assert err == 0
+    return {k: (lo, hi) for k, lo, hi in (struct.unpack(">hhh", body[10 + 6 * i:16 + 6 * i]) for i in range(n))}
+
+
+def test_api_versions_advertise_the_old_versions_served(broker):
+    v = api_versions(broker.bootstrap)
+    # Produce, Fetch, ListOffsets, OffsetCommit, OffsetFetch, CreateTopics, DeleteTopics, DescribeConfigs.
+    for key in [0, 1, 2, 8, 9, 19, 20, 32]:
+        assert v[key][0] == 0, (key, v[key])
+    # Not served below Kafka 4's floor (e.g. DescribeAcls v0): not advertised either.
+    assert v[29][0] == 1
