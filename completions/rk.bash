@@ -1823,7 +1823,7 @@ _rk() {
             return 0
             ;;
         rk__subcmd__share__subcmd__groups)
-            opts="-h -V --bootstrap-server --command-config --command-property --list --describe --delete --group --all-groups --offsets --members --state --verbose --timeout --output --help --version"
+            opts="-h -V --bootstrap-server --command-config --command-property --list --describe --delete --reset-offsets --delete-offsets --topic --all-topics --to-earliest --to-latest --to-datetime --to-offset --dry-run --execute --group --all-groups --offsets --members --state --verbose --timeout --output --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1838,6 +1838,18 @@ _rk() {
                     return 0
                     ;;
                 --command-property)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --topic)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --to-datetime)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --to-offset)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -240,6 +240,9 @@ complete -c rk -n "__fish_rk_using_subcommand consumer-groups" -s V -l version -
 complete -c rk -n "__fish_rk_using_subcommand share-groups" -l bootstrap-server -d 'The Kafka server(s) to connect to: host:port[,host:port]. Defaults to $RK_BROKERS, then localhost:9092' -r
 complete -c rk -n "__fish_rk_using_subcommand share-groups" -l command-config -d 'A Java properties file with client configs (bootstrap.servers, client.id, request.timeout.ms, …)' -r -F
 complete -c rk -n "__fish_rk_using_subcommand share-groups" -l command-property -d 'A client property (KIP-1147): key=value (repeatable; wins over --command-config)' -r
+complete -c rk -n "__fish_rk_using_subcommand share-groups" -l topic -d 'The topic, as TOPIC or TOPIC:P1,P2 for --reset-offsets (repeatable)' -r
+complete -c rk -n "__fish_rk_using_subcommand share-groups" -l to-datetime -d 'Reset to the first offset at or after \'YYYY-MM-DDTHH:mm:SS.sss[Z|+HH:mm]\'' -r
+complete -c rk -n "__fish_rk_using_subcommand share-groups" -l to-offset -d 'Reset to this offset' -r
 complete -c rk -n "__fish_rk_using_subcommand share-groups" -l group -d 'The share group (repeatable)' -r
 complete -c rk -n "__fish_rk_using_subcommand share-groups" -l state -d 'Describe view: group state; with --list, filter by states (comma-separated)' -r
 complete -c rk -n "__fish_rk_using_subcommand share-groups" -l timeout -d 'Admin call timeout in milliseconds' -r
@@ -248,6 +251,13 @@ json\t''"
 complete -c rk -n "__fish_rk_using_subcommand share-groups" -l list -d 'List all share groups'
 complete -c rk -n "__fish_rk_using_subcommand share-groups" -l describe -d 'Describe share groups: start offsets and lag (default), members or state'
 complete -c rk -n "__fish_rk_using_subcommand share-groups" -l delete -d 'Delete share groups (only groups without active members)'
+complete -c rk -n "__fish_rk_using_subcommand share-groups" -l reset-offsets -d 'Reset the start offsets of an inactive share group (--dry-run shows the plan)'
+complete -c rk -n "__fish_rk_using_subcommand share-groups" -l delete-offsets -d 'Delete the start offsets of topics from an inactive share group'
+complete -c rk -n "__fish_rk_using_subcommand share-groups" -l all-topics -d 'Reset the start offsets of every topic the group has offsets for'
+complete -c rk -n "__fish_rk_using_subcommand share-groups" -l to-earliest -d 'Reset to the earliest offset'
+complete -c rk -n "__fish_rk_using_subcommand share-groups" -l to-latest -d 'Reset to the latest offset'
+complete -c rk -n "__fish_rk_using_subcommand share-groups" -l dry-run -d 'Print the reset plan only (the default)'
+complete -c rk -n "__fish_rk_using_subcommand share-groups" -l execute -d 'Perform the reset'
 complete -c rk -n "__fish_rk_using_subcommand share-groups" -l all-groups -d 'Apply to all share groups'
 complete -c rk -n "__fish_rk_using_subcommand share-groups" -l offsets -d 'Describe view: start offsets and lag (default)'
 complete -c rk -n "__fish_rk_using_subcommand share-groups" -l members -d 'Describe view: members'

@@ -1,5 +1,6 @@
 //! `rk share-groups` (kafka-share-groups.sh, KIP-932): list share groups, describe their
-//! start offsets and lag, members or state, and delete them. Kafka's column layouts; errors
+//! start offsets and lag, members or state, reset or delete their start offsets, and
+//! delete them. Kafka's column layouts; errors
 //! on stderr with a non-zero exit.
 
 use super::common::{ClientArgs, OutputFormat, usage_error};
@@ -23,6 +24,36 @@ pub struct ShareGroupsArgs {
     /// Delete share groups (only groups without active members).
     #[arg(long)]
     pub delete: bool,
+    /// Reset the start offsets of an inactive share group (--dry-run shows the plan).
+    #[arg(long)]
+    pub reset_offsets: bool,
+    /// Delete the start offsets of topics from an inactive share group.
+    #[arg(long)]
+    pub delete_offsets: bool,
+    /// The topic, as TOPIC or TOPIC:P1,P2 for --reset-offsets (repeatable).
+    #[arg(long = "topic", value_name = "TOPIC")]
+    pub topics: Vec<String>,
+    /// Reset the start offsets of every topic the group has offsets for.
+    #[arg(long)]
+    pub all_topics: bool,
+    /// Reset to the earliest offset.
+    #[arg(long)]
+    pub to_earliest: bool,
+    /// Reset to the latest offset.
+    #[arg(long)]
+    pub to_latest: bool,
+    /// Reset to the first offset at or after 'YYYY-MM-DDTHH:mm:SS.sss[Z|+HH:mm]'.
+    #[arg(long)]
+    pub to_datetime: Option<String>,
+    /// Reset to this offset.
+    #[arg(long, allow_hyphen_values = true)]
+    pub to_offset: Option<i64>,
+    /// Print the reset plan only (the default).
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Perform the reset.
+    #[arg(long)]
+    pub execute: bool,
     /// The share group (repeatable).
     #[arg(long = "group", value_name = "GROUP")]
     pub groups: Vec<String>,
@@ -50,11 +81,31 @@ pub struct ShareGroupsArgs {
 }
 
 pub fn run(a: ShareGroupsArgs) -> anyhow::Result<i32> {
-    if [a.list, a.describe, a.delete].iter().filter(|x| **x).count() != 1 {
-        return usage_error("Command must include exactly one action: --list, --describe, --delete");
+    if [a.list, a.describe, a.delete, a.reset_offsets, a.delete_offsets].iter().filter(|x| **x).count() != 1 {
+        return usage_error("Command must include exactly one action: --list, --describe, --delete, --reset-offsets, --delete-offsets");
     }
     if (a.describe || a.delete) && a.groups.is_empty() && !a.all_groups {
         return usage_error("Option [describe|delete] takes one of these options: [all-groups], [group]");
+    }
+    if (a.reset_offsets || a.delete_offsets) && a.groups.len() != 1 {
+        return usage_error("Option [reset-offsets|delete-offsets] takes exactly one --group");
+    }
+    if a.delete_offsets && a.topics.is_empty() {
+        return usage_error("Option [delete-offsets] takes the [topic] option");
+    }
+    if a.reset_offsets {
+        let scenarios = [a.to_earliest, a.to_latest, a.to_datetime.is_some(), a.to_offset.is_some()];
+        if scenarios.iter().filter(|x| **x).count() != 1 {
+            return usage_error(
+                "Option [reset-offsets] takes exactly one of these options: [to-datetime], [to-earliest], [to-latest], [to-offset]",
+            );
+        }
+        if a.topics.is_empty() != a.all_topics {
+            return usage_error("Option [reset-offsets] takes one of these options: [all-topics], [topic]");
+        }
+        if a.dry_run && a.execute {
+            return usage_error("Option [reset-offsets] takes at most one of these options: [dry-run], [execute]");
+        }
     }
     if a.describe && [a.offsets, a.members, a.state.is_some()].iter().filter(|x| **x).count() > 1 {
         return usage_error("Option [describe] takes at most one of these options: [members], [offsets], [state]");
@@ -73,6 +124,12 @@ pub fn run(a: ShareGroupsArgs) -> anyhow::Result<i32> {
         let groups: Vec<String> = if a.all_groups { share_groups.iter().map(|g| g.group_id.clone()).collect() } else { a.groups.clone() };
         if a.delete {
             return delete(&admin, &groups).await;
+        }
+        if a.reset_offsets {
+            return reset_offsets(&admin, &a, &groups[0]).await;
+        }
+        if a.delete_offsets {
+            return delete_offsets(&admin, &a, &groups[0]).await;
         }
         let mut rc = 0;
         let mut json = Vec::new();
@@ -239,4 +296,86 @@ async fn delete(admin: &Admin, groups: &[String]) -> anyhow::Result<i32> {
         eprintln!("* Share group '{g}' could not be deleted due to: {}", super::consumer_groups::exception(*c));
     }
     Ok(1)
+}
+
+/// --reset-offsets: the new start offsets, clamped to each log's range, printed as a plan
+/// and written with --execute (the group must be inactive).
+async fn reset_offsets(admin: &Admin, a: &ShareGroupsArgs, group: &str) -> anyhow::Result<i32> {
+    use super::consumer_groups::reset;
+    let Some(d) = admin.describe_share_group(group).await? else {
+        eprintln!("Error: Share group '{group}' does not exist.");
+        return Ok(1);
+    };
+    if !d.members.is_empty() {
+        eprintln!("\nError: Assignments can only be reset if the group '{group}' is inactive, but the current state is {}.", d.state);
+        return Ok(1);
+    }
+    if !a.execute && !a.dry_run {
+        eprintln!(
+            "WARN: No action will be performed as the --execute option is missing. You should add the --dry-run option explicitly if you are scripting this command."
+        );
+    }
+    let parts: Vec<(String, i32)> = if a.all_topics {
+        admin.share_group_offsets(group).await?.into_keys().collect()
+    } else {
+        let meta = admin.cluster.refresh(None).await?;
+        let mut v = Vec::new();
+        for (t, ps) in super::consumer_groups::parse_topic_scopes(&a.topics)? {
+            let Some(m) = meta.topics.get(&t) else { anyhow::bail!("Topic '{t}' does not exist") };
+            match ps {
+                Some(ps) => v.extend(ps.into_iter().map(|p| (t.clone(), p))),
+                None => v.extend(m.partitions.iter().map(|p| (t.clone(), p.index))),
+            }
+        }
+        v
+    };
+    let earliest = reset::offsets_for(admin, &parts, OffsetSpec::Earliest).await?;
+    let latest = reset::offsets_for(admin, &parts, OffsetSpec::Latest).await?;
+    let timed = match &a.to_datetime {
+        Some(dt) => Some(reset::offsets_for_times(admin, &parts, reset::parse_datetime(dt)?).await?),
+        None => None,
+    };
+    let mut plan = reset::Plan::new();
+    for tp in &parts {
+        let (lo, hi) = (earliest[tp], latest[tp]);
+        let target = match (&timed, a.to_offset) {
+            _ if a.to_earliest => lo,
+            (Some(t), _) => t.get(tp).copied().flatten().unwrap_or(hi),
+            (None, Some(o)) => o,
+            _ => hi,
+        };
+        plan.insert(tp.clone(), reset::clamp(target, lo, hi, tp));
+    }
+    if a.execute {
+        let failed: Vec<_> = admin.alter_share_group_offsets(group, &plan).await?.into_iter().filter(|(_, c)| *c != 0).collect();
+        for ((t, p), c) in &failed {
+            eprintln!("Error: the start offset of {t}-{p} was not reset: {}", super::consumer_groups::exception(*c));
+        }
+        if !failed.is_empty() {
+            return Ok(1);
+        }
+    }
+    reset::print_plan(&BTreeMap::from([(group.to_string(), plan)]));
+    Ok(0)
+}
+
+/// --delete-offsets: forgets the topics' start offsets (the group must be inactive).
+async fn delete_offsets(admin: &Admin, a: &ShareGroupsArgs, group: &str) -> anyhow::Result<i32> {
+    let results = match admin.delete_share_group_offsets(group, &a.topics).await {
+        Ok(r) => r,
+        Err(e) => match e.code() {
+            Some(c) => {
+                eprintln!("Error: Deletion of offsets failed due to: {}", super::consumer_groups::exception(c));
+                return Ok(1);
+            }
+            None => return Err(e.into()),
+        },
+    };
+    let tw = results.keys().map(|t| t.len()).max().unwrap_or(0).max(30);
+    println!("\n{:<tw$} STATUS", "TOPIC");
+    for (t, c) in &results {
+        let status = if *c == 0 { "Successful".to_string() } else { format!("Error: {}", super::consumer_groups::exception(*c)) };
+        println!("{t:<tw$} {status}");
+    }
+    Ok(if results.values().all(|c| *c == 0) { 0 } else { 1 })
 }

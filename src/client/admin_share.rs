@@ -1,6 +1,6 @@
-//! Admin operations on share groups (KIP-932): describe a group with ShareGroupDescribe and
-//! read its share-partition start offsets with DescribeShareGroupOffsets, both at the
-//! group's coordinator. Listing and deleting use ListGroups and DeleteGroups
+//! Admin operations on share groups (KIP-932): describe a group with ShareGroupDescribe,
+//! read, alter and delete its share-partition start offsets (Describe/Alter/
+//! DeleteShareGroupOffsets), all at the group's coordinator. Listing and deleting use ListGroups and DeleteGroups
 //! (`admin_groups`).
 
 use super::admin::Admin;
@@ -79,5 +79,52 @@ impl Admin {
             }
         }
         Ok(out)
+    }
+
+    /// AlterShareGroupOffsets: new start offsets for an empty share group. Ok: each
+    /// partition's error code; Err: the group's (NON_EMPTY_GROUP, GROUP_ID_NOT_FOUND, ...).
+    pub async fn alter_share_group_offsets(
+        &self,
+        group: &str,
+        plan: &BTreeMap<(String, i32), i64>,
+    ) -> Result<BTreeMap<(String, i32), i16>, ClientError> {
+        use alter_share_group_offsets_request as rq;
+        let mut by_topic: BTreeMap<&str, Vec<rq::AlterShareGroupOffsetsRequestPartition>> = BTreeMap::new();
+        for ((t, p), o) in plan {
+            by_topic
+                .entry(t)
+                .or_default()
+                .push(rq::AlterShareGroupOffsetsRequestPartition::default().with_partition_index(*p).with_start_offset(*o));
+        }
+        let topics = by_topic
+            .into_iter()
+            .map(|(t, ps)| rq::AlterShareGroupOffsetsRequestTopic::default().with_topic_name(TopicName(sb(t))).with_partitions(ps))
+            .collect();
+        let coord = self.cluster.coordinator(group).await?;
+        let req = AlterShareGroupOffsetsRequest::default().with_group_id(GroupId(sb(group))).with_topics(topics);
+        let resp = self.cluster.send(Some(coord), &req).await?;
+        if resp.error_code != 0 {
+            return Err(ClientError::kafka(resp.error_code));
+        }
+        Ok(resp
+            .responses
+            .iter()
+            .flat_map(|t| t.partitions.iter().map(move |p| ((t.topic_name.0.to_string(), p.partition_index), p.error_code)))
+            .collect())
+    }
+
+    /// DeleteShareGroupOffsets: forgets whole topics' start offsets of an empty share group.
+    /// Ok: each topic's error code; Err: the group's.
+    pub async fn delete_share_group_offsets(&self, group: &str, topics: &[String]) -> Result<BTreeMap<String, i16>, ClientError> {
+        use delete_share_group_offsets_request as rq;
+        let coord = self.cluster.coordinator(group).await?;
+        let req = DeleteShareGroupOffsetsRequest::default().with_group_id(GroupId(sb(group))).with_topics(
+            topics.iter().map(|t| rq::DeleteShareGroupOffsetsRequestTopic::default().with_topic_name(TopicName(sb(t)))).collect(),
+        );
+        let resp = self.cluster.send(Some(coord), &req).await?;
+        if resp.error_code != 0 {
+            return Err(ClientError::kafka(resp.error_code));
+        }
+        Ok(resp.responses.iter().map(|t| (t.topic_name.0.to_string(), t.error_code)).collect())
     }
 }

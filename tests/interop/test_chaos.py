@@ -4,7 +4,8 @@ anomalies over the history; every count must be zero. Faults: kill -9 of a singl
 kill -9 of the partition leader in a 3-node cluster, SIGSTOP of the leader for longer than
 the broker session timeout, a corrupted segment tail found at restart, and network
 partitions (each node in its own network namespace, netns.py): the leader cut off from
-the other two while clients still reach it, and one follower cut off from the leader.
+the other two while clients still reach it, and one follower cut off from the leader;
+log.dirs on a small tmpfs filled up, then freed.
 
 CHAOS_CYCLES (default 2) sets the cycles per fault; scripts/chaos runs 20 and writes the
 figures to docs/CHAOS.md. Every run appends its figures to target/chaos-results.jsonl.
@@ -15,6 +16,7 @@ from __future__ import annotations
 import glob
 import os
 import signal
+import subprocess
 import time
 
 import pytest
@@ -181,6 +183,54 @@ def test_slow_disks_and_leader_kills(tmp_path, monkeypatch):
         finish("slow disks + kill -9 of the leader (3 nodes)", w, c.bootstrap)
     finally:
         c.close()
+
+
+@pytest.fixture
+def tmpfs(tmp_path):
+    """A 48 MiB tmpfs (root only; skipped where mount is not permitted)."""
+    mnt = tmp_path / "tmpfs"
+    mnt.mkdir()
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=48m", "tmpfs", str(mnt)], capture_output=True)
+    if r.returncode != 0:
+        pytest.skip(f"mount -t tmpfs is not permitted here: {r.stderr.decode().strip()}")
+    yield mnt
+    subprocess.run(["umount", "-l", str(mnt)], capture_output=True)
+
+
+def fill(directory) -> str:
+    """Writes zeros into directory/filler until the file system is full."""
+    path = os.path.join(directory, "filler")
+    with open(path, "wb", buffering=0) as f:
+        for chunk in (b"\0" * (64 << 10), b"\0" * 512):
+            try:
+                while True:
+                    f.write(chunk)
+            except OSError:
+                pass
+    return path
+
+
+def test_disk_full_single_node(tmp_path, tmpfs):
+    """log.dirs on a small tmpfs filled up for 2 s, then freed, each cycle: produce answers
+    KAFKA_STORAGE_ERROR meanwhile (the idempotent producers retry), nothing acknowledged is
+    lost or duplicated, and the broker takes writes again once space is back."""
+    factory = BrokerFactory(str(tmp_path))
+    try:
+        b = factory({"log.dirs": str(tmpfs), "group.initial.rebalance.delay.ms": "0"})
+        topic = unique("chaos-full")
+        create(b.bootstrap, topic, 1)
+        w = Workload(b.bootstrap, topic, unique("g")).start()
+        for _ in range(CYCLES):
+            time.sleep(1.5)
+            filler = fill(tmpfs)
+            time.sleep(2)
+            os.remove(filler)
+        time.sleep(3)
+        finish("disk full, then space freed (one node)", w, b.bootstrap)
+        assert b.alive(), b.log()
+        assert "No space left on device" in b.log_path.read_text(errors="replace"), "the disk never filled up"
+    finally:
+        factory.close()
 
 
 FAKETIME_LIB = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1"

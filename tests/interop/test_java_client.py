@@ -113,6 +113,47 @@ def test_java_share_group_resumes_after_a_restart(java_classes, fresh_broker):
     assert group not in rk("--list").stdout.split()
 
 
+def test_share_group_offsets_reset_and_deleted(java_classes, fresh_broker):
+    """rk share-groups --reset-offsets / --delete-offsets (AlterShareGroupOffsets and
+    DeleteShareGroupOffsets) on a group the Java client left: its next member gets the
+    records again from the new start offsets."""
+    topic, group = unique("java-share-reset"), unique("java-share-reset-g")
+    run_java(java_classes, fresh_broker.bootstrap, "share-phase", topic, group, "1")
+
+    def rk(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([rk_bin(), "share-groups", "--bootstrap-server", fresh_broker.bootstrap, *args], capture_output=True, text=True, timeout=60)
+
+    def starts() -> dict:
+        out = rk("--describe", "--group", group)
+        assert out.returncode == 0, out
+        return {int(r[2]): int(r[3]) for r in (line.split() for line in out.stdout.splitlines()[1:] if line.strip())}
+
+    assert sum(starts().values()) == 100
+    # A dry run shows the plan and changes nothing; offsets past the end are clamped.
+    plan = rk("--reset-offsets", "--group", group, "--topic", f"{topic}:0", "--to-offset", "100000", "--dry-run")
+    assert plan.returncode == 0 and "NEW-OFFSET" in plan.stdout and "higher than latest" in plan.stderr, plan
+    assert sum(starts().values()) == 100
+    done = rk("--reset-offsets", "--group", group, "--topic", topic, "--to-earliest", "--execute")
+    assert done.returncode == 0, done
+    rows = [line.split() for line in done.stdout.splitlines() if line.startswith(group)]
+    assert sorted((int(r[2]), int(r[3])) for r in rows) == [(0, 0), (1, 0)], done.stdout
+    assert starts() == {0: 0, 1: 0}
+    # The group's next member receives the 100 records again, once each.
+    run_java(java_classes, fresh_broker.bootstrap, "share-count", topic, group, "100")
+    assert sum(starts().values()) == 100
+    deleted = rk("--delete-offsets", "--group", group, "--topic", topic)
+    assert deleted.returncode == 0 and deleted.stdout.split()[-2:] == [topic, "Successful"], deleted
+    assert starts() == {}
+    # No start offsets: share.auto.offset.reset (earliest for this group) applies again.
+    run_java(java_classes, fresh_broker.bootstrap, "share-count", topic, group, "100")
+    # Errors: an unknown group, a missing scenario, an unknown topic.
+    missing = rk("--reset-offsets", "--group", "no-such-share-group", "--topic", topic, "--to-earliest", "--execute")
+    assert missing.returncode == 1 and "does not exist" in missing.stderr, missing
+    assert rk("--reset-offsets", "--group", group, "--topic", topic).returncode == 2
+    unknown = rk("--delete-offsets", "--group", group, "--topic", "no-such-topic")
+    assert unknown.returncode == 1 and "UnknownTopicOrPartition" in unknown.stdout, unknown
+
+
 def test_java_share_group_on_a_cluster_through_a_killed_leader(java_classes, cluster):
     """On 3 nodes the share partitions' leaders persist their start offsets at the group's
     coordinator (another broker for some partitions): after the leader of partition 0 is

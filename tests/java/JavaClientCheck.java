@@ -33,6 +33,7 @@ public class JavaClientCheck {
                 case "produce-seq" -> produceSeq(args[2], Integer.parseInt(args[3]), args[4]);
                 case "share" -> share();
                 case "share-phase" -> sharePhase(args[2], args[3], Integer.parseInt(args[4]));
+                case "share-count" -> shareCount(args[2], args[3], Integer.parseInt(args[4]));
                 case "rebalance" -> rebalance(args.length > 2 ? args[2] : "classic");
                 default -> throw new IllegalArgumentException("unknown scenario " + scenario);
             }
@@ -578,6 +579,31 @@ public class JavaClientCheck {
                 .values().stream().mapToLong(SharePartitionOffsetInfo::startOffset).sum();
             check(sum == (long) n * phase, "phase " + phase + ": start offsets sum to " + n * phase + " (" + sum + ")");
         }
+    }
+
+    /** A share consumer of `group` receives exactly `expected` distinct records (each once). */
+    static void shareCount(String topic, String group, int expected) throws Exception {
+        Set<String> seen = new HashSet<>();
+        int total = 0;
+        try (KafkaShareConsumer<String, String> c = shareConsumer(group, null)) {
+            c.subscribe(List.of(topic));
+            long deadline = System.currentTimeMillis() + (expected == 0 ? 6000 : 60000);
+            while (seen.size() < expected && System.currentTimeMillis() < deadline || expected == 0 && System.currentTimeMillis() < deadline) {
+                for (ConsumerRecord<String, String> r : c.poll(Duration.ofMillis(300))) {
+                    seen.add(r.partition() + "/" + r.offset());
+                    total++;
+                }
+            }
+            c.commitSync();
+            long until = System.currentTimeMillis() + 1500;
+            while (System.currentTimeMillis() < until) {
+                for (ConsumerRecord<String, String> r : c.poll(Duration.ofMillis(300))) {
+                    seen.add(r.partition() + "/" + r.offset());
+                    total++;
+                }
+            }
+        }
+        check(seen.size() == expected && total == expected, "the share group received " + expected + " records once each (" + seen.size() + " distinct, " + total + " in all)");
     }
 
     // ---- rebalance -----------------------------------------------------------------------

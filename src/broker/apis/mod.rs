@@ -25,6 +25,7 @@ mod replica_fetch;
 mod sasl;
 mod scram;
 mod share;
+mod share_offsets;
 mod topics;
 mod txn;
 
@@ -194,7 +195,9 @@ api_table! {
     ShareGroupDescribe [1, 1, advertised 1] ShareGroupDescribeRequest => share::describe;
     ShareFetch [1, 1, advertised 1] ShareFetchRequest => share::fetch;
     ShareAcknowledge [1, 1, advertised 1] ShareAcknowledgeRequest => share::acknowledge;
-    DescribeShareGroupOffsets [0, 0, advertised 0] DescribeShareGroupOffsetsRequest => share::describe_offsets;
+    DescribeShareGroupOffsets [0, 0, advertised 0] DescribeShareGroupOffsetsRequest => share_offsets::describe_offsets;
+    AlterShareGroupOffsets [0, 0, advertised 0] AlterShareGroupOffsetsRequest => share_offsets::alter_offsets;
+    DeleteShareGroupOffsets [0, 0, advertised 0] DeleteShareGroupOffsetsRequest => share_offsets::delete_offsets;
     ReadShareGroupState [0, 0, advertised 0] ReadShareGroupStateRequest => share::read_state;
     WriteShareGroupState [0, 0, advertised 0] WriteShareGroupStateRequest => share::write_state;
     ConsumerGroupDescribe [0, 1, advertised 0] ConsumerGroupDescribeRequest => consumer_groups::describe;

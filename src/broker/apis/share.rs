@@ -1,6 +1,6 @@
 //! Share group APIs (KIP-932): ShareGroupHeartbeat and ShareGroupDescribe (the group
 //! coordinator, `coordinator::group::share`), ShareFetch and ShareAcknowledge (the
-//! partition leaders, `broker::share`), and DescribeShareGroupOffsets.
+//! partition leaders, `broker::share`), and the share-state APIs between brokers.
 
 use super::{Ctx, code, sb};
 use crate::broker::coordinator::group::consumer::Assignment;
@@ -155,7 +155,7 @@ async fn apply_acks(
             code(E::TopicAuthorizationFailed)
         } else {
             match b.replicas.get(&topic, p).filter(|x| x.is_leader()) {
-                Some(part) => match b.share.ensure(b, group, &part).await {
+                Some(part) => match b.share.ensure(b, group, &part, false).await {
                     Ok(()) => {
                         let c = b.share.acknowledge(b, group, member, &part, &batches);
                         touched.push(part);
@@ -241,7 +241,7 @@ pub async fn fetch(ctx: &Ctx<'_>, req: ShareFetchRequest) -> ShareFetchResponse 
                 Some(E::TopicAuthorizationFailed)
             } else {
                 match b.replicas.get(topic, *p).filter(|x| x.is_leader()) {
-                    Some(part) => match b.share.ensure(b, &group, &part).await {
+                    Some(part) => match b.share.ensure(b, &group, &part, epoch == INITIAL_EPOCH).await {
                         Ok(()) => {
                             readable.push(part);
                             None
@@ -357,72 +357,6 @@ pub async fn acknowledge(ctx: &Ctx<'_>, req: ShareAcknowledgeRequest) -> ShareAc
         }
     }
     ShareAcknowledgeResponse::default().with_responses(responses)
-}
-
-pub async fn describe_offsets(ctx: &Ctx<'_>, req: DescribeShareGroupOffsetsRequest) -> DescribeShareGroupOffsetsResponse {
-    use kafka_protocol::messages::describe_share_group_offsets_response as d;
-    let b = ctx.broker;
-    let acl = ctx.acl();
-    let image = b.image();
-    let groups = req
-        .groups
-        .into_iter()
-        .map(|g| {
-            let base = d::DescribeShareGroupOffsetsResponseGroup::default().with_group_id(g.group_id.clone());
-            if !acl.allowed(Op::Describe, Resource::Group(&g.group_id.0)) {
-                return base.with_error_code(code(E::GroupAuthorizationFailed));
-            }
-            match b.groups.share_describe(&g.group_id.0) {
-                Err((c, msg)) => return base.with_error_code(c).with_error_message(msg.map(sb)),
-                Ok(None) => {
-                    return base
-                        .with_error_code(code(E::GroupIdNotFound))
-                        .with_error_message(Some(sb(format!("Group {} not found.", g.group_id.0))));
-                }
-                Ok(Some(_)) => {}
-            }
-            let stored: BTreeMap<(String, i32), i64> = b
-                .groups
-                .fetch_offsets(&g.group_id.0, None)
-                .unwrap_or_default()
-                .into_iter()
-                .filter_map(|(k, v)| v.map(|v| (k, v.offset)))
-                .collect();
-            let wanted: Vec<(String, Vec<i32>)> = match g.topics {
-                Some(ts) => ts.into_iter().map(|t| (t.topic_name.0.to_string(), t.partitions)).collect(),
-                None => {
-                    let mut m: BTreeMap<String, Vec<i32>> = BTreeMap::new();
-                    for (t, p) in stored.keys() {
-                        m.entry(t.clone()).or_default().push(*p);
-                    }
-                    m.into_iter().collect()
-                }
-            };
-            let topics = wanted
-                .into_iter()
-                .filter(|(t, _)| acl.allowed(Op::Describe, Resource::Topic(t)))
-                .map(|(t, ps)| {
-                    let id = image.topic(&t).map_or(Uuid::nil(), |x| x.id);
-                    let partitions = ps
-                        .into_iter()
-                        .map(|p| {
-                            let part = d::DescribeShareGroupOffsetsResponsePartition::default().with_partition_index(p);
-                            if id.is_nil() {
-                                return part.with_error_code(code(E::UnknownTopicOrPartition)).with_start_offset(-1).with_leader_epoch(-1);
-                            }
-                            part.with_start_offset(stored.get(&(t.clone(), p)).copied().unwrap_or(-1)).with_leader_epoch(-1)
-                        })
-                        .collect();
-                    d::DescribeShareGroupOffsetsResponseTopic::default()
-                        .with_topic_name(TopicName(sb(t)))
-                        .with_topic_id(id)
-                        .with_partitions(partitions)
-                })
-                .collect();
-            base.with_topics(topics)
-        })
-        .collect();
-    DescribeShareGroupOffsetsResponse::default().with_groups(groups)
 }
 
 /// ReadShareGroupState (inter-broker): a share partition's leader asks this coordinator for

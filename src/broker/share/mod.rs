@@ -41,6 +41,8 @@ struct ShareSession {
 struct Entry {
     sp: SharePartition,
     leader_epoch: i32,
+    /// Start-offset writes under way: until they land the store lags `persisted_start`.
+    writing: u32,
 }
 
 type PartitionKey = (String, String, i32);
@@ -132,16 +134,38 @@ impl ShareManager {
     }
 
     /// Makes sure (group, partition) has its state here, reading the persisted start offset
-    /// when the partition is new to this leader (or its leader epoch changed). Err: the
-    /// group's coordinator could not say (the caller answers the partition with it).
-    pub async fn ensure(&self, b: &Broker, group: &str, part: &Partition) -> Result<(), i16> {
+    /// when the partition is new to this leader (or its leader epoch changed). With
+    /// `reload` (a share session opens) a state nobody holds records of is checked against
+    /// the persisted start too: AlterShareGroupOffsets / DeleteShareGroupOffsets (which need
+    /// an empty group) change it at the coordinator, and the group's next session must see
+    /// the change. Err: the group's coordinator could not say (the caller answers the
+    /// partition with it).
+    pub async fn ensure(&self, b: &Broker, group: &str, part: &Partition, reload: bool) -> Result<(), i16> {
         let key = (group.to_string(), part.topic.clone(), part.index);
         let epoch = part.leader_epoch();
         let fresh = |parts: &HashMap<PartitionKey, Entry>| parts.get(&key).is_some_and(|e| e.leader_epoch == epoch);
-        if fresh(&self.partitions.lock().unwrap_or_else(|e| e.into_inner())) {
+        // In sync with the store and nothing locked: the state the store may have replaced.
+        let idle = |parts: &HashMap<PartitionKey, Entry>| {
+            parts
+                .get(&key)
+                .filter(|e| e.writing == 0 && !e.sp.any_acquired() && e.sp.persisted_start == e.sp.start_offset())
+                .map(|e| e.sp.persisted_start)
+        };
+        let known = {
+            let parts = self.partitions.lock().unwrap_or_else(|e| e.into_inner());
+            match (fresh(&parts), reload) {
+                (true, false) => return Ok(()),
+                (true, true) => match idle(&parts) {
+                    Some(start) => Some(start),
+                    None => return Ok(()),
+                },
+                (false, _) => None,
+            }
+        };
+        let persisted = persister::read_start(b, group, part).await?;
+        if known.is_some() && persisted == known {
             return Ok(());
         }
-        let persisted = persister::read_start(b, group, part).await?;
         let o = part.offsets();
         let start = persisted.unwrap_or_else(|| {
             let reset = b.image().group_configs.get(&(group.to_string(), "share.auto.offset.reset".to_string())).cloned();
@@ -150,13 +174,13 @@ impl ShareManager {
         let start = start.clamp(o.log_start, o.high_watermark.max(o.log_start));
         tracing::debug!(group, topic = %part.topic, partition = part.index, ?persisted, start, epoch, "share partition initialized");
         let mut parts = self.partitions.lock().unwrap_or_else(|e| e.into_inner());
-        if !fresh(&parts) {
+        if !fresh(&parts) || (known.is_some() && idle(&parts) == known) {
             let mut sp = SharePartition::new(start);
             if persisted.is_none() {
                 // Nothing stored yet: store the reset position with the first change.
                 sp.persisted_start = -1;
             }
-            parts.insert(key, Entry { sp, leader_epoch: epoch });
+            parts.insert(key, Entry { sp, leader_epoch: epoch, writing: 0 });
         }
         Ok(())
     }
@@ -248,12 +272,15 @@ impl ShareManager {
                 return;
             }
             e.sp.persisted_start = e.sp.start_offset();
+            e.writing += 1;
             e.sp.persisted_start
         };
-        if let Err(c) = persister::write_start(b, group, part, start).await {
-            tracing::debug!(group, topic = %part.topic, partition = key.2, "could not persist the share-partition start offset (error {c})");
-            // Try again with the next change.
-            if let Some(e) = self.partitions.lock().unwrap_or_else(|e| e.into_inner()).get_mut(&key) {
+        let written = persister::write_start(b, group, part, start).await;
+        if let Some(e) = self.partitions.lock().unwrap_or_else(|e| e.into_inner()).get_mut(&key) {
+            e.writing = e.writing.saturating_sub(1);
+            if let Err(c) = written {
+                tracing::debug!(group, topic = %part.topic, partition = key.2, "could not persist the share-partition start offset (error {c})");
+                // Try again with the next change.
                 e.sp.persisted_start = -1;
             }
         }

@@ -79,6 +79,11 @@ impl SharePartition {
         self.in_flight.len()
     }
 
+    /// Whether a member holds any record under a lock.
+    pub fn any_acquired(&self) -> bool {
+        self.in_flight.values().any(|r| matches!(r.state, State::Acquired { .. }))
+    }
+
     /// Where the next acquisition reads the log: the first available offset, else the end.
     pub fn read_from(&self) -> i64 {
         self.in_flight.iter().find(|(_, r)| r.state == State::Available).map_or(self.next, |(o, _)| *o)

@@ -7,7 +7,7 @@ use crate::client::admin::{Admin, OffsetSpec};
 use anyhow::{Context, bail};
 use std::collections::BTreeMap;
 
-type Plan = BTreeMap<(String, i32), i64>;
+pub(crate) type Plan = BTreeMap<(String, i32), i64>;
 
 /// Parses Kafka's --to-datetime format: YYYY-MM-DDTHH:mm:SS.sss with an optional zone
 /// (Z, ±HH, ±HH:mm, ±HHmm); no zone means UTC.
@@ -89,7 +89,7 @@ fn read_csv(path: &std::path::Path) -> anyhow::Result<BTreeMap<String, Plan>> {
     Ok(out)
 }
 
-async fn offsets_for(admin: &Admin, parts: &[(String, i32)], spec: OffsetSpec) -> anyhow::Result<BTreeMap<(String, i32), i64>> {
+pub(crate) async fn offsets_for(admin: &Admin, parts: &[(String, i32)], spec: OffsetSpec) -> anyhow::Result<BTreeMap<(String, i32), i64>> {
     let mut by_topic: BTreeMap<&str, Vec<i32>> = BTreeMap::new();
     for (t, p) in parts {
         by_topic.entry(t).or_default().push(*p);
@@ -192,22 +192,7 @@ pub async fn run(admin: &Admin, a: &ConsumerGroupsArgs, groups: &[String]) -> an
                 let file = from_file.as_ref().expect("one scenario");
                 file.get(g.as_str()).or_else(|| file.get("")).and_then(|p| p.get(tp)).copied().unwrap_or(hi)
             };
-            let clamped = if target > hi {
-                eprintln!(
-                    "New offset ({target}) is higher than latest offset for topic partition {}-{}. Value will be set to {hi}",
-                    tp.0, tp.1
-                );
-                hi
-            } else if target < lo {
-                eprintln!(
-                    "New offset ({target}) is lower than earliest offset for topic partition {}-{}. Value will be set to {lo}",
-                    tp.0, tp.1
-                );
-                lo
-            } else {
-                target
-            };
-            plan.insert(tp.clone(), clamped);
+            plan.insert(tp.clone(), clamp(target, lo, hi, tp));
         }
         plans.insert(g.clone(), plan);
     }
@@ -229,17 +214,39 @@ pub async fn run(admin: &Admin, a: &ConsumerGroupsArgs, groups: &[String]) -> an
         }
         return Ok(0);
     }
+    print_plan(&plans);
+    Ok(0)
+}
+
+/// A reset target kept inside the log's range, with Kafka's notice when it was not.
+pub(crate) fn clamp(target: i64, lo: i64, hi: i64, tp: &(String, i32)) -> i64 {
+    if target > hi {
+        eprintln!("New offset ({target}) is higher than latest offset for topic partition {}-{}. Value will be set to {hi}", tp.0, tp.1);
+        hi
+    } else if target < lo {
+        eprintln!("New offset ({target}) is lower than earliest offset for topic partition {}-{}. Value will be set to {lo}", tp.0, tp.1);
+        lo
+    } else {
+        target
+    }
+}
+
+/// The reset plan as Kafka prints it (dry run and --execute alike).
+pub(crate) fn print_plan(plans: &BTreeMap<String, Plan>) {
     let mut out = format!("\n{:<30} {:<30} {:<10} {:<15}", "GROUP", "TOPIC", "PARTITION", "NEW-OFFSET");
-    for (g, plan) in &plans {
+    for (g, plan) in plans {
         for ((t, p), o) in plan {
             out.push_str(&format!("\n{g:<30} {t:<30} {p:<10} {o:<15}"));
         }
     }
     println!("{out}");
-    Ok(0)
 }
 
-async fn offsets_for_times(admin: &Admin, parts: &[(String, i32)], ts: i64) -> anyhow::Result<BTreeMap<(String, i32), Option<i64>>> {
+pub(crate) async fn offsets_for_times(
+    admin: &Admin,
+    parts: &[(String, i32)],
+    ts: i64,
+) -> anyhow::Result<BTreeMap<(String, i32), Option<i64>>> {
     let mut by_topic: BTreeMap<&str, Vec<i32>> = BTreeMap::new();
     for (t, p) in parts {
         by_topic.entry(t).or_default().push(*p);

@@ -305,6 +305,54 @@ impl GroupCoordinator {
         Ok(())
     }
 
+    /// AlterShareGroupOffsets / DeleteShareGroupOffsets: replaces (`Some`) or removes
+    /// (`None`) stored start offsets of an empty share group in one write. The partitions'
+    /// leaders pick the change up when the group's next share session opens. Err: the
+    /// group-level error (GROUP_ID_NOT_FOUND, NON_EMPTY_GROUP, the coordinator's errors).
+    pub fn share_set_starts(
+        &self,
+        replicas: &crate::broker::replica::ReplicaManager,
+        group: &str,
+        starts: Vec<(String, i32, Option<i64>)>,
+    ) -> Result<(), (i16, Option<String>)> {
+        let shard = self.shard(group).map_err(|c| (c, None))?;
+        let mut groups = shard.lock();
+        let Some(g) = groups.get_mut(group).filter(|g| g.state != super::state::GroupState::Dead) else {
+            return Err((code(E::GroupIdNotFound), Some(format!("Group {group} not found."))));
+        };
+        let Some(sg) = &g.share else {
+            return Err((code(E::GroupIdNotFound), Some(format!("Group {group} is not a share group."))));
+        };
+        if !sg.members.is_empty() {
+            return Err((code(E::NonEmptyGroup), Some(format!("Share group {group} is not empty."))));
+        }
+        let now = now_ms();
+        let records = starts
+            .iter()
+            .map(|(topic, partition, start)| {
+                let key = super::store::Key::Offset { group: group.into(), topic: topic.clone(), partition: *partition };
+                let value = start.map(|offset| {
+                    super::store::OffsetValue { offset, leader_epoch: -1, metadata: Some(String::new()), commit_timestamp: now }.encode()
+                });
+                (key.encode(), value)
+            })
+            .collect();
+        self.persist(replicas, group, records).map_err(|c| (c, None))?;
+        for (topic, partition, start) in starts {
+            match start {
+                Some(offset) => {
+                    let c =
+                        super::state::CommittedOffset { offset, leader_epoch: -1, metadata: Some(String::new()), commit_timestamp: now };
+                    g.offsets.insert((topic, partition), c);
+                }
+                None => {
+                    g.offsets.remove(&(topic, partition));
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// The persisted start offset of a share partition (None: none written); Err when this
     /// broker does not coordinate the group (or is loading it).
     pub fn share_load_start(&self, group: &str, topic: &str, partition: i32) -> Result<Option<i64>, i16> {
