@@ -2,7 +2,7 @@
 2019: kafka-python with an old `api_version` speaks exactly what a client of that era
 speaks (Produce v0-2 with message formats v0/v1, Fetch v0-3 down-converted, ListOffsets
 v0, OffsetCommit v1-2, OffsetFetch v1, CreateTopics v0, DeleteTopics v0, DescribeConfigs
-v0), without asking ApiVersions."""
+v0), without asking ApiVersions; and librdkafka told not to ask (broker.version.fallback)."""
 
 from __future__ import annotations
 
@@ -141,3 +141,37 @@ def test_api_versions_advertise_the_old_versions_served(broker):
         assert v[key][0] == 0, (key, v[key])
     # Not served below Kafka 4's floor (e.g. DescribeAcls v0): not advertised either.
     assert v[29][0] == 1
+
+
+@pytest.mark.parametrize("fallback", ["0.9.0", "0.10.0"])
+def test_librdkafka_without_api_version_request(broker, fallback):
+    """librdkafka (confluent-kafka) told not to ask ApiVersions speaks the versions of
+    `broker.version.fallback`: 0.9.0 is Produce/Fetch v1 with message format v0, 0.10.0
+    Produce/Fetch v2 with format v1 (timestamps), compressed and not."""
+    from confluent_kafka import Consumer, Producer
+
+    topic = unique("legacy-rdk")
+    old = {"bootstrap.servers": broker.bootstrap, "api.version.request": False, "broker.version.fallback": fallback}
+    sent = []
+    for codec in ["none", "gzip", "snappy", "lz4"]:
+        p = Producer({**old, "compression.codec": codec, "enable.idempotence": False, "linger.ms": 5})
+        errors = []
+        for i in range(25):
+            sent.append((f"{codec}-{i}".encode(), b"x" * (i * 10)))
+            p.produce(topic, key=sent[-1][0], value=sent[-1][1], partition=0, timestamp=1_700_000_000_000 + i,
+                      on_delivery=lambda err, msg: errors.append(err) if err else None)
+        assert p.flush(30) == 0
+        assert not errors, errors
+    c = Consumer({**old, "group.id": unique("g"), "auto.offset.reset": "earliest", "enable.auto.commit": False})
+    c.assign([__import__("confluent_kafka").TopicPartition(topic, 0, 0)])
+    got = []
+    deadline = __import__("time").monotonic() + 30
+    while len(got) < len(sent) and __import__("time").monotonic() < deadline:
+        m = c.poll(0.5)
+        if m is not None and m.error() is None:
+            got.append(m)
+    c.close()
+    assert [(m.key(), m.value()) for m in got] == sent
+    assert [m.offset() for m in got] == list(range(len(sent)))
+    if fallback == "0.10.0":
+        assert [m.timestamp()[1] for m in got[:3]] == [1_700_000_000_000, 1_700_000_000_001, 1_700_000_000_002]
