@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import socket
 import struct
+import time
 
 import pytest
+from confluent_kafka import Consumer, Producer
+from confluent_kafka import TopicPartition as RdTopicPartition
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka import codec as kcodec
 from kafka.admin import ConfigResource, ConfigResourceType, NewTopic
@@ -148,8 +151,6 @@ def test_librdkafka_without_api_version_request(broker, fallback):
     """librdkafka (confluent-kafka) told not to ask ApiVersions speaks the versions of
     `broker.version.fallback`: 0.9.0 is Produce/Fetch v1 with message format v0, 0.10.0
     Produce/Fetch v2 with format v1 (timestamps), compressed and not."""
-    from confluent_kafka import Consumer, Producer
-
     topic = unique("legacy-rdk")
     old = {"bootstrap.servers": broker.bootstrap, "api.version.request": False, "broker.version.fallback": fallback}
     sent = []
@@ -163,10 +164,10 @@ def test_librdkafka_without_api_version_request(broker, fallback):
         assert p.flush(30) == 0
         assert not errors, errors
     c = Consumer({**old, "group.id": unique("g"), "auto.offset.reset": "earliest", "enable.auto.commit": False})
-    c.assign([__import__("confluent_kafka").TopicPartition(topic, 0, 0)])
+    c.assign([RdTopicPartition(topic, 0, 0)])
     got = []
-    deadline = __import__("time").monotonic() + 30
-    while len(got) < len(sent) and __import__("time").monotonic() < deadline:
+    deadline = time.monotonic() + 30
+    while len(got) < len(sent) and time.monotonic() < deadline:
         m = c.poll(0.5)
         if m is not None and m.error() is None:
             got.append(m)
