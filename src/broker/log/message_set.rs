@@ -21,6 +21,9 @@ const LOG_OVERHEAD: usize = 12;
 const MIN_MESSAGE_V0: usize = 4 + 1 + 1 + 4 + 4;
 const CODEC_MASK: i8 = 0x07;
 const LOG_APPEND_TIME: i8 = 0x08;
+/// What a stored compressed batch inflates to at most: the LogValidator's floor for
+/// `max.message.bytes` * 16 (`Limits::max_decompressed`).
+const MAX_INFLATED: u64 = 64 << 20;
 
 /// One parsed legacy message.
 #[derive(Debug, PartialEq)]
@@ -205,6 +208,13 @@ pub fn down_convert(batches: &[u8], from: i64, magic: i8) -> Result<BytesMut, Lo
     for (pos, h) in super::batch::walk(batches) {
         if h.is_control() {
             continue;
+        }
+        // The decoder reserves room for the count the header states before reading a
+        // record: a count no stored (validated) batch can have is damage, not a reservation.
+        let body = h.size.saturating_sub(super::batch::HEADER_LEN) as u64;
+        let most = if h.compression() == 0 { body / 7 } else { MAX_INFLATED / 7 };
+        if h.record_count < 0 || h.record_count as u64 > most {
+            return Err(corrupt(format!("a stored batch claims {} records", h.record_count)));
         }
         let mut raw = Bytes::copy_from_slice(&batches[pos..pos + h.size]);
         let set = RecordBatchDecoder::decode(&mut raw).map_err(|e| corrupt(format!("a stored batch cannot be read: {e}")))?;

@@ -123,3 +123,18 @@ fn down_converts_v2_batches_from_the_fetch_offset() {
     // A batch cut short at the end is left out.
     assert_eq!(down_convert(&stored[..stored.len() - 3], 0, 1).unwrap().len(), down_convert(&stored, 0, 1).unwrap().len());
 }
+
+#[test]
+fn a_stored_batch_with_an_impossible_record_count_is_damage() {
+    // CRC-valid but claiming 2^30 records: the fuzzer's out-of-memory (the decoder
+    // reserves for the stated count before reading).
+    let recs = vec![batch::plain_record(0, 1, None, Some(Bytes::from_static(b"v")))];
+    for compression in [Compression::None, Compression::Gzip] {
+        let mut b = BytesMut::new();
+        RecordBatchEncoder::encode(&mut b, &recs, &RecordEncodeOptions { version: 2, compression }).unwrap();
+        b[57..61].copy_from_slice(&(1i32 << 30).to_be_bytes());
+        let crc = crc32c::crc32c(&b[21..]);
+        b[17..21].copy_from_slice(&crc.to_be_bytes());
+        assert!(matches!(down_convert(&b, 0, 1), Err(LogError::CorruptMessage(m)) if m.contains("claims")));
+    }
+}
