@@ -2,7 +2,7 @@
 2019: kafka-python with an old `api_version` speaks exactly what a client of that era
 speaks (Produce v0-2 with message formats v0/v1, Fetch v0-3 down-converted, ListOffsets
 v0, OffsetCommit v1-2, OffsetFetch v1, CreateTopics v0, DeleteTopics v0, DescribeConfigs
-v0), without asking ApiVersions; and librdkafka told not to ask (broker.version.fallback)."""
+v0, the ACL APIs v0, DescribeLogDirs v0), without asking ApiVersions; and librdkafka told not to ask (broker.version.fallback)."""
 
 from __future__ import annotations
 
@@ -139,11 +139,13 @@ def api_versions(bootstrap: str) -> dict:
 
 def test_api_versions_advertise_the_old_versions_served(broker):
     v = api_versions(broker.bootstrap)
-    # Produce, Fetch, ListOffsets, OffsetCommit, OffsetFetch, CreateTopics, DeleteTopics, DescribeConfigs.
-    for key in [0, 1, 2, 8, 9, 19, 20, 32]:
+    # Produce, Fetch, ListOffsets, OffsetCommit, OffsetFetch, CreateTopics, DeleteTopics,
+    # OffsetForLeaderEpoch, DescribeAcls, CreateAcls, DeleteAcls, DescribeConfigs,
+    # AlterReplicaLogDirs, DescribeLogDirs: every client API KIP-896 removed versions of.
+    for key in [0, 1, 2, 8, 9, 19, 20, 23, 29, 30, 31, 32, 34, 35]:
         assert v[key][0] == 0, (key, v[key])
-    # Not served below Kafka 4's floor (e.g. DescribeAcls v0): not advertised either.
-    assert v[29][0] == 1
+    # Not served below Kafka 4's floor (WriteTxnMarkers v0, between brokers): not advertised.
+    assert v[27][0] == 1
 
 
 @pytest.mark.parametrize("fallback", ["0.9.0", "0.10.0"])
@@ -176,3 +178,64 @@ def test_librdkafka_without_api_version_request(broker, fallback):
     assert [m.offset() for m in got] == list(range(len(sent)))
     if fallback == "0.10.0":
         assert [m.timestamp()[1] for m in got[:3]] == [1_700_000_000_000, 1_700_000_000_001, 1_700_000_000_002]
+
+
+@pytest.fixture
+def acl_broker(broker_factory):
+    return broker_factory({
+        "authorizer.class.name": "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+        "allow.everyone.if.no.acl.found": "true",
+    })
+
+
+def test_old_acl_and_log_dir_requests(acl_broker):
+    """kafka-python at 0.11 manages ACLs with the v0 APIs (before prefixed patterns: every
+    pattern LITERAL) and reads log dirs with DescribeLogDirs v0."""
+    from kafka.admin import ACL, ACLFilter, ACLOperation, ACLPermissionType, ResourcePattern, ResourcePatternFilter, ResourceType
+    from kafka.admin._acls import ACLResourcePatternType as PT
+
+    topic = unique("legacy-acl")
+    adm = KafkaAdminClient(bootstrap_servers=acl_broker.bootstrap, api_version=(0, 11), request_timeout_ms=TIMEOUT_MS)
+    acl = ACL("User:old", "*", ACLOperation.READ, ACLPermissionType.ALLOW, ResourcePattern(ResourceType.TOPIC, topic))
+    created = adm.create_acls([acl])
+    assert created["succeeded"] and not created["failed"], created
+    flt = ACLFilter("User:old", None, ACLOperation.ANY, ACLPermissionType.ANY, ResourcePatternFilter(ResourceType.TOPIC, topic, PT.LITERAL))
+    acls, err = adm.describe_acls(flt)
+    assert err.errno == 0 and [(a.principal, a.operation, a.resource_pattern.resource_name) for a in acls] == [("User:old", ACLOperation.READ, topic)], acls
+    deleted = adm.delete_acls([flt])
+    assert len(deleted) == 1 and len(deleted[0][1]) == 1, deleted
+    acls, err = adm.describe_acls(flt)
+    assert err.errno == 0 and acls == []
+    p = KafkaProducer(bootstrap_servers=acl_broker.bootstrap, request_timeout_ms=TIMEOUT_MS)
+    p.send(topic, b"x").get(timeout=30)
+    p.close()
+    adm10 = KafkaAdminClient(bootstrap_servers=acl_broker.bootstrap, api_version=(1, 0), request_timeout_ms=TIMEOUT_MS)
+    [dirs] = adm10.describe_log_dirs()
+    names = {t["name"] for d in dirs["log_dirs"] for t in d["topics"]}
+    assert topic in names, dirs
+    adm.close()
+    adm10.close()
+
+
+def test_offset_for_leader_epoch_v0_and_v1(broker):
+    topic = unique("legacy-ofle")
+    p = KafkaProducer(bootstrap_servers=broker.bootstrap, request_timeout_ms=TIMEOUT_MS)
+    for _ in range(5):
+        p.send(topic, b"x", partition=0)
+    p.flush(30)
+    p.close()
+    host, port = broker.bootstrap.split(":")
+    for v in (0, 1):
+        name = topic.encode()
+        body = struct.pack(">hhih", 23, v, 9, -1) + struct.pack(">ih", 1, len(name)) + name + struct.pack(">iii", 1, 0, 0)
+        with socket.create_connection((host, int(port)), timeout=10) as s:
+            s.sendall(struct.pack(">i", len(body)) + body)
+            size = struct.unpack(">i", s.recv(4, socket.MSG_WAITALL))[0]
+            b = s.recv(size, socket.MSG_WAITALL)
+        assert struct.unpack_from(">ii", b, 0) == (9, 1)
+        (n,) = struct.unpack_from(">h", b, 8)
+        rest = b[10 + n:]
+        if v == 0:
+            assert struct.unpack(">ihiq", rest) == (1, 0, 0, 5), rest
+        else:
+            assert struct.unpack(">ihiiq", rest) == (1, 0, 0, 0, 5), rest

@@ -2,7 +2,8 @@
 //! before 2019 (sarama 1.22, kafka-python with an old `api_version`, librdkafka 0.x) go
 //! on working: Produce v0–2 and Fetch v0–3 (message formats v0/v1, up- and
 //! down-converted by `log::message_set`), ListOffsets v0, OffsetCommit v0–1, OffsetFetch
-//! v0, CreateTopics v0–1, DeleteTopics v0 and DescribeConfigs v0.
+//! v0, CreateTopics v0–1, DeleteTopics v0, DescribeConfigs v0 and (in `admin`) the ACL
+//! APIs v0, DescribeLogDirs / AlterReplicaLogDirs v0 and OffsetForLeaderEpoch v0–1.
 //!
 //! The kafka-protocol crate only carries Kafka 4's versions, so each old request is decoded
 //! here into the crate's request of the nearest version, handled by the API's own handler
@@ -19,11 +20,15 @@ use kafka_protocol::messages::*;
 use kafka_protocol::protocol::{Decodable, Encodable, StrBytes};
 use std::sync::Arc;
 
+mod admin;
+
 /// The lowest version served for each API (the crate's lowest where nothing older is).
 pub const fn min_version(key: ApiKey, crate_min: i16) -> i16 {
     match key {
         ApiKey::Produce | ApiKey::Fetch | ApiKey::ListOffsets | ApiKey::OffsetCommit | ApiKey::OffsetFetch => 0,
         ApiKey::CreateTopics | ApiKey::DeleteTopics | ApiKey::DescribeConfigs => 0,
+        ApiKey::DescribeAcls | ApiKey::CreateAcls | ApiKey::DeleteAcls => 0,
+        ApiKey::DescribeLogDirs | ApiKey::AlterReplicaLogDirs | ApiKey::OffsetForLeaderEpoch => 0,
         _ => crate_min,
     }
 }
@@ -38,6 +43,10 @@ fn need(b: &Bytes, n: usize) -> anyhow::Result<()> {
         bail!("the request ends early");
     }
     Ok(())
+}
+fn i8_(b: &mut Bytes) -> anyhow::Result<i8> {
+    need(b, 1)?;
+    Ok(b.get_i8())
 }
 fn i16_(b: &mut Bytes) -> anyhow::Result<i16> {
     need(b, 2)?;
@@ -246,6 +255,9 @@ fn same_layout(key: ApiKey, v: i16) -> Option<(i16, &'static [u8])> {
         (ApiKey::CreateTopics, 0) => Some((2, &[0])),
         // v0 has no include_synonyms.
         (ApiKey::DescribeConfigs, 0) => Some((1, &[0])),
+        // v1 only changed how throttling is reported.
+        (ApiKey::DescribeLogDirs, 0) => Some((1, &[])),
+        (ApiKey::AlterReplicaLogDirs, 0) => Some((1, &[])),
         _ => None,
     }
 }
@@ -274,6 +286,12 @@ pub fn decode_only(key: ApiKey, body: Bytes, v: i16) -> anyhow::Result<()> {
         ApiKey::DeleteTopics => as_newer::<DeleteTopicsRequest>(body, key, v).map(|_| ()),
         ApiKey::CreateTopics => as_newer::<CreateTopicsRequest>(body, key, v).map(|_| ()),
         ApiKey::DescribeConfigs => as_newer::<DescribeConfigsRequest>(body, key, v).map(|_| ()),
+        ApiKey::DescribeLogDirs => as_newer::<DescribeLogDirsRequest>(body, key, v).map(|_| ()),
+        ApiKey::AlterReplicaLogDirs => as_newer::<AlterReplicaLogDirsRequest>(body, key, v).map(|_| ()),
+        ApiKey::DescribeAcls => admin::describe_acls_request(body).map(|_| ()),
+        ApiKey::CreateAcls => admin::create_acls_request(body).map(|_| ()),
+        ApiKey::DeleteAcls => admin::delete_acls_request(body).map(|_| ()),
+        ApiKey::OffsetForLeaderEpoch => admin::offset_for_leader_epoch_request(body).map(|_| ()),
         _ => bail!("version {v} of {key:?} is not served"),
     }
 }
@@ -349,7 +367,37 @@ pub fn route<'a>(
             ApiKey::DescribeConfigs => {
                 let req = as_newer::<DescribeConfigsRequest>(body, key, v).map_err(bad)?;
                 let resp = super::configs::describe_configs(&ctx(1), req).await;
-                Ok(Some(describe_configs_response(id, &resp)))
+                Ok(Some(admin::describe_configs_response(id, &resp)))
+            }
+            ApiKey::DescribeLogDirs => {
+                let req = as_newer::<DescribeLogDirsRequest>(body, key, v).map_err(bad)?;
+                let resp = super::log_dirs::describe_log_dirs(&ctx(1), req).await;
+                crate_response(key, id, &resp, 1, false).map(Some)
+            }
+            ApiKey::AlterReplicaLogDirs => {
+                let req = as_newer::<AlterReplicaLogDirsRequest>(body, key, v).map_err(bad)?;
+                let resp = super::log_dirs::alter_replica_log_dirs(&ctx(1), req).await;
+                crate_response(key, id, &resp, 1, false).map(Some)
+            }
+            ApiKey::DescribeAcls => {
+                let req = admin::describe_acls_request(body).map_err(bad)?;
+                let resp = super::acls::describe_acls(&ctx(1), req).await;
+                Ok(Some(admin::describe_acls_response(id, &resp)))
+            }
+            ApiKey::CreateAcls => {
+                let req = admin::create_acls_request(body).map_err(bad)?;
+                let resp = super::acls::create_acls(&ctx(1), req).await;
+                crate_response(key, id, &resp, 1, false).map(Some)
+            }
+            ApiKey::DeleteAcls => {
+                let req = admin::delete_acls_request(body).map_err(bad)?;
+                let resp = super::acls::delete_acls(&ctx(1), req).await;
+                Ok(Some(admin::delete_acls_response(id, &resp)))
+            }
+            ApiKey::OffsetForLeaderEpoch => {
+                let req = admin::offset_for_leader_epoch_request(body).map_err(bad)?;
+                let resp = super::records::offset_for_leader_epoch(&ctx(2), req).await;
+                Ok(Some(admin::offset_for_leader_epoch_response(id, &resp, v)))
             }
             _ => Err(ApiError::UnsupportedVersion(key, v)),
         }
@@ -463,27 +511,6 @@ fn list_offsets_response(id: i32, r: &ListOffsetsResponse, max_offsets: &[i32]) 
     })
 }
 
-/// DescribeConfigs v0: is_default where v1 has config_source (DEFAULT_CONFIG is 5), no
-/// synonyms.
-fn describe_configs_response(id: i32, r: &DescribeConfigsResponse) -> Frame {
-    response(id, |o| {
-        o.put_i32(r.throttle_time_ms);
-        put_array(o, &r.results, |o, res| {
-            o.put_i16(res.error_code);
-            put_nullable_str(o, res.error_message.as_deref());
-            o.put_i8(res.resource_type);
-            put_str(o, &res.resource_name);
-            put_array(o, &res.configs, |o, c| {
-                put_str(o, &c.name);
-                put_nullable_str(o, c.value.as_deref());
-                o.put_u8(c.read_only as u8);
-                o.put_u8((c.config_source == 5) as u8);
-                o.put_u8(c.is_sensitive as u8);
-            });
-        });
-    })
-}
-
 #[cfg(test)]
-#[path = "legacy_tests.rs"]
+#[path = "tests.rs"]
 mod tests;

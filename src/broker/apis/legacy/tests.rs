@@ -145,3 +145,33 @@ fn list_offsets_v0_answers_one_offset_when_asked_for_any() {
     assert_eq!((b.get_i32(), b.get_i16(), b.get_i32()), (1, 0, 0));
     assert!(!b.has_remaining());
 }
+
+#[test]
+fn old_acl_and_epoch_requests_decode_with_literal_patterns() {
+    // DescribeAcls v0: type, name, principal, host, operation, permission.
+    let mut b = BytesMut::new();
+    b.put_i8(2);
+    put_str(&mut b, "t");
+    put_str(&mut b, "User:a");
+    b.put_i16(-1);
+    b.put_i8(1);
+    b.put_i8(1);
+    let req = admin::describe_acls_request(b.clone().freeze()).unwrap();
+    assert_eq!((req.pattern_type_filter, req.host_filter.clone()), (3, None));
+    b.put_u8(0);
+    assert!(admin::describe_acls_request(b.freeze()).is_err(), "trailing bytes");
+    // DeleteAcls v0 with an array count the bytes cannot hold.
+    let mut d = BytesMut::new();
+    d.put_i32(1000);
+    assert!(admin::delete_acls_request(d.freeze()).is_err());
+    // OffsetForLeaderEpoch v0/v1: topics[name, partitions[partition, epoch]].
+    let mut e = BytesMut::new();
+    e.put_i32(1);
+    put_str(&mut e, "t");
+    e.put_i32(1);
+    e.put_i32(4);
+    e.put_i32(7);
+    let req = admin::offset_for_leader_epoch_request(e.freeze()).unwrap();
+    let p = &req.topics[0].partitions[0];
+    assert_eq!((p.partition, p.leader_epoch, p.current_leader_epoch), (4, 7, -1));
+}
