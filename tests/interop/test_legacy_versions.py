@@ -157,7 +157,7 @@ def test_librdkafka_without_api_version_request(broker, fallback):
     old = {"bootstrap.servers": broker.bootstrap, "api.version.request": False, "broker.version.fallback": fallback}
     sent = []
     for codec in ["none", "gzip", "snappy", "lz4"]:
-        p = Producer({**old, "compression.codec": codec, "enable.idempotence": False, "linger.ms": 5})
+        p = Producer({**old, "compression.codec": codec, "linger.ms": 5})
         errors = []
         for i in range(25):
             sent.append((f"{codec}-{i}".encode(), b"x" * (i * 10)))
