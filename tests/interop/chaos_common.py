@@ -71,7 +71,25 @@ class Workload(_Threads):
         self.workers, self.rate = workers, rate
         self.history = History()
         self._stop = threading.Event()
+        self._drain = threading.Event()
         self._threads: list[threading.Thread] = []
+
+    def drain(self, timeout: float) -> float | None:
+        """Liveness after the faults: stops the producers (they flush), then waits for the
+        group consumer to have seen every acknowledged record. Returns the seconds that took,
+        None when it did not happen within `timeout`."""
+        self._drain.set()
+        for t in self._threads[: self.workers]:
+            t.join(timeout=180)
+        started = time.monotonic()
+        while time.monotonic() - started < timeout:
+            with self.history.lock:
+                seen = set(self.history.seen)
+                missing = sum(1 for po in self.history.acked.values() if po not in seen)
+            if missing == 0:
+                return time.monotonic() - started
+            time.sleep(0.2)
+        return None
 
 
     def _produce(self, worker: int):
@@ -88,7 +106,7 @@ class Workload(_Threads):
 
         seq = 0
         interval = 1.0 / self.rate
-        while not self._stop.is_set():
+        while not (self._stop.is_set() or self._drain.is_set()):
             value = f"w{worker}-{seq}"
             try:
                 p.produce(self.topic, key=f"w{worker}-{seq % 64}".encode(), value=value.encode(), on_delivery=delivered)
