@@ -261,7 +261,9 @@ fn same_layout(key: ApiKey, v: i16) -> Option<(i16, &'static [u8])> {
         _ => None,
     }
 }
-fn as_newer<R: Decodable>(body: Bytes, key: ApiKey, v: i16) -> anyhow::Result<R> {
+/// Decodes an old request of a newer version's layout; returns it with that version (the
+/// one to handle and answer it at).
+fn as_newer<R: Decodable>(body: Bytes, key: ApiKey, v: i16) -> anyhow::Result<(R, i16)> {
     let (newer, tail) = same_layout(key, v).context("no newer layout")?;
     let mut b = if tail.is_empty() {
         body
@@ -272,7 +274,7 @@ fn as_newer<R: Decodable>(body: Bytes, key: ApiKey, v: i16) -> anyhow::Result<R>
     };
     let r = R::decode(&mut b, newer)?;
     end(&b)?;
-    Ok(r)
+    Ok((r, newer))
 }
 
 /// Decodes an old request without handling it (the fuzz target and `decode_request`).
@@ -310,6 +312,15 @@ pub fn route<'a>(
         let id = h.correlation_id;
         let bad = |e: anyhow::Error| ApiError::Decode(key, e);
         let ctx = |version: i16| Ctx { broker: b, conn: c, header: &h, version };
+        // An old version with a newer one's layout, answered in the crate's encoding of that
+        // version (minus the throttle_time_ms it put first, with `strip`).
+        macro_rules! same_layout_route {
+            ($req:ty, $handler:path, $strip:expr) => {{
+                let (req, at) = as_newer::<$req>(body, key, v).map_err(bad)?;
+                let resp = $handler(&ctx(at), req).await;
+                crate_response(key, id, &resp, at, $strip).map(Some)
+            }};
+        }
         match key {
             ApiKey::Produce => {
                 let (req, refused) = produce_request(body).map_err(bad)?;
@@ -341,19 +352,11 @@ pub fn route<'a>(
                 let resp = offsets::offset_commit(&ctx(2), req).await;
                 crate_response(key, id, &resp, 2, false).map(Some)
             }
-            ApiKey::OffsetFetch => {
-                let req = as_newer::<OffsetFetchRequest>(body, key, v).map_err(bad)?;
-                let resp = offsets::offset_fetch(&ctx(1), req).await;
-                crate_response(key, id, &resp, 1, false).map(Some)
-            }
-            ApiKey::DeleteTopics => {
-                let req = as_newer::<DeleteTopicsRequest>(body, key, v).map_err(bad)?;
-                let resp = super::topics::delete_topics(&ctx(1), req).await;
-                crate_response(key, id, &resp, 1, true).map(Some)
-            }
+            ApiKey::OffsetFetch => same_layout_route!(OffsetFetchRequest, offsets::offset_fetch, false),
+            ApiKey::DeleteTopics => same_layout_route!(DeleteTopicsRequest, super::topics::delete_topics, true),
             ApiKey::CreateTopics => {
-                let req = as_newer::<CreateTopicsRequest>(body, key, v).map_err(bad)?;
-                let resp = super::topics::create_topics(&ctx(2), req).await;
+                let (req, at) = as_newer::<CreateTopicsRequest>(body, key, v).map_err(bad)?;
+                let resp = super::topics::create_topics(&ctx(at), req).await;
                 Ok(Some(response(id, |o| {
                     put_array(o, &resp.topics, |o, t| {
                         put_str(o, &t.name.0);
@@ -365,20 +368,12 @@ pub fn route<'a>(
                 })))
             }
             ApiKey::DescribeConfigs => {
-                let req = as_newer::<DescribeConfigsRequest>(body, key, v).map_err(bad)?;
-                let resp = super::configs::describe_configs(&ctx(1), req).await;
+                let (req, at) = as_newer::<DescribeConfigsRequest>(body, key, v).map_err(bad)?;
+                let resp = super::configs::describe_configs(&ctx(at), req).await;
                 Ok(Some(admin::describe_configs_response(id, &resp)))
             }
-            ApiKey::DescribeLogDirs => {
-                let req = as_newer::<DescribeLogDirsRequest>(body, key, v).map_err(bad)?;
-                let resp = super::log_dirs::describe_log_dirs(&ctx(1), req).await;
-                crate_response(key, id, &resp, 1, false).map(Some)
-            }
-            ApiKey::AlterReplicaLogDirs => {
-                let req = as_newer::<AlterReplicaLogDirsRequest>(body, key, v).map_err(bad)?;
-                let resp = super::log_dirs::alter_replica_log_dirs(&ctx(1), req).await;
-                crate_response(key, id, &resp, 1, false).map(Some)
-            }
+            ApiKey::DescribeLogDirs => same_layout_route!(DescribeLogDirsRequest, super::log_dirs::describe_log_dirs, false),
+            ApiKey::AlterReplicaLogDirs => same_layout_route!(AlterReplicaLogDirsRequest, super::log_dirs::alter_replica_log_dirs, false),
             ApiKey::DescribeAcls => {
                 let req = admin::describe_acls_request(body).map_err(bad)?;
                 let resp = super::acls::describe_acls(&ctx(1), req).await;

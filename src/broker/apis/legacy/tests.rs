@@ -99,11 +99,11 @@ fn old_admin_requests_decode_as_the_newer_layout() {
     b.put_i32(0);
     b.put_i32(0);
     b.put_i32(30000);
-    let req: CreateTopicsRequest = as_newer(b.clone().freeze(), ApiKey::CreateTopics, 0).unwrap();
+    let (req, _): (CreateTopicsRequest, i16) = as_newer(b.clone().freeze(), ApiKey::CreateTopics, 0).unwrap();
     assert_eq!((req.topics[0].name.0.as_str(), req.topics[0].num_partitions, req.validate_only), ("new", 3, false));
     // v1 carries validate_only itself.
     b.put_u8(1);
-    let req: CreateTopicsRequest = as_newer(b.freeze(), ApiKey::CreateTopics, 1).unwrap();
+    let (req, _): (CreateTopicsRequest, i16) = as_newer(b.freeze(), ApiKey::CreateTopics, 1).unwrap();
     assert!(req.validate_only);
     // DescribeConfigs v0: resources[type, name, keys], no include_synonyms.
     let mut d = BytesMut::new();
@@ -111,7 +111,7 @@ fn old_admin_requests_decode_as_the_newer_layout() {
     d.put_i8(2);
     put_str(&mut d, "t");
     d.put_i32(-1);
-    let req: DescribeConfigsRequest = as_newer(d.freeze(), ApiKey::DescribeConfigs, 0).unwrap();
+    let (req, _): (DescribeConfigsRequest, i16) = as_newer(d.freeze(), ApiKey::DescribeConfigs, 0).unwrap();
     assert_eq!((req.resources[0].resource_type, req.include_synonyms), (2, false));
 }
 
