@@ -19,6 +19,9 @@ _rk() {
             rk,acls)
                 cmd="rk__subcmd__acls"
                 ;;
+            rk,client-metrics)
+                cmd="rk__subcmd__client__subcmd__metrics"
+                ;;
             rk,completions)
                 cmd="rk__subcmd__completions"
                 ;;
@@ -75,6 +78,9 @@ _rk() {
                 ;;
             rk__subcmd__help,acls)
                 cmd="rk__subcmd__help__subcmd__acls"
+                ;;
+            rk__subcmd__help,client-metrics)
+                cmd="rk__subcmd__help__subcmd__client__subcmd__metrics"
                 ;;
             rk__subcmd__help,completions)
                 cmd="rk__subcmd__help__subcmd__completions"
@@ -251,7 +257,7 @@ _rk() {
 
     case "${cmd}" in
         rk)
-            opts="-h -V --help --version server topics configs acls console console-producer console-consumer consumer-groups share-groups dump-log transactions leader-election metadata-quorum reassign-partitions perf-test completions man links help"
+            opts="-h -V --help --version server topics configs acls client-metrics console console-producer console-consumer consumer-groups share-groups dump-log transactions leader-election metadata-quorum reassign-partitions perf-test completions man links help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -332,6 +338,52 @@ _rk() {
                     return 0
                     ;;
                 --principal)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "text json table" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        rk__subcmd__client__subcmd__metrics)
+            opts="-h -V --bootstrap-server --command-config --command-property --alter --delete --describe --list --name --generate-name --interval --match --metrics --output --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --bootstrap-server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --command-config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --command-property)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --interval)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --match)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --metrics)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -781,7 +833,7 @@ _rk() {
             return 0
             ;;
         rk__subcmd__help)
-            opts="server topics configs acls console console-producer console-consumer consumer-groups share-groups dump-log transactions leader-election metadata-quorum reassign-partitions perf-test completions man links help"
+            opts="server topics configs acls client-metrics console console-producer console-consumer consumer-groups share-groups dump-log transactions leader-election metadata-quorum reassign-partitions perf-test completions man links help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -795,6 +847,20 @@ _rk() {
             return 0
             ;;
         rk__subcmd__help__subcmd__acls)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        rk__subcmd__help__subcmd__client__subcmd__metrics)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

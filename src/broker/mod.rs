@@ -20,6 +20,7 @@ pub mod quorum;
 pub mod replica;
 pub mod security;
 pub mod share;
+pub mod telemetry;
 pub mod topic_config;
 
 use config::BrokerConfig;
@@ -86,6 +87,8 @@ pub struct Broker {
     pub listeners: Vec<BoundListener>,
     /// Request-path metrics (`/metrics` on metrics.listener).
     pub metrics: metrics::BrokerMetrics,
+    /// KIP-714 client telemetry: subscriptions answered, pushed metrics kept for /metrics.
+    pub telemetry: telemetry::ClientMetricsManager,
     _lock: File,
 }
 
@@ -416,6 +419,7 @@ impl Broker {
             config.queued_max_request_bytes,
         );
         let serves_at_once = !config.kraft.as_ref().is_some_and(|k| k.broker);
+        let telemetry = telemetry::ClientMetricsManager::new(config.telemetry_max_bytes);
         let broker = Arc::new(Broker {
             groups,
             txns,
@@ -436,6 +440,7 @@ impl Broker {
             caught_up: tokio::sync::watch::channel(serves_at_once).0,
             listeners: bound_listeners,
             metrics: metrics::BrokerMetrics::default(),
+            telemetry,
             _lock: lock,
         });
         let _ = broker.interbroker.security.set(broker.config.inter_broker_security.clone());

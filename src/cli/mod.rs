@@ -2,6 +2,7 @@
 //! and rendering; exit codes are 0 success, 1 operation failed, 2 usage error.
 
 pub mod acls;
+pub mod client_metrics;
 pub mod common;
 pub mod completions;
 pub mod configs;
@@ -47,6 +48,9 @@ pub enum Command {
     Configs(configs::ConfigsArgs),
     /// Add, remove and list ACLs (kafka-acls.sh).
     Acls(acls::AclsArgs),
+    /// List, describe, alter and delete client-metrics subscriptions, KIP-714
+    /// (kafka-client-metrics.sh).
+    ClientMetrics(client_metrics::ClientMetricsArgs),
     /// A web console for any Kafka-compatible cluster: topics, messages, groups, lag (kafka-map).
     Console(console::ConsoleArgs),
     /// Read lines from stdin and produce them as records (kafka-console-producer.sh).
@@ -85,6 +89,7 @@ pub const ALIASES: &[(&str, &[&str])] = &[
     ("kafka-topics", &["topics"]),
     ("kafka-configs", &["configs"]),
     ("kafka-acls", &["acls"]),
+    ("kafka-client-metrics", &["client-metrics"]),
     ("kafka-console-producer", &["console-producer"]),
     ("kafka-console-consumer", &["console-consumer"]),
     ("kafka-leader-election", &["leader-election"]),
@@ -136,6 +141,7 @@ pub fn main(args: Vec<OsString>) -> i32 {
         Command::Topics(a) => topics::run(a),
         Command::Configs(a) => configs::run(a),
         Command::Acls(a) => acls::run(a),
+        Command::ClientMetrics(a) => client_metrics::run(a),
         Command::Console(a) => console::run(a),
         Command::ConsoleProducer(a) => console_producer::run(a),
         Command::ConsoleConsumer(a) => console_consumer::run(a),

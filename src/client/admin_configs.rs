@@ -20,6 +20,8 @@ fn check(code: i16, message: Option<&StrBytes>) -> Result<(), ClientError> {
 pub const RESOURCE_TOPIC: i8 = 2;
 pub const RESOURCE_BROKER: i8 = 4;
 pub const RESOURCE_GROUP: i8 = 32;
+/// A KIP-714 client-metrics subscription.
+pub const RESOURCE_CLIENT_METRICS: i8 = 16;
 
 /// One described config with its synonyms (name, value, source).
 #[derive(Debug, Clone, serde::Serialize)]
@@ -93,6 +95,15 @@ impl Admin {
                 synonyms: c.synonyms.into_iter().map(|s| (s.name.to_string(), s.value.map(|v| v.to_string()), s.source)).collect(),
             })
             .collect())
+    }
+
+    /// ListConfigResources (ListClientMetricsResources at v0): the names of the resources of
+    /// the given types (v0 lists only client-metrics subscriptions).
+    pub async fn list_config_resources(&self, resource_types: &[i8]) -> Result<Vec<(i8, String)>, ClientError> {
+        let req = ListConfigResourcesRequest::default().with_resource_types(resource_types.to_vec());
+        let resp = self.cluster.send(None, &req).await?;
+        check(resp.error_code, None)?;
+        Ok(resp.config_resources.into_iter().map(|r| (r.resource_type, r.resource_name.to_string())).collect())
     }
 
     /// IncrementalAlterConfigs of one resource: (name, op 0 SET / 1 DELETE, value).

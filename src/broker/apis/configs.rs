@@ -16,6 +16,8 @@ use std::collections::{BTreeMap, HashSet};
 pub const RESOURCE_TOPIC: i8 = 2;
 pub const RESOURCE_BROKER: i8 = 4;
 pub const RESOURCE_GROUP: i8 = 32;
+/// A KIP-714 client-metrics subscription.
+pub const RESOURCE_CLIENT_METRICS: i8 = 16;
 pub const SOURCE_TOPIC: i8 = 1;
 pub const SOURCE_STATIC_BROKER: i8 = 4;
 pub const SOURCE_DEFAULT: i8 = 5;
@@ -128,6 +130,35 @@ fn group_entries(b: &crate::broker::Broker, image: &crate::broker::metadata::Met
         .collect()
 }
 
+/// DescribeConfigs source of a client-metrics subscription's own value.
+const SOURCE_CLIENT_METRICS: i8 = 7;
+const TYPE_LIST: i8 = 7;
+
+/// A client-metrics subscription's three configs: its own values, else the defaults
+/// (Kafka describes a subscription that does not exist with its defaults too).
+fn client_metrics_entries(image: &crate::broker::metadata::MetadataImage, name: &str) -> Vec<Entry> {
+    use crate::broker::telemetry::subscription::{self as sub, CONFIGS};
+    let own = sub::configs_of(image, name);
+    CONFIGS
+        .iter()
+        .map(|k| {
+            let default = if *k == sub::INTERVAL_MS { sub::DEFAULT_INTERVAL_MS.to_string() } else { String::new() };
+            let (value, source) = match own.get(*k) {
+                Some(v) => (v.clone(), SOURCE_CLIENT_METRICS),
+                None => (default, SOURCE_DEFAULT),
+            };
+            let doc = match *k {
+                sub::METRICS => "Subscription metrics list",
+                sub::INTERVAL_MS => "Push interval in milliseconds",
+                _ => "Client match pattern list",
+            };
+            let config_type = if sub::is_list(k) { TYPE_LIST } else { TYPE_INT };
+            let synonyms = vec![(k.to_string(), value.clone(), source)];
+            Entry { name: k.to_string(), value: Some(value), source, synonyms, config_type, doc, read_only: false }
+        })
+        .collect()
+}
+
 fn broker_entries(broker: &BrokerConfig, image: &crate::broker::metadata::MetadataImage) -> Vec<Entry> {
     broker
         .describe()
@@ -154,6 +185,7 @@ fn authorize(acl: &AclCheck<'_>, op: Op, resource_type: i8, name: &str) -> Resul
         RESOURCE_TOPIC => (Resource::Topic(name), E::TopicAuthorizationFailed),
         RESOURCE_BROKER => (Resource::Cluster, E::ClusterAuthorizationFailed),
         RESOURCE_GROUP => (Resource::Group(name), E::GroupAuthorizationFailed),
+        RESOURCE_CLIENT_METRICS => (Resource::Cluster, E::ClusterAuthorizationFailed),
         _ => return Ok(()),
     };
     if acl.allowed(op, r) { Ok(()) } else { Err(TopicError(code(e), e.to_string())) }
@@ -189,6 +221,10 @@ pub async fn describe_configs(ctx: &Ctx<'_>, req: DescribeConfigsRequest) -> Des
                 RESOURCE_BROKER => check_broker_name(&b.config, &name).map(|_| broker_entries(&b.config, &image)),
                 RESOURCE_GROUP if name.is_empty() => Err(TopicError(code(E::InvalidRequest), "Group name can't be empty.".into())),
                 RESOURCE_GROUP => Ok(group_entries(b, &image, &name)),
+                RESOURCE_CLIENT_METRICS if name.is_empty() => {
+                    Err(TopicError(code(E::InvalidRequest), "Client metrics subscription name must not be empty".into()))
+                }
+                RESOURCE_CLIENT_METRICS => Ok(client_metrics_entries(&image, &name)),
                 other => Err(TopicError(code(E::InvalidRequest), format!("Unsupported resource type {other}"))),
             };
             match entries {
@@ -268,6 +304,7 @@ async fn alter(ctx: &Ctx<'_>, validate_only: bool, resources: Vec<(i8, String, R
                 Some(Err(TopicError(code(E::InvalidRequest), "Group name can't be empty.".into())))
             }
             (RESOURCE_GROUP, Ok(edit)) => Some(b.controller.alter_group_configs(name.clone(), edit, validate_only).await),
+            (RESOURCE_CLIENT_METRICS, Ok(edit)) => Some(b.controller.alter_client_metrics(name.clone(), edit, validate_only).await),
             (other, Ok(_)) => Some(Err(TopicError(code(E::InvalidRequest), format!("Unsupported resource type {other}")))),
         };
         out.push((rt, name, early));
@@ -338,7 +375,7 @@ pub async fn incremental_alter_configs(ctx: &Ctx<'_>, req: IncrementalAlterConfi
 }
 
 /// ListConfigResources (KIP-1142; v0 was ListClientMetricsResources): the resources that
-/// configs can be described for. v0 lists client-metrics resources (rk has none); v1 the
+/// configs can be described for. v0 lists client-metrics subscriptions; v1 the
 /// asked types, all of topic, broker, broker logger, client metrics and group when none
 /// is named. Needs DESCRIBE_CONFIGS on the cluster.
 pub async fn list_config_resources(ctx: &Ctx<'_>, req: ListConfigResourcesRequest) -> ListConfigResourcesResponse {
@@ -370,8 +407,11 @@ pub async fn list_config_resources(ctx: &Ctx<'_>, req: ListConfigResourcesReques
                 gs.dedup();
                 gs.into_iter().filter(|g| ctx.authorize(Op::DescribeConfigs, Resource::Group(g))).collect()
             }
-            // No client-metrics subscriptions.
-            _ => Vec::new(),
+            _ => {
+                let mut names: Vec<String> = image.client_metrics.keys().map(|(s, _)| s.clone()).collect();
+                names.dedup();
+                names
+            }
         };
         out.extend(names.into_iter().map(|n| ConfigResource::default().with_resource_name(sb(n)).with_resource_type(t)));
     }

@@ -26,6 +26,7 @@ mod sasl;
 mod scram;
 mod share;
 mod share_offsets;
+mod telemetry;
 mod topics;
 mod txn;
 
@@ -49,11 +50,18 @@ pub struct ConnectionInfo {
     /// Who the client is: "User:alice" after SASL or from a TLS client certificate,
     /// `security::ANONYMOUS` otherwise. Authorization and quotas key on it.
     pub principal: String,
+    pub client_port: u16,
+    /// The client's software name and version from its ApiVersions v3+ request (KIP-511),
+    /// shared with the connection's pre-authentication ApiVersions.
+    pub software: ClientSoftware,
     /// Set by a handler whose client exceeded a quota: the connection reads no further
     /// request for this many ms after sending the response (Kafka mutes the channel,
     /// KIP-219); the response itself carries throttle_time_ms.
     pub throttle_ms: std::sync::atomic::AtomicU64,
 }
+
+/// A connection's (software name, version), set by its first ApiVersions v3+.
+pub type ClientSoftware = Arc<std::sync::OnceLock<(String, String)>>;
 
 /// Failures that close the connection (Kafka closes it for these too).
 #[derive(Debug, thiserror::Error)]
@@ -224,6 +232,8 @@ api_table! {
     DeleteAcls [1, 3, advertised 1] DeleteAclsRequest => acls::delete_acls;
     DescribeClientQuotas [0, 1, advertised 0] DescribeClientQuotasRequest => quotas::describe;
     AlterClientQuotas [0, 1, advertised 0] AlterClientQuotasRequest => quotas::alter;
+    GetTelemetrySubscriptions [0, 0, advertised 0] GetTelemetrySubscriptionsRequest => telemetry::get_subscriptions;
+    PushTelemetry [0, 0, advertised 0] PushTelemetryRequest => telemetry::push;
     DescribeUserScramCredentials [0, 0, advertised 0] DescribeUserScramCredentialsRequest => scram::describe;
     AlterUserScramCredentials [0, 0, advertised 0] AlterUserScramCredentialsRequest => scram::alter;
 }
@@ -232,8 +242,12 @@ fn find(key: ApiKey) -> Option<&'static Api> {
     APIS.iter().find(|a| a.key == key)
 }
 
-fn advertised() -> Vec<ApiVersion> {
+/// The ApiVersions list. Without a telemetry receiver (client.telemetry.enable=false) Kafka
+/// leaves KIP-714's two APIs out, and clients never ask.
+fn advertised(b: &Broker) -> Vec<ApiVersion> {
+    let telemetry = [ApiKey::GetTelemetrySubscriptions, ApiKey::PushTelemetry];
     APIS.iter()
+        .filter(|a| b.config.client_telemetry || !telemetry.contains(&a.key))
         .map(|a| {
             ApiVersion::default().with_api_key(a.key as i16).with_min_version(a.advertised_min.min(a.legacy_min)).with_max_version(a.max)
         })
@@ -254,7 +268,10 @@ const FEATURES: [(&str, i16, i16, i16); 5] = [
     ("share.version", 0, 1, 1),
 ];
 
-async fn api_versions(ctx: &Ctx<'_>, _req: ApiVersionsRequest) -> ApiVersionsResponse {
+async fn api_versions(ctx: &Ctx<'_>, req: ApiVersionsRequest) -> ApiVersionsResponse {
+    if ctx.version >= 3 {
+        let _ = ctx.conn.software.set((req.client_software_name.to_string(), req.client_software_version.to_string()));
+    }
     use kafka_protocol::messages::api_versions_response::{FinalizedFeatureKey, SupportedFeatureKey};
     let supported = FEATURES
         .iter()
@@ -272,7 +289,7 @@ async fn api_versions(ctx: &Ctx<'_>, _req: ApiVersionsRequest) -> ApiVersionsRes
                 .with_max_version_level(*level)
         })
         .collect();
-    let resp = ApiVersionsResponse::default().with_api_keys(advertised());
+    let resp = ApiVersionsResponse::default().with_api_keys(advertised(ctx.broker));
     if ctx.version < 3 {
         // The feature fields are tagged fields of v3+.
         return resp;
@@ -307,7 +324,7 @@ pub async fn dispatch(broker: &Arc<Broker>, conn: &ConnectionInfo, mut frame: By
         // KIP-511: answer in v0 with UNSUPPORTED_VERSION and our ranges so the client retries.
         let resp = ApiVersionsResponse::default()
             .with_error_code(kafka_protocol::error::ResponseError::UnsupportedVersion.code())
-            .with_api_keys(advertised());
+            .with_api_keys(advertised(broker));
         return encode_response(key, 0, correlation_id, &resp).map(|b| Some(Frame::Plain(b)));
     }
     if version < api.legacy_min || version > api.max {

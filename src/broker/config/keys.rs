@@ -296,6 +296,13 @@ pub const BROKER_KEYS: &[BrokerKey] = &[
     key("principal.builder.class", Kind::Str, "", "Accepted for compatibility (rk builds Kafka's default principals)."),
     // Metrics.
     key("metrics.listener", Kind::Str, "", "http://host:port serving Prometheus /metrics, /health/live and /health/ready (unset: off)."),
+    key(
+        "client.telemetry.enable",
+        Kind::Bool,
+        "true",
+        "Serve KIP-714 client telemetry (GetTelemetrySubscriptions, PushTelemetry): pushed client metrics appear on /metrics.",
+    ),
+    key("telemetry.max.bytes", Kind::Int { min: 1 }, "1048576", "The largest PushTelemetry metrics payload accepted (bytes, compressed)."),
     // Quotas.
     key("quota.window.num", Kind::Int { min: 1 }, "11", "Samples kept for client quota rates."),
     key("quota.window.size.seconds", Kind::Int { min: 1 }, "1", "Time span of one quota sample."),

@@ -87,6 +87,9 @@ pub struct BrokerConfig {
     pub request_read_timeout_ms: u64,
     pub fetch_session_cache_slots: usize,
     pub cleaner_enabled: bool,
+    /// client.telemetry.enable: KIP-714's two APIs served and advertised.
+    pub client_telemetry: bool,
+    pub telemetry_max_bytes: i32,
     pub txn: crate::broker::coordinator::txn::TxnConfig,
     pub txn_segment_bytes: i64,
     pub producer_id_expiration_check_ms: u64,
@@ -326,6 +329,8 @@ impl BrokerConfig {
             request_read_timeout_ms: num("request.read.timeout.ms") as u64,
             fetch_session_cache_slots: num("max.incremental.fetch.session.cache.slots") as usize,
             cleaner_enabled: boolean("log.cleaner.enable"),
+            client_telemetry: boolean("client.telemetry.enable"),
+            telemetry_max_bytes: num("telemetry.max.bytes").clamp(1, i32::MAX as i64) as i32,
             txn: crate::broker::coordinator::txn::TxnConfig {
                 partitions: num("transaction.state.log.num.partitions") as i32,
                 max_timeout_ms: num("transaction.max.timeout.ms") as i32,

@@ -216,3 +216,56 @@ pub(super) fn plan_group_alter(img: &MetadataImage, group: &str, edit: &ConfigEd
     }
     Ok(out)
 }
+
+/// Client-metrics subscription changes (KIP-714), validated as Kafka's ClientMetricsConfigs
+/// does; APPEND and SUBTRACT work on the two list configs. Removing every config deletes
+/// the subscription.
+pub(super) fn plan_client_metrics_alter(img: &MetadataImage, name: &str, edit: &ConfigEdit) -> Outcome<Vec<MetadataRecord>> {
+    use crate::broker::telemetry::subscription as sub;
+    let invalid = |m: String| TopicError(E::InvalidConfig.code(), m);
+    let current = sub::configs_of(img, name);
+    let mut next = current.clone();
+    match edit {
+        ConfigEdit::Replace(map) => next = map.clone(),
+        ConfigEdit::Incremental(ops) => {
+            for (k, op, value) in ops {
+                match (op, value) {
+                    (0, Some(v)) => {
+                        next.insert(k.clone(), v.clone());
+                    }
+                    (1, _) => {
+                        next.remove(k);
+                    }
+                    (2 | 3, v) if sub::is_list(k) => {
+                        let mut items = next.get(k).map(|c| sub::split_list(c)).unwrap_or_default();
+                        for item in sub::split_list(v.as_deref().unwrap_or("")) {
+                            if *op == 2 && !items.contains(&item) {
+                                items.push(item);
+                            } else if *op == 3 {
+                                items.retain(|i| *i != item);
+                            }
+                        }
+                        next.insert(k.clone(), items.join(","));
+                    }
+                    (0, None) => return Err(invalid(format!("Null value not supported for : {k}"))),
+                    (2 | 3, _) => return Err(invalid(format!("Config value append is not allowed for config key: {k}"))),
+                    (other, _) => return Err(TopicError(E::InvalidRequest.code(), format!("Unknown config operation {other}"))),
+                }
+            }
+        }
+    }
+    if name.is_empty() {
+        return Err(TopicError(E::InvalidRequest.code(), "Subscription name can't be empty".into()));
+    }
+    if !next.is_empty() {
+        sub::parse(name, &next).map_err(|(c, m)| TopicError(c, m))?;
+    }
+    let mut out = Vec::new();
+    for k in current.keys().filter(|k| !next.contains_key(*k)) {
+        out.push(MetadataRecord::ClientMetricsConfig { subscription: name.to_string(), name: k.clone(), value: None });
+    }
+    for (k, v) in next.into_iter().filter(|(k, v)| current.get(k) != Some(v)) {
+        out.push(MetadataRecord::ClientMetricsConfig { subscription: name.to_string(), name: k, value: Some(v) });
+    }
+    Ok(out)
+}

@@ -99,6 +99,12 @@ pub(crate) enum Command {
         edit: ConfigEdit,
         validate_only: bool,
     },
+    /// Client-metrics subscriptions (configs.rs).
+    AlterClientMetrics {
+        subscription: String,
+        edit: ConfigEdit,
+        validate_only: bool,
+    },
     /// CreateAcls / DeleteAcls (acls.rs).
     CreateAcls {
         acls: Vec<AclBinding>,
@@ -324,6 +330,14 @@ impl Controller {
     /// Alters a group's configs.
     pub async fn alter_group_configs(&self, group: String, edit: ConfigEdit, validate_only: bool) -> Outcome<()> {
         match self.submit(Command::AlterGroupConfigs { group, edit, validate_only }).await {
+            Reply::Done(mut r) => r.pop().unwrap_or(Ok(())),
+            other => Err(error_of(other)),
+        }
+    }
+
+    /// Alters a client-metrics subscription (KIP-714); all its configs removed deletes it.
+    pub async fn alter_client_metrics(&self, subscription: String, edit: ConfigEdit, validate_only: bool) -> Outcome<()> {
+        match self.submit(Command::AlterClientMetrics { subscription, edit, validate_only }).await {
             Reply::Done(mut r) => r.pop().unwrap_or(Ok(())),
             other => Err(error_of(other)),
         }
@@ -569,6 +583,11 @@ fn plan(ctx: &PlanContext<'_>, img: &mut MetadataImage, cmd: Command, out: &mut 
         })),
         Command::AlterGroupConfigs { group, edit, validate_only } => {
             Reply::Done(vec![configs::plan_group_alter(img, &group, &edit).map(|recs| {
+                apply_item(img, recs, validate_only);
+            })])
+        }
+        Command::AlterClientMetrics { subscription, edit, validate_only } => {
+            Reply::Done(vec![configs::plan_client_metrics_alter(img, &subscription, &edit).map(|recs| {
                 apply_item(img, recs, validate_only);
             })])
         }

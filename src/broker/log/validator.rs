@@ -228,14 +228,16 @@ impl Read for SnappyReader<'_> {
 }
 
 /// Reads a whole compressed payload (codec ids as in a batch's attributes: 1 gzip, 2 snappy,
-/// 3 lz4), never more than `budget` bytes: the legacy message sets' wrapper messages
-/// (`message_set`) decompress with the same readers as v2 batches.
+/// 3 lz4, 4 zstd), never more than `budget` bytes: the legacy message sets' wrapper
+/// messages (`message_set`, which refuses zstd first) and pushed client telemetry
+/// decompress with the same readers as v2 batches.
 pub(crate) fn decompress_all(codec: i16, body: &[u8], budget: u64) -> Result<Vec<u8>, LogError> {
     let corrupt = |e: std::io::Error| LogError::CorruptMessage(format!("the compressed records cannot be decompressed: {e}"));
     let reader: Box<dyn Read + '_> = match codec {
         1 => Box::new(flate2::read::GzDecoder::new(body)),
         2 => Box::new(SnappyReader::new(body, budget)),
         3 => Box::new(lz4::Decoder::new(body).map_err(corrupt)?),
+        4 => Box::new(zstd::stream::read::Decoder::with_buffer(body).map_err(corrupt)?),
         other => return Err(LogError::CorruptMessage(format!("Unknown compression type id: {other}"))),
     };
     let mut out = Vec::new();

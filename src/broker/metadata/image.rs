@@ -60,6 +60,8 @@ pub struct MetadataImage {
     pub broker_configs: BTreeMap<(i32, String), String>,
     /// Group configs: (group, name) → value.
     pub group_configs: BTreeMap<(String, String), String>,
+    /// Client-metrics subscriptions (KIP-714): (subscription, name) → value.
+    pub client_metrics: BTreeMap<(String, String), String>,
     /// ACLs by id (the authorizer indexes them per image).
     pub acls: BTreeMap<Uuid, crate::broker::security::acl::AclBinding>,
     /// SCRAM credentials: (user, mechanism) → credential.
@@ -151,6 +153,14 @@ impl MetadataImage {
                     self.group_configs.remove(&(group.clone(), name.clone()));
                 }
             },
+            MetadataRecord::ClientMetricsConfig { subscription, name, value } => match value {
+                Some(v) => {
+                    self.client_metrics.insert((subscription.clone(), name.clone()), v.clone());
+                }
+                None => {
+                    self.client_metrics.remove(&(subscription.clone(), name.clone()));
+                }
+            },
             MetadataRecord::BrokerConfig { broker, name, value } => match value {
                 Some(v) => {
                     self.broker_configs.insert((*broker, name.clone()), v.clone());
@@ -237,6 +247,13 @@ impl MetadataImage {
         }
         for ((group, name), value) in &self.group_configs {
             out.push(MetadataRecord::GroupConfig { group: group.clone(), name: name.clone(), value: Some(value.clone()) });
+        }
+        for ((subscription, name), value) in &self.client_metrics {
+            out.push(MetadataRecord::ClientMetricsConfig {
+                subscription: subscription.clone(),
+                name: name.clone(),
+                value: Some(value.clone()),
+            });
         }
         for b in self.brokers.values() {
             out.push(MetadataRecord::RegisterBroker {

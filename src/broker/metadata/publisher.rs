@@ -37,7 +37,7 @@ pub struct SnapshotPolicy {
 enum Publish {
     Batch(Committed),
     /// A whole new image (a Raft snapshot installed): every listener reconciles.
-    Reset(MetadataImage),
+    Reset(Box<MetadataImage>),
 }
 
 pub struct MetadataPublisher {
@@ -91,7 +91,7 @@ impl MetadataPublisher {
             let batch = match item {
                 Publish::Batch(b) => b,
                 Publish::Reset(image) => {
-                    let next = Arc::new(image);
+                    let next = Arc::new(*image);
                     notify(&listeners, &MetadataDelta { prev: &prev, next: &next, records: &[] });
                     let offset = next.offset;
                     *self.image.write().unwrap_or_else(|e| e.into_inner()) = next;
@@ -147,7 +147,7 @@ impl MetadataPublisher {
     /// batches around it.
     pub fn reset(&self, image: MetadataImage) {
         if let Some(q) = self.queue.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
-            let _ = q.send(Publish::Reset(image));
+            let _ = q.send(Publish::Reset(Box::new(image)));
         }
     }
 

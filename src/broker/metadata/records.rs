@@ -93,6 +93,13 @@ pub enum MetadataRecord {
         name: String,
         value: Option<String>,
     },
+    /// A client-metrics subscription's config (KIP-714: metrics, interval.ms, match; Kafka's
+    /// ConfigRecord of resource type CLIENT_METRICS); value None removes it.
+    ClientMetricsConfig {
+        subscription: String,
+        name: String,
+        value: Option<String>,
+    },
     /// An ACL (Kafka's AccessControlEntryRecord); codes are the wire protocol's
     /// (resource type, pattern type, operation, permission type).
     AccessControlEntry {

@@ -167,6 +167,8 @@ impl BrokerMetrics {
         let mut out = String::new();
         let _ = prometheus_client::encoding::text::encode_registry(&mut out, &self.registry);
         let _ = prometheus_client::encoding::text::encode_registry(&mut out, &gauges(broker));
+        // KIP-714: what clients pushed, under their own metric names.
+        out.push_str(&broker.telemetry.render());
         let _ = prometheus_client::encoding::text::encode_eof(&mut out);
         out
     }

@@ -66,7 +66,8 @@ async fn send_raw<W: super::frame::Sink>(w: &mut BufWriter<W>, token: &[u8]) -> 
     Ok(())
 }
 
-/// Runs one authentication exchange. `reauth`: the live session and the SaslHandshake
+/// Runs one authentication exchange. `client`: its address and the software it names in an
+/// ApiVersions before authenticating; `reauth`: the live session and the SaslHandshake
 /// frame that started re-authentication. Ok(None): the client went away (or the broker
 /// stops) before finishing.
 pub async fn authenticate<R: AsyncRead + Unpin + Send, W: super::frame::Sink>(
@@ -74,10 +75,11 @@ pub async fn authenticate<R: AsyncRead + Unpin + Send, W: super::frame::Sink>(
     writer: &mut BufWriter<W>,
     sasl: &SaslConfig,
     broker: &Arc<Broker>,
-    peer: std::net::SocketAddr,
+    client: (std::net::SocketAddr, &apis::ClientSoftware),
     stop: &mut watch::Receiver<bool>,
     reauth: Option<(&Session, BytesMut)>,
 ) -> Result<Option<Session>, ConnError> {
+    let (peer, software) = client;
     let max = sasl.max_receive.min(broker.config.socket_request_max_bytes);
     let (previous, mut pending) = match reauth {
         Some((s, f)) => (Some(s), Some(f)),
@@ -133,6 +135,8 @@ pub async fn authenticate<R: AsyncRead + Unpin + Send, W: super::frame::Sink>(
                     listener: String::new(),
                     security_protocol: String::new(),
                     principal: crate::broker::security::ANONYMOUS.into(),
+                    client_port: peer.port(),
+                    software: software.clone(),
                     throttle_ms: Default::default(),
                 };
                 if let Some(apis_frame) = apis::dispatch(broker, &ctx, frame.freeze()).await? {

@@ -236,9 +236,10 @@ async fn requests<R: AsyncRead + Unpin + Send, W: frame::Sink>(
 ) -> Result<(), ConnError> {
     let max = broker.config.socket_request_max_bytes;
     let idle = Duration::from_millis(broker.config.connections_max_idle_ms);
+    let software = apis::ClientSoftware::default();
     let mut session = match &spec.sasl {
         None => auth::Session::unauthenticated(principal),
-        Some(sasl) => match auth::authenticate(&mut reader, &mut writer, sasl, &broker, peer, &mut stop, None).await? {
+        Some(sasl) => match auth::authenticate(&mut reader, &mut writer, sasl, &broker, (peer, &software), &mut stop, None).await? {
             Some(s) => s,
             None => return Ok(()),
         },
@@ -248,6 +249,8 @@ async fn requests<R: AsyncRead + Unpin + Send, W: frame::Sink>(
         listener: spec.name.clone(),
         security_protocol: spec.protocol.clone(),
         principal: session.principal.clone(),
+        client_port: peer.port(),
+        software,
         throttle_ms: Default::default(),
     };
     loop {
@@ -271,7 +274,9 @@ async fn requests<R: AsyncRead + Unpin + Send, W: frame::Sink>(
             // starts a new exchange; past the session's lifetime nothing else is served.
             if i16::from_be_bytes([frame[0], frame[1]]) == auth::SASL_HANDSHAKE {
                 drop(permit);
-                match auth::authenticate(&mut reader, &mut writer, sasl, &broker, peer, &mut stop, Some((&session, frame))).await? {
+                match auth::authenticate(&mut reader, &mut writer, sasl, &broker, (peer, &ctx.software), &mut stop, Some((&session, frame)))
+                    .await?
+                {
                     Some(s) => session = s,
                     None => return Ok(()),
                 }

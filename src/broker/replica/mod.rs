@@ -365,6 +365,7 @@ impl MetadataListener for ReplicaManager {
                     | MetadataRecord::UnregisterBroker { .. }
                     | MetadataRecord::BrokerConfig { .. }
                     | MetadataRecord::GroupConfig { .. }
+                    | MetadataRecord::ClientMetricsConfig { .. }
                     | MetadataRecord::AccessControlEntry { .. }
                     | MetadataRecord::RemoveAccessControlEntry { .. }
                     | MetadataRecord::UserScramCredential { .. }

@@ -5,7 +5,7 @@
 use super::describe::{quota_type, singular};
 use super::{ConfigsArgs, Entities, Failure, Output, parse_add_config};
 use crate::client::admin::Admin;
-use crate::client::admin_configs::{RESOURCE_BROKER, RESOURCE_GROUP, RESOURCE_TOPIC, ScramChange};
+use crate::client::admin_configs::{RESOURCE_BROKER, RESOURCE_CLIENT_METRICS, RESOURCE_GROUP, RESOURCE_TOPIC, ScramChange};
 use crate::security::scram::{MIN_ITERATIONS, Mechanism};
 use serde_json::json;
 
@@ -41,7 +41,7 @@ pub(super) async fn run(admin: &Admin, a: &ConfigsArgs, e: &Entities) -> Result<
     let delete: Vec<String> = a.delete_config.iter().map(|k| k.trim().to_string()).collect();
     let (head_type, head_name) = (e.types[0].as_str(), e.names[0].as_str());
     match head_type {
-        "topics" | "brokers" | "groups" => resource(admin, head_type, head_name, &add, &delete).await?,
+        "topics" | "brokers" | "groups" | "client-metrics" => resource(admin, head_type, head_name, &add, &delete).await?,
         "users" | "clients" => {
             let scram_add: Vec<&(String, String)> = add.iter().filter(|(k, _)| is_scram(k)).collect();
             let scram_delete: Vec<&String> = delete.iter().filter(|k| is_scram(k)).collect();
@@ -128,6 +128,7 @@ async fn resource(admin: &Admin, entity_type: &str, name: &str, add: &[(String, 
     let (resource, own_source) = match (entity_type, name.is_empty()) {
         ("topics", _) => (RESOURCE_TOPIC, 1),
         ("groups", _) => (RESOURCE_GROUP, 8),
+        ("client-metrics", _) => (RESOURCE_CLIENT_METRICS, 7),
         (_, false) => (RESOURCE_BROKER, 2),
         (_, true) => (RESOURCE_BROKER, 3),
     };

@@ -3,14 +3,16 @@
 
 use super::{ConfigsArgs, Entities, Failure, Output, java_double};
 use crate::client::admin::Admin;
-use crate::client::admin_configs::{QuotaEntity, QuotaMatch, RESOURCE_BROKER, RESOURCE_GROUP, RESOURCE_TOPIC, source_name};
+use crate::client::admin_configs::{
+    QuotaEntity, QuotaMatch, RESOURCE_BROKER, RESOURCE_CLIENT_METRICS, RESOURCE_GROUP, RESOURCE_TOPIC, source_name,
+};
 use comfy_table::Table;
 use kafka_protocol::error::ResponseError as E;
 use serde_json::{Value, json};
 
 pub(super) async fn run(admin: &Admin, a: &ConfigsArgs, e: &Entities) -> Result<(), Failure> {
     match e.types[0].as_str() {
-        "topics" | "brokers" | "groups" => resources(admin, a, &e.types[0], e.names.first()).await,
+        "topics" | "brokers" | "groups" | "client-metrics" => resources(admin, a, &e.types[0], e.names.first()).await,
         "users" | "clients" => {
             let quotas = quotas(admin, e).await?;
             // SCRAM credentials only for users alone and not their default.
@@ -39,13 +41,22 @@ async fn resources(admin: &Admin, a: &ConfigsArgs, entity_type: &str, name: Opti
     let (resource, topics) = match entity_type {
         "topics" => (RESOURCE_TOPIC, true),
         "groups" => (RESOURCE_GROUP, false),
+        "client-metrics" => (RESOURCE_CLIENT_METRICS, false),
         _ => (RESOURCE_BROKER, false),
     };
     let groups = resource == RESOURCE_GROUP;
+    let subscriptions = resource == RESOURCE_CLIENT_METRICS;
     let names: Vec<String> = match name {
         Some(n) => vec![n.clone()],
         None if topics => admin.list_topics(true).await?,
         None if groups => admin.list_groups(&[], &[]).await?.into_iter().map(|g| g.group_id).collect(),
+        None if subscriptions => admin
+            .list_config_resources(&[RESOURCE_CLIENT_METRICS])
+            .await?
+            .into_iter()
+            .filter(|(t, _)| *t == RESOURCE_CLIENT_METRICS)
+            .map(|(_, n)| n)
+            .collect(),
         None => {
             let meta = admin.cluster.refresh(None).await?;
             meta.brokers.keys().map(|id| id.to_string()).chain([String::new()]).collect()
@@ -58,6 +69,7 @@ async fn resources(admin: &Admin, a: &ConfigsArgs, entity_type: &str, name: Opti
         let wanted = match (topics, name.is_empty()) {
             _ if a.all => None,
             _ if groups => Some(8),
+            _ if subscriptions => Some(7),
             (true, _) => Some(1),
             (false, false) => Some(2),
             (false, true) => Some(3),

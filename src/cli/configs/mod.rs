@@ -25,10 +25,12 @@ pub struct ConfigsArgs {
     /// List all configs for the given entity, including static and default ones.
     #[arg(long)]
     pub all: bool,
-    /// Type of entity: topics, brokers, users, clients, ips or groups (repeatable: users and clients).
+    /// Type of entity: topics, brokers, users, clients, ips, groups or client-metrics
+    /// (repeatable: users and clients).
     #[arg(long = "entity-type", value_name = "TYPE")]
     pub entity_type: Vec<String>,
-    /// Name of entity: topic name, broker id, user principal name, client id, ip or group id.
+    /// Name of entity: topic name, broker id, user principal name, client id, ip, group id or
+    /// client-metrics subscription.
     #[arg(long = "entity-name", value_name = "NAME")]
     pub entity_name: Vec<String>,
     /// Default entity for clients, users, brokers or ips (applies to the matching --entity-type).
@@ -84,7 +86,7 @@ pub enum Output {
 }
 
 /// Entity types served over --bootstrap-server.
-const ENTITY_TYPES: &[&str] = &["topics", "clients", "users", "brokers", "ips", "groups"];
+const ENTITY_TYPES: &[&str] = &["topics", "clients", "users", "brokers", "ips", "groups", "client-metrics"];
 
 /// The resolved entity: types and their names ("" = the default entity), paired in order.
 #[derive(Debug, Clone)]
