@@ -272,7 +272,7 @@ fn usage_errors_exit_2() {
         ),
         (
             &["--describe", "--entity-type", "widgets"],
-            "Invalid entity type widgets, the entity type must be one of topics, clients, users, brokers, ips, groups with a --bootstrap-server argument\n",
+            "Invalid entity type widgets, the entity type must be one of topics, clients, users, brokers, ips, client-metrics, groups with a --bootstrap-server argument\n",
         ),
         (
             &["--describe", "--entity-type", "topics", "--entity-type", "users"],

@@ -201,6 +201,39 @@ def test_leader_paused_past_the_session_timeout(trio):
     finish("SIGSTOP of the leader past the session timeout (3 nodes)", w, trio.bootstrap)
 
 
+def coordinator(adm: AdminClient, group: str) -> int:
+    """The node coordinating `group` (DescribeGroups' answer), once the group is known."""
+
+    def ask():
+        try:
+            return adm.describe_consumer_groups([group], request_timeout=5)[group].result(timeout=10).coordinator.id
+        except Exception:
+            return None
+
+    return wait_until(ask, timeout=60, message=f"the coordinator of {group}")
+
+
+def test_group_coordinator_paused_past_the_session_timeout(trio):
+    """SIGSTOP of the group's coordinator for 12 s every cycle (past the consumer's 10 s
+    session and the brokers' 9 s session): each time the client gives its member up and
+    joins the coordinator that took over, whose rebalance waits for the old member to
+    expire, so the group makes little progress while the pauses go on — as in Kafka,
+    whose coordinator also restores a loaded group's members with a full session. Nothing
+    may be lost or duplicated, and once the pauses end the group must catch up."""
+    topic, group = unique("chaos-coord"), unique("g")
+    adm = create(trio.bootstrap, topic, 3)
+    w = Workload(trio.bootstrap, topic, group).start()
+    for _ in range(max(1, CYCLES // 2)):
+        time.sleep(1.5)
+        node = trio.node(coordinator(adm, group))
+        node.proc.send_signal(signal.SIGSTOP)
+        time.sleep(12)
+        node.proc.send_signal(signal.SIGCONT)
+        wait_until(lambda: full_isr(adm, topic), timeout=60, message="the paused broker back in every ISR")
+    time.sleep(1.5)
+    finish("SIGSTOP of the group coordinator past the session timeout (3 nodes)", w, trio.bootstrap)
+
+
 def test_transactions_under_leader_kills(trio):
     """Transactional producers and a read_committed consumer while the partition leader (and
     with it, often, the transaction coordinator) is killed: nothing of an aborted

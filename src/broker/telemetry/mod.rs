@@ -307,47 +307,50 @@ impl ClientMetricsManager {
             return Err((E::InvalidRequest.code(), format!("Invalid request from the client [{id}], invalid client instance id")));
         }
         let now = Instant::now();
-        let mut inner = self.lock();
-        inner.refresh_subscriptions(image);
-        let max_bytes = self.max_bytes;
-        let i = inner.instance(id, info, now);
-        let checked = (|| {
-            if i.terminating {
-                return Err((
-                    E::InvalidRequest.code(),
-                    format!(
-                        "Client [{id}] sent the previous request with state terminating to TRUE, can not accept any requests after that"
-                    ),
-                ));
+        {
+            let mut inner = self.lock();
+            inner.refresh_subscriptions(image);
+            let max_bytes = self.max_bytes;
+            let i = inner.instance(id, info, now);
+            let checked = (|| {
+                if i.terminating {
+                    return Err((
+                        E::InvalidRequest.code(),
+                        format!(
+                            "Client [{id}] sent the previous request with state terminating to TRUE, can not accept any requests after that"
+                        ),
+                    ));
+                }
+                if !i.accept_push(now) && !terminating {
+                    return Err((
+                        E::ThrottlingQuotaExceeded.code(),
+                        format!("Request from the client [{id}] arrived before the next push interval time"),
+                    ));
+                }
+                if subscription_id != i.subscription_id {
+                    return Err((E::UnknownSubscriptionId.code(), format!("Unknown client subscription id for the client [{id}]")));
+                }
+                if !(0..=4).contains(&compression) {
+                    return Err((
+                        E::UnsupportedCompressionType.code(),
+                        format!("Unknown compression type [{compression}] is received in telemetry request from [{id}]"),
+                    ));
+                }
+                if payload.len() > max_bytes as usize {
+                    return Err((
+                        E::TelemetryTooLarge.code(),
+                        format!("Telemetry request from [{id}] is larger than the maximum allowed size [{max_bytes}]"),
+                    ));
+                }
+                Ok(())
+            })();
+            i.terminating = terminating;
+            if let Err((code, _)) = &checked {
+                i.last_error = *code;
+                return checked;
             }
-            if !i.accept_push(now) && !terminating {
-                return Err((
-                    E::ThrottlingQuotaExceeded.code(),
-                    format!("Request from the client [{id}] arrived before the next push interval time"),
-                ));
-            }
-            if subscription_id != i.subscription_id {
-                return Err((E::UnknownSubscriptionId.code(), format!("Unknown client subscription id for the client [{id}]")));
-            }
-            if !(0..=4).contains(&compression) {
-                return Err((
-                    E::UnsupportedCompressionType.code(),
-                    format!("Unknown compression type [{compression}] is received in telemetry request from [{id}]"),
-                ));
-            }
-            if payload.len() > max_bytes as usize {
-                return Err((
-                    E::TelemetryTooLarge.code(),
-                    format!("Telemetry request from [{id}] is larger than the maximum allowed size [{max_bytes}]"),
-                ));
-            }
-            Ok(())
-        })();
-        i.terminating = terminating;
-        if let Err((code, _)) = &checked {
-            i.last_error = *code;
-            return checked;
         }
+        // Decompressed and decoded without the lock: other clients' requests go on meanwhile.
         let decoded = if payload.is_empty() {
             Ok(Vec::new())
         } else {
@@ -357,16 +360,19 @@ impl ClientMetricsManager {
             };
             inflated.and_then(|raw| otlp::decode(&raw).map_err(|e| e.to_string()))
         };
+        let mut inner = self.lock();
+        let code = if decoded.is_ok() { 0 } else { E::InvalidRecord.code() };
+        if let Some(i) = inner.instances.get_mut(&id) {
+            i.last_error = code;
+        }
         match decoded {
-            Ok(points) => {
-                i.last_error = 0;
+            // The instance may have expired meanwhile: its points would belong to no one.
+            Ok(points) if inner.instances.contains_key(&id) => {
                 inner.record(id, points);
                 Ok(())
             }
-            Err(e) => {
-                i.last_error = E::InvalidRecord.code();
-                Err((E::InvalidRecord.code(), format!("The telemetry payload from [{id}] cannot be read: {e}")))
-            }
+            Ok(_) => Ok(()),
+            Err(e) => Err((E::InvalidRecord.code(), format!("The telemetry payload from [{id}] cannot be read: {e}"))),
         }
     }
 

@@ -86,7 +86,7 @@ pub enum Output {
 }
 
 /// Entity types served over --bootstrap-server.
-const ENTITY_TYPES: &[&str] = &["topics", "clients", "users", "brokers", "ips", "groups", "client-metrics"];
+const ENTITY_TYPES: &[&str] = &["topics", "clients", "users", "brokers", "ips", "client-metrics", "groups"];
 
 /// The resolved entity: types and their names ("" = the default entity), paired in order.
 #[derive(Debug, Clone)]
