@@ -28,9 +28,14 @@ pub struct TestBroker {
 /// A port free now, below Linux's ephemeral range (32768+): a port from that range can be
 /// taken by some client's outgoing connection before the broker meant for it binds it.
 pub fn free_port() -> u16 {
+    // Ports handed out in this process: tests running in parallel pick before they bind,
+    // and two of them must not get the same one.
+    static GIVEN: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
+    let mut given = GIVEN.lock().unwrap_or_else(|e| e.into_inner());
     for _ in 0..1000 {
         let port = 20_000 + rand::random::<u16>() % 12_000;
-        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+        if !given.contains(&port) && std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            given.push(port);
             return port;
         }
     }
