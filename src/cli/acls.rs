@@ -7,16 +7,11 @@ use super::common::{ClientArgs, usage_error};
 use crate::broker::security::acl::{AclBinding, AclFilter, CLUSTER_NAME, Op, pattern, permission, resource, supported_ops};
 use crate::client::Cluster;
 use crate::client::admin::Admin;
-use clap::{Args, ValueEnum};
+use clap::Args;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::BufRead;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum Output {
-    Text,
-    Json,
-    Table,
-}
+pub use super::common::ListOutput as Output;
 
 #[derive(Args, Debug)]
 pub struct AclsArgs {

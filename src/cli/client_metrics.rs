@@ -7,15 +7,10 @@ use crate::client::Cluster;
 use crate::client::admin::Admin;
 use crate::client::admin_configs::RESOURCE_CLIENT_METRICS;
 use anyhow::Context;
-use clap::{Args, ValueEnum};
+use clap::Args;
 use serde_json::json;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum Output {
-    Text,
-    Json,
-    Table,
-}
+pub use super::common::ListOutput as Output;
 
 #[derive(Args, Debug)]
 pub struct ClientMetricsArgs {
@@ -141,17 +136,10 @@ async fn execute(admin: &Admin, a: &ClientMetricsArgs) -> Result<(), crate::clie
         println!("Deleted client metrics config for {name}.");
         return Ok(());
     }
-    let mut names: Vec<String> = match (&a.name, a.describe) {
+    let names: Vec<String> = match (&a.name, a.describe) {
         (Some(n), true) => vec![n.clone()],
-        _ => admin
-            .list_config_resources(&[RESOURCE_CLIENT_METRICS])
-            .await?
-            .into_iter()
-            .filter(|(t, _)| *t == RESOURCE_CLIENT_METRICS)
-            .map(|(_, n)| n)
-            .collect(),
+        _ => admin.client_metrics_names().await?,
     };
-    names.sort();
     if a.list {
         match a.output {
             Output::Text => println!("{}", names.join("\n")),

@@ -47,6 +47,14 @@ pub enum OutputFormat {
     Json,
 }
 
+/// The output of tools that list things: Kafka's text, JSON, or an aligned table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ListOutput {
+    Text,
+    Json,
+    Table,
+}
+
 /// Prints a usage error to stderr and returns exit code 2.
 pub fn usage_error(msg: &str) -> anyhow::Result<i32> {
     eprintln!("{msg}");

@@ -106,6 +106,19 @@ impl Admin {
         Ok(resp.config_resources.into_iter().map(|r| (r.resource_type, r.resource_name.to_string())).collect())
     }
 
+    /// The client-metrics subscriptions' names, sorted.
+    pub async fn client_metrics_names(&self) -> Result<Vec<String>, ClientError> {
+        let mut names: Vec<String> = self
+            .list_config_resources(&[RESOURCE_CLIENT_METRICS])
+            .await?
+            .into_iter()
+            .filter(|(t, _)| *t == RESOURCE_CLIENT_METRICS)
+            .map(|(_, n)| n)
+            .collect();
+        names.sort();
+        Ok(names)
+    }
+
     /// IncrementalAlterConfigs of one resource: (name, op 0 SET / 1 DELETE, value).
     pub async fn alter_resource_configs(
         &self,

@@ -190,15 +190,21 @@ def test_leader_paused_past_the_session_timeout(trio):
     topic = unique("chaos-pause")
     adm = create(trio.bootstrap, topic, 3)
     w = Workload(trio.bootstrap, topic, unique("g")).start()
+    pause_cycles(trio, adm, topic, lambda: leader(adm, topic))
+    finish("SIGSTOP of the leader past the session timeout (3 nodes)", w, trio.bootstrap)
+
+
+def pause_cycles(cluster, adm: AdminClient, topic: str, victim) -> None:
+    """CYCLES // 2 times: SIGSTOP of the node `victim()` names for 12 s, SIGCONT, then
+    wait until it is back in every ISR of `topic`."""
     for _ in range(max(1, CYCLES // 2)):
         time.sleep(1.5)
-        node = trio.node(leader(adm, topic))
+        node = cluster.node(victim())
         node.proc.send_signal(signal.SIGSTOP)
         time.sleep(12)
         node.proc.send_signal(signal.SIGCONT)
         wait_until(lambda: full_isr(adm, topic), timeout=60, message="the paused broker back in every ISR")
     time.sleep(1.5)
-    finish("SIGSTOP of the leader past the session timeout (3 nodes)", w, trio.bootstrap)
 
 
 def coordinator(adm: AdminClient, group: str) -> int:
@@ -223,14 +229,7 @@ def test_group_coordinator_paused_past_the_session_timeout(trio):
     topic, group = unique("chaos-coord"), unique("g")
     adm = create(trio.bootstrap, topic, 3)
     w = Workload(trio.bootstrap, topic, group).start()
-    for _ in range(max(1, CYCLES // 2)):
-        time.sleep(1.5)
-        node = trio.node(coordinator(adm, group))
-        node.proc.send_signal(signal.SIGSTOP)
-        time.sleep(12)
-        node.proc.send_signal(signal.SIGCONT)
-        wait_until(lambda: full_isr(adm, topic), timeout=60, message="the paused broker back in every ISR")
-    time.sleep(1.5)
+    pause_cycles(trio, adm, topic, lambda: coordinator(adm, group))
     finish("SIGSTOP of the group coordinator past the session timeout (3 nodes)", w, trio.bootstrap)
 
 

@@ -6,31 +6,15 @@ software name, so a client no subscription matches pushes nothing."""
 
 from __future__ import annotations
 
-import shutil
 import subprocess
-import tempfile
 import time
 
-import pytest
 from confluent_kafka import Producer
 
-from conftest import BrokerFactory, free_port, rk_bin, unique
+from conftest import rk_bin, unique
 from test_java_client import java_classes, run_java  # noqa: F401  (fixture)
-from test_metrics import scrape
+from test_metrics import mbroker, scrape  # noqa: F401  (fixture)
 from util import wait_until
-
-
-@pytest.fixture(scope="module")
-def tbroker():
-    root = tempfile.mkdtemp(prefix="rk-telemetry-")
-    factory = BrokerFactory(root)
-    port = free_port()
-    try:
-        b = factory({"metrics.listener": f"http://127.0.0.1:{port}", "group.initial.rebalance.delay.ms": "0"})
-        yield b, f"http://127.0.0.1:{port}"
-    finally:
-        factory.close()
-        shutil.rmtree(root, ignore_errors=True)
 
 
 def cm(b, *args: str) -> subprocess.CompletedProcess:
@@ -51,8 +35,8 @@ def produce_for(b, client_id: str, seconds: float) -> None:
     assert p.flush(15) == 0
 
 
-def test_client_metrics_tool_manages_subscriptions(tbroker):
-    b, _ = tbroker
+def test_client_metrics_tool_manages_subscriptions(mbroker):
+    b, _ = mbroker
     name = unique("sub")
     r = cm(b, "--alter", "--name", name, "--metrics", "org.apache.kafka.producer.,org.apache.kafka.consumer.", "--interval", "2000", "--match", "client_id=app-.*")
     assert r.returncode == 0, r.stderr
@@ -86,8 +70,8 @@ def test_client_metrics_tool_manages_subscriptions(tbroker):
     assert name not in cm(b, "--list").stdout.split()
 
 
-def test_librdkafka_pushes_what_its_subscription_asks_for(tbroker):
-    b, url = tbroker
+def test_librdkafka_pushes_what_its_subscription_asks_for(mbroker):
+    b, url = mbroker
     # A subscription for Java clients only: librdkafka is told no metrics and pushes none.
     java_only = unique("java")
     assert cm(b, "--alter", "--name", java_only, "--metrics", "*", "--interval", "500", "--match", "client_software_name=apache-kafka-java").returncode == 0
@@ -109,8 +93,8 @@ def test_librdkafka_pushes_what_its_subscription_asks_for(tbroker):
         assert cm(b, "--delete", "--name", s).returncode == 0
 
 
-def test_java_client_pushes_with_its_defaults(java_classes, tbroker):  # noqa: F811
-    b, url = tbroker
+def test_java_client_pushes_with_its_defaults(java_classes, mbroker):  # noqa: F811
+    b, url = mbroker
     sub = unique("jsub")
     assert cm(b, "--alter", "--name", sub, "--metrics", "*", "--interval", "1000", "--match", "client_software_name=apache-kafka-java").returncode == 0
     try:

@@ -50,13 +50,7 @@ async fn resources(admin: &Admin, a: &ConfigsArgs, entity_type: &str, name: Opti
         Some(n) => vec![n.clone()],
         None if topics => admin.list_topics(true).await?,
         None if groups => admin.list_groups(&[], &[]).await?.into_iter().map(|g| g.group_id).collect(),
-        None if subscriptions => admin
-            .list_config_resources(&[RESOURCE_CLIENT_METRICS])
-            .await?
-            .into_iter()
-            .filter(|(t, _)| *t == RESOURCE_CLIENT_METRICS)
-            .map(|(_, n)| n)
-            .collect(),
+        None if subscriptions => admin.client_metrics_names().await?,
         None => {
             let meta = admin.cluster.refresh(None).await?;
             meta.brokers.keys().map(|id| id.to_string()).chain([String::new()]).collect()

@@ -9,7 +9,7 @@ use super::common::{ClientArgs, usage_error};
 use crate::client::Cluster;
 use crate::client::admin::Admin;
 use anyhow::Context;
-use clap::{ArgAction, Args, ValueEnum};
+use clap::{ArgAction, Args};
 use std::path::PathBuf;
 
 #[derive(Args, Debug)]
@@ -78,12 +78,7 @@ pub struct ConfigsArgs {
     pub output: Output,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum Output {
-    Text,
-    Json,
-    Table,
-}
+pub use super::common::ListOutput as Output;
 
 /// Entity types served over --bootstrap-server.
 const ENTITY_TYPES: &[&str] = &["topics", "clients", "users", "brokers", "ips", "client-metrics", "groups"];
