@@ -207,16 +207,28 @@ def pause_cycles(cluster, adm: AdminClient, topic: str, victim) -> None:
     time.sleep(1.5)
 
 
-def coordinator(adm: AdminClient, group: str) -> int:
-    """The node coordinating `group` (DescribeGroups' answer), once the group is known."""
+def coordinator(bootstrap: str, group: str) -> int:
+    """The node coordinating `group` (DescribeGroups' answer), once the group is known. A
+    new admin client each time: librdkafka's admin caches a group's coordinator while it is
+    used (metadata.max.age.ms) and keeps asking a former coordinator, which answers
+    NOT_COORDINATOR, after the group moved."""
+    errors = []
 
     def ask():
         try:
+            adm = AdminClient({"bootstrap.servers": bootstrap})
             return adm.describe_consumer_groups([group], request_timeout=5)[group].result(timeout=10).coordinator.id
-        except Exception:
+        except Exception as e:  # noqa: BLE001 - kept for the failure message
+            errors.append(repr(e))
             return None
 
-    return wait_until(ask, timeout=60, message=f"the coordinator of {group}")
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        node = ask()
+        if node is not None:
+            return node
+        time.sleep(0.2)
+    raise AssertionError(f"no coordinator of {group} within 60 s; last errors: {errors[-3:]}")
 
 
 def test_group_coordinator_paused_past_the_session_timeout(trio):
@@ -229,7 +241,7 @@ def test_group_coordinator_paused_past_the_session_timeout(trio):
     topic, group = unique("chaos-coord"), unique("g")
     adm = create(trio.bootstrap, topic, 3)
     w = Workload(trio.bootstrap, topic, group).start()
-    pause_cycles(trio, adm, topic, lambda: coordinator(adm, group))
+    pause_cycles(trio, adm, topic, lambda: coordinator(trio.bootstrap, group))
     finish("SIGSTOP of the group coordinator past the session timeout (3 nodes)", w, trio.bootstrap)
 
 

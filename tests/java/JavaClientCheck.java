@@ -35,6 +35,7 @@ public class JavaClientCheck {
                 case "share-phase" -> sharePhase(args[2], args[3], Integer.parseInt(args[4]));
                 case "share-count" -> shareCount(args[2], args[3], Integer.parseInt(args[4]));
                 case "rebalance" -> rebalance(args.length > 2 ? args[2] : "classic");
+                case "telemetry" -> telemetry();
                 default -> throw new IllegalArgumentException("unknown scenario " + scenario);
             }
         } catch (Throwable t) {
@@ -630,6 +631,32 @@ public class JavaClientCheck {
                 deadline = System.currentTimeMillis() + 60000;
                 while (System.currentTimeMillis() < deadline && c1.assignment().size() != 6) c1.poll(Duration.ofMillis(200));
                 check(c1.assignment().size() == 6, protocol + ": the remaining member takes all 6 after the other leaves");
+            }
+        }
+    }
+
+    // KIP-714: with its defaults (enable.metrics.push=true) the client learns its instance id
+    // from GetTelemetrySubscriptions and pushes what a subscription asks for.
+    static void telemetry() throws Exception {
+        String topic = unique("java-tele");
+        Properties ap = new Properties();
+        ap.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+        // The admin client is the one that pushes nothing by default.
+        ap.put(AdminClientConfig.ENABLE_METRICS_PUSH_CONFIG, true);
+        try (Admin a = Admin.create(ap)) {
+            a.createTopics(List.of(new NewTopic(topic, 1, (short) 1))).all().get();
+            Uuid id = a.clientInstanceId(Duration.ofSeconds(15));
+            check(id != null && !id.equals(Uuid.ZERO_UUID), "admin clientInstanceId");
+        }
+        try (KafkaProducer<String, String> prod = producer(Map.of())) {
+            prod.send(new ProducerRecord<>(topic, "k", "v")).get();
+            Uuid id = prod.clientInstanceId(Duration.ofSeconds(15));
+            check(id != null && !id.equals(Uuid.ZERO_UUID), "producer clientInstanceId");
+            System.out.println("INSTANCE " + id);
+            long end = System.currentTimeMillis() + 4000;
+            while (System.currentTimeMillis() < end) {
+                prod.send(new ProducerRecord<>(topic, "k", "v")).get();
+                Thread.sleep(50);
             }
         }
     }

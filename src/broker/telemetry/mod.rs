@@ -166,7 +166,8 @@ impl Inner {
                     self.forget(k);
                 }
             }
-            info.instance_id = id.to_string();
+            // Kafka's form (Uuid.toString: base64), as clients print it and patterns match it.
+            info.instance_id = crate::client::admin_quorum::kafka_uuid(&id);
             let fresh = self.evaluate(id, info, now);
             self.instances.insert(id, fresh);
         }

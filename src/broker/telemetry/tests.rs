@@ -107,7 +107,7 @@ fn pushed_metrics_render_with_client_labels_and_deltas_accumulate() {
     let zstd = zstd::encode_all(&payload[..], 3).unwrap();
     m.push(&img, req(a.instance_id, a.subscription_id, false, 4, &zstd), java()).unwrap();
     let text = m.render();
-    let id = a.instance_id.to_string();
+    let id = crate::client::admin_quorum::kafka_uuid(&a.instance_id);
     assert!(text.contains("# TYPE org_apache_kafka_producer_record_send counter"), "{text}");
     let labels = format!(
         "{{client_instance_id=\"{id}\",client_id=\"app-1\",client_software_name=\"apache-kafka-java\",client_software_version=\"4.1.0\",node_id=\"1\"}}"
