@@ -18,9 +18,10 @@ pub enum ConfigEdit {
 }
 
 /// Applies one IncrementalAlterConfigs operation (0 SET, 1 DELETE, 2 APPEND, 3 SUBTRACT).
-fn apply_op(map: &mut BTreeMap<String, String>, name: &str, op: i8, value: Option<&str>) -> Outcome<()> {
+/// `list_default`: for a list config, the value APPEND and SUBTRACT start from when it is
+/// unset; other configs refuse them, with Kafka's messages.
+fn apply_op(map: &mut BTreeMap<String, String>, name: &str, op: i8, value: Option<&str>, list_default: Option<&str>) -> Outcome<()> {
     let invalid = |m: String| TopicError(E::InvalidConfig.code(), m);
-    let def = topic_config::topic_config_def(name).ok_or_else(|| invalid(format!("Unknown topic config name: {name}")))?;
     match op {
         0 => {
             let v = value.ok_or_else(|| invalid(format!("Null value not supported for : {name}")))?;
@@ -30,10 +31,11 @@ fn apply_op(map: &mut BTreeMap<String, String>, name: &str, op: i8, value: Optio
             map.remove(name);
         }
         2 | 3 => {
-            if !matches!(def.kind, Kind::List(_)) {
-                return Err(invalid(format!("Config value append is not allowed for config key: {name}")));
-            }
-            let current = map.get(name).cloned().unwrap_or_else(|| def.default.to_string());
+            let Some(default) = list_default else {
+                let verb = if op == 2 { "append" } else { "subtract" };
+                return Err(invalid(format!("Config value {verb} is not allowed for config key: {name}")));
+            };
+            let current = map.get(name).map(String::as_str).unwrap_or(default);
             let mut items: Vec<String> = current.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect();
             for v in value.unwrap_or("").split(',').map(str::trim).filter(|s| !s.is_empty()) {
                 if op == 2 {
@@ -51,20 +53,34 @@ fn apply_op(map: &mut BTreeMap<String, String>, name: &str, op: i8, value: Optio
     Ok(())
 }
 
+/// The configs after an AlterConfigs (the new set) or IncrementalAlterConfigs (operations
+/// in order) edit; `list_default` as in `apply_op`.
+fn edited(
+    current: &BTreeMap<String, String>,
+    edit: &ConfigEdit,
+    list_default: impl Fn(&str) -> Outcome<Option<&'static str>>,
+) -> Outcome<BTreeMap<String, String>> {
+    match edit {
+        ConfigEdit::Replace(m) => Ok(m.clone()),
+        ConfigEdit::Incremental(ops) => {
+            let mut next = current.clone();
+            for (k, op, v) in ops {
+                apply_op(&mut next, k, *op, v.as_deref(), list_default(k)?)?;
+            }
+            Ok(next)
+        }
+    }
+}
+
 /// Records that turn the topic's overrides into the edited ones, after validating them all.
 pub(super) fn plan_alter(image: &MetadataImage, name: &str, edit: &ConfigEdit) -> Outcome<Vec<MetadataRecord>> {
     let topic =
         image.topic(name).ok_or_else(|| TopicError(E::UnknownTopicOrPartition.code(), format!("Topic '{name}' does not exist.")))?;
-    let new = match edit {
-        ConfigEdit::Replace(m) => m.clone(),
-        ConfigEdit::Incremental(ops) => {
-            let mut next = topic.configs.clone();
-            for (k, op, v) in ops {
-                apply_op(&mut next, k, *op, v.as_deref())?;
-            }
-            next
-        }
-    };
+    let new = edited(&topic.configs, edit, |name| {
+        let def = topic_config::topic_config_def(name)
+            .ok_or_else(|| TopicError(E::InvalidConfig.code(), format!("Unknown topic config name: {name}")))?;
+        Ok(matches!(def.kind, Kind::List(_)).then_some(def.default))
+    })?;
     topic_config::validate_overrides(new.iter().map(|(k, v)| (k.as_str(), Some(v.as_str()))))
         .map_err(|m| TopicError(E::InvalidConfig.code(), m))?;
     let mut recs = Vec::new();
@@ -169,24 +185,9 @@ pub const GROUP_CONFIGS: &[(&str, GroupConfigKind, &str)] = &[
 /// Group config changes, validated (Kafka's GroupConfig.validate).
 pub(super) fn plan_group_alter(img: &MetadataImage, group: &str, edit: &ConfigEdit) -> Outcome<Vec<MetadataRecord>> {
     let invalid = |m: String| TopicError(E::InvalidConfig.code(), m);
-    let mut next: std::collections::BTreeMap<String, String> =
+    let current: BTreeMap<String, String> =
         img.group_configs.iter().filter(|((g, _), _)| g == group).map(|((_, n), v)| (n.clone(), v.clone())).collect();
-    match edit {
-        ConfigEdit::Replace(map) => next = map.clone(),
-        ConfigEdit::Incremental(ops) => {
-            for (name, op, value) in ops {
-                match (op, value) {
-                    (0, Some(v)) => {
-                        next.insert(name.clone(), v.clone());
-                    }
-                    (1, _) => {
-                        next.remove(name);
-                    }
-                    _ => return Err(invalid(format!("Config value append/subtract is not allowed for config key {name}"))),
-                }
-            }
-        }
-    }
+    let next = edited(&current, edit, |_| Ok(None))?;
     for (name, v) in &next {
         let Some((_, kind, _)) = GROUP_CONFIGS.iter().find(|(n, _, _)| n == name) else {
             return Err(invalid(format!("Unknown group config name: {name}")));
@@ -222,38 +223,8 @@ pub(super) fn plan_group_alter(img: &MetadataImage, group: &str, edit: &ConfigEd
 /// the subscription.
 pub(super) fn plan_client_metrics_alter(img: &MetadataImage, name: &str, edit: &ConfigEdit) -> Outcome<Vec<MetadataRecord>> {
     use crate::broker::telemetry::subscription as sub;
-    let invalid = |m: String| TopicError(E::InvalidConfig.code(), m);
     let current = sub::configs_of(img, name);
-    let mut next = current.clone();
-    match edit {
-        ConfigEdit::Replace(map) => next = map.clone(),
-        ConfigEdit::Incremental(ops) => {
-            for (k, op, value) in ops {
-                match (op, value) {
-                    (0, Some(v)) => {
-                        next.insert(k.clone(), v.clone());
-                    }
-                    (1, _) => {
-                        next.remove(k);
-                    }
-                    (2 | 3, v) if sub::is_list(k) => {
-                        let mut items = next.get(k).map(|c| sub::split_list(c)).unwrap_or_default();
-                        for item in sub::split_list(v.as_deref().unwrap_or("")) {
-                            if *op == 2 && !items.contains(&item) {
-                                items.push(item);
-                            } else if *op == 3 {
-                                items.retain(|i| *i != item);
-                            }
-                        }
-                        next.insert(k.clone(), items.join(","));
-                    }
-                    (0, None) => return Err(invalid(format!("Null value not supported for : {k}"))),
-                    (2 | 3, _) => return Err(invalid(format!("Config value append is not allowed for config key: {k}"))),
-                    (other, _) => return Err(TopicError(E::InvalidRequest.code(), format!("Unknown config operation {other}"))),
-                }
-            }
-        }
-    }
+    let next = edited(&current, edit, |k| Ok(sub::is_list(k).then_some("")))?;
     if name.is_empty() {
         return Err(TopicError(E::InvalidRequest.code(), "Subscription name can't be empty".into()));
     }
@@ -268,4 +239,55 @@ pub(super) fn plan_client_metrics_alter(img: &MetadataImage, name: &str, edit: &
         out.push(MetadataRecord::ClientMetricsConfig { subscription: name.to_string(), name: k, value: Some(v) });
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn incremental(ops: &[(&str, i8, Option<&str>)]) -> ConfigEdit {
+        ConfigEdit::Incremental(ops.iter().map(|(k, op, v)| (k.to_string(), *op, v.map(str::to_string))).collect())
+    }
+
+    fn values(recs: &[MetadataRecord]) -> Vec<(String, Option<String>)> {
+        recs.iter()
+            .filter_map(|r| match r {
+                MetadataRecord::ClientMetricsConfig { name, value, .. } | MetadataRecord::GroupConfig { name, value, .. } => {
+                    Some((name.clone(), value.clone()))
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn client_metrics_lists_take_append_and_subtract_and_an_empty_subscription_is_deleted() {
+        let mut img = MetadataImage::default();
+        let recs =
+            plan_client_metrics_alter(&img, "s", &incremental(&[("metrics", 0, Some("a.,b.")), ("interval.ms", 0, Some("1000"))])).unwrap();
+        assert_eq!(values(&recs), vec![("interval.ms".into(), Some("1000".into())), ("metrics".into(), Some("a.,b.".into()))]);
+        for r in &recs {
+            img.apply(r);
+        }
+        let recs =
+            plan_client_metrics_alter(&img, "s", &incremental(&[("metrics", 2, Some("c.,a.")), ("metrics", 3, Some("b."))])).unwrap();
+        assert_eq!(values(&recs), vec![("metrics".into(), Some("a.,c.".into()))]);
+        let refused = plan_client_metrics_alter(&img, "s", &incremental(&[("interval.ms", 2, Some("5"))])).unwrap_err();
+        assert_eq!(refused.1, "Config value append is not allowed for config key: interval.ms");
+        let recs = plan_client_metrics_alter(&img, "s", &incremental(&[("metrics", 1, None), ("interval.ms", 1, None)])).unwrap();
+        assert_eq!(values(&recs), vec![("interval.ms".into(), None), ("metrics".into(), None)]);
+        assert_eq!(
+            plan_client_metrics_alter(&img, "", &incremental(&[("metrics", 0, Some("*"))])).unwrap_err().0,
+            E::InvalidRequest.code()
+        );
+    }
+
+    #[test]
+    fn group_configs_refuse_append_with_kafkas_message() {
+        let img = MetadataImage::default();
+        let e = plan_group_alter(&img, "g", &incremental(&[("consumer.session.timeout.ms", 3, Some("50000"))])).unwrap_err();
+        assert_eq!(e.1, "Config value subtract is not allowed for config key: consumer.session.timeout.ms");
+        let recs = plan_group_alter(&img, "g", &incremental(&[("consumer.session.timeout.ms", 0, Some("50000"))])).unwrap();
+        assert_eq!(values(&recs), vec![("consumer.session.timeout.ms".into(), Some("50000".into()))]);
+    }
 }
