@@ -217,6 +217,21 @@ mod tests {
     }
 
     #[test]
+    fn random_and_mutated_payloads_never_panic() {
+        let good = sample(&[("a.b", false, 1.0), ("c.total", true, 2.0)]);
+        for i in 0..5000u32 {
+            let mut bytes = if i % 2 == 0 { good.clone() } else { (0..(i % 97)).map(|_| rand::random::<u8>()).collect() };
+            if i % 2 == 0 {
+                for _ in 0..(1 + i % 4) {
+                    let at = rand::random::<u32>() as usize % bytes.len();
+                    bytes[at] = rand::random();
+                }
+            }
+            let _ = decode(&bytes);
+        }
+    }
+
+    #[test]
     fn garbage_is_an_error_not_a_panic() {
         assert!(decode(&[0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f]).is_err());
         assert!(decode(&[0x0a, 0x02, 0x12]).is_err());
