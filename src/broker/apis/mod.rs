@@ -50,6 +50,7 @@ pub struct ConnectionInfo {
     /// Who the client is: "User:alice" after SASL or from a TLS client certificate,
     /// `security::ANONYMOUS` otherwise. Authorization and quotas key on it.
     pub principal: String,
+    /// The client's source port (a client-metrics `match` selector, KIP-714).
     pub client_port: u16,
     /// The client's software name and version from its ApiVersions v3+ request (KIP-511),
     /// shared with the connection's pre-authentication ApiVersions.
@@ -269,10 +270,10 @@ const FEATURES: [(&str, i16, i16, i16); 5] = [
 ];
 
 async fn api_versions(ctx: &Ctx<'_>, req: ApiVersionsRequest) -> ApiVersionsResponse {
+    use kafka_protocol::messages::api_versions_response::{FinalizedFeatureKey, SupportedFeatureKey};
     if ctx.version >= 3 {
         let _ = ctx.conn.software.set((req.client_software_name.to_string(), req.client_software_version.to_string()));
     }
-    use kafka_protocol::messages::api_versions_response::{FinalizedFeatureKey, SupportedFeatureKey};
     let supported = FEATURES
         .iter()
         .map(|(name, min, max, _)| {

@@ -121,7 +121,7 @@ fn fingerprint(image: &MetadataImage) -> u64 {
 impl Inner {
     fn refresh_subscriptions(&mut self, image: &MetadataImage) {
         let key = fingerprint(image);
-        if key != self.subs_key || (self.subs.is_empty() && !image.client_metrics.is_empty()) {
+        if key != self.subs_key {
             self.subs = subscription::all(image);
             self.subs_key = key;
         }
